@@ -1,0 +1,5 @@
+import sys
+
+from esctui.cli import main
+
+sys.exit(main())

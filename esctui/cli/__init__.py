@@ -1,0 +1,80 @@
+"""The ``esctui`` command: no sub-command opens the TUI; sub-commands run the importers headless.
+
+Each command module exposes ``register(commands, imports)``, adding its sub-parsers to the
+top-level command list and to ``esctui import …``, and sets ``handler=`` on them. A handler
+takes ``(args, cli: CliContext)`` and returns the exit status.
+Exit status: 0 success; 1 failure; 2 usage error; 3 an import finished with items skipped;
+130 cancelled (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from esctui.cli.context import CliContext
+from esctui.domain.errors import EsctuiError
+
+COMMAND_MODULES = (
+    "esctui.cli.documents",
+    "esctui.cli.images",
+    "esctui.cli.jobs",
+    "esctui.cli.pdf",
+    "esctui.cli.iiif",
+    "esctui.cli.xml",
+    "esctui.cli.models",
+    "esctui.cli.transcriptions",
+    "esctui.cli.export",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # SUPPRESS: an option given before or after the sub-command is kept, never reset to None.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument(
+        "--data-dir", metavar="DIR",
+        help="data folder (default: $ESCTUI_DATA, else the user data folder)",
+    )
+    common.add_argument("--user", help="user name for model ownership (default: $ESCTUI_USER or login)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = argparse.ArgumentParser(
+        prog="esctui",
+        description="Import images, PDFs, IIIF manifests, kraken models and ALTO/PAGE "
+        "transcriptions for HTR projects. Without a command, opens the terminal app.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import_parser = commands.add_parser(
+        "import", help="run an import headless", parents=[common],
+        description="Import into a document from the command line (for scripts and cron).",
+    )
+    imports = import_parser.add_subparsers(dest="import_kind", metavar="KIND", required=True)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        module.register(commands, imports, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    data_dir, user = getattr(args, "data_dir", None), getattr(args, "user", None)
+    if args.command is None:
+        from esctui.ui.app import run_app
+
+        return run_app(data_dir=data_dir, user=user)
+    cli = CliContext(data_dir=data_dir, user=user, json_output=getattr(args, "json", False))
+    try:
+        return int(args.handler(args, cli) or 0)
+    except EsctuiError as error:
+        cli.error(str(error))
+        return 1
+    except KeyboardInterrupt:
+        cli.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""What every CLI handler shares: the store, output (plain or JSON), running an import job."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+from esctui.domain import ImportJob, JobStatus
+from esctui.importers.jobs import Importer, JobProgress, run_job
+from esctui.store import Store, resolve_data_dir
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
+
+
+class CliContext:
+    def __init__(self, *, data_dir: str | None, user: str | None, json_output: bool) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self.user = user or ""
+        self.json_output = json_output
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.data_dir, user=self.user)
+        return self._store
+
+    # ------------------------------------------------------------------ output
+
+    def print(self, text: str = "") -> None:
+        print(text)
+
+    def error(self, text: str) -> None:
+        print(f"esctui: {text}", file=sys.stderr)
+
+    def emit_json(self, value: Any) -> None:
+        json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+
+    def table(self, rows: list[list[str]], headers: list[str]) -> None:
+        """A plain aligned table (no colours: output is often piped)."""
+        widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+        for row in [headers, *rows]:
+            print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip())
+
+    # ------------------------------------------------------------------ jobs
+
+    def run_import(self, importer: Importer) -> int:
+        """Run an import with a progress bar (TTY) or plain lines, print its report."""
+        progress = _ProgressDisplay(enabled=not self.json_output)
+        try:
+            with progress:
+                job = asyncio.run(run_job(self.store, importer, progress.update))
+        except KeyboardInterrupt:
+            self.error("cancelled: pages already imported are kept whole; see `esctui jobs`")
+            return EXIT_CANCELLED
+        return self.report_job(job)
+
+    def report_job(self, job: ImportJob) -> int:
+        report = job.report
+        if self.json_output:
+            self.emit_json(job.to_record())
+        else:
+            for item in report.imported:
+                self.print(f"imported  {item.name}" + (f"  ({item.reason})" if item.reason else ""))
+            for item in report.skipped:
+                self.print(f"skipped   {item.name}: {item.reason}")
+            for note in report.notes:
+                self.print(f"note      {note}")
+            self.print(f"{job.status}: {report.summary()}  [job {job.id}]")
+            if job.error:
+                self.error(job.error)
+        if job.status == JobStatus.FAILED.value:
+            return EXIT_FAILED
+        if job.status == JobStatus.CANCELLED.value:
+            return EXIT_CANCELLED
+        return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
+class _ProgressDisplay:
+    """rich's progress bar on a terminal; a plain line every few seconds otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self._progress: Any = None
+        self._task: Any = None
+        self._last_line = 0.0
+
+    def __enter__(self) -> _ProgressDisplay:
+        if self.enabled and self.tty:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                TextColumn("{task.fields[current]}"), console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def update(self, snap: JobProgress) -> None:
+        if not self.enabled:
+            return
+        if self._progress is not None:
+            if self._task is None:
+                self._task = self._progress.add_task(
+                    snap.title, total=snap.total, rate="", current=""
+                )
+            self._progress.update(
+                self._task, completed=snap.done, total=snap.total,
+                rate=f"{snap.rate:.1f}/s", current=snap.current[-40:],
+            )
+            return
+        import time
+
+        now = time.monotonic()
+        if now - self._last_line >= 2.0 or (snap.total and snap.done == snap.total):
+            self._last_line = now
+            print(f"progress  {snap.describe()}", file=sys.stderr, flush=True)

@@ -1,0 +1,143 @@
+"""``esctui documents list|create|rename|delete|show|describe``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from esctui.cli.context import CliContext
+from esctui.domain import LineOffset, ReadDirection
+
+
+def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+    parser = commands.add_parser("documents", help="list and manage documents", parents=[common])
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    p = sub.add_parser("list", help="list documents with page counts", parents=[common])
+    p.set_defaults(handler=list_documents)
+
+    p = sub.add_parser("create", help="create a document", parents=[common])
+    p.add_argument("name")
+    p.add_argument("--script", default="", help="main script, e.g. Latin, Arabic")
+    p.add_argument("--direction", choices=[d.value for d in ReadDirection], default="ltr")
+    p.add_argument("--line-offset", choices=[o.value for o in LineOffset], default="baseline")
+    p.add_argument("--description", default="")
+    p.set_defaults(handler=create_document)
+
+    p = sub.add_parser("rename", help="rename a document", parents=[common])
+    p.add_argument("document")
+    p.add_argument("new_name")
+    p.set_defaults(handler=rename_document)
+
+    p = sub.add_parser("delete", help="delete a document and its files", parents=[common])
+    p.add_argument("document")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=delete_document)
+
+    p = sub.add_parser("show", help="show a document's description and pages", parents=[common])
+    p.add_argument("document")
+    p.set_defaults(handler=show_document)
+
+    p = sub.add_parser("describe", help="set description text or metadata", parents=[common])
+    p.add_argument("document")
+    p.add_argument("--text", help="free-text description")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--unset", action="append", default=[], metavar="KEY")
+    p.set_defaults(handler=describe_document)
+
+
+def _when(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def list_documents(args: argparse.Namespace, cli: CliContext) -> int:
+    docs = cli.store.list_documents()
+    if cli.json_output:
+        cli.emit_json([d.to_record() for d in docs])
+    elif not docs:
+        cli.print("No documents yet: esctui documents create NAME")
+    else:
+        cli.table(
+            [[d.name, str(d.page_count), d.main_script, d.read_direction, _when(d.updated)] for d in docs],
+            ["NAME", "PAGES", "SCRIPT", "DIR", "CHANGED"],
+        )
+    return 0
+
+
+def create_document(args: argparse.Namespace, cli: CliContext) -> int:
+    doc = cli.store.create_document(
+        args.name, main_script=args.script, read_direction=args.direction,
+        line_offset=args.line_offset, description=args.description,
+    )
+    if cli.json_output:
+        cli.emit_json(doc.to_record())
+    else:
+        cli.print(f"created {doc.name!r} [{doc.id}]")
+    return 0
+
+
+def rename_document(args: argparse.Namespace, cli: CliContext) -> int:
+    doc = cli.store.rename_document(args.document, args.new_name)
+    cli.emit_json(doc.to_record()) if cli.json_output else cli.print(f"renamed to {doc.name!r}")
+    return 0
+
+
+def delete_document(args: argparse.Namespace, cli: CliContext) -> int:
+    doc = cli.store.get_document(args.document)
+    if not args.yes:
+        import sys
+
+        if not sys.stdin.isatty():
+            cli.error("refusing to delete without --yes when not on a terminal")
+            return 2
+        answer = input(f"Delete {doc.name!r} and its {doc.page_count} pages? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            cli.print("kept")
+            return 1
+    cli.store.delete_document(doc.id)
+    cli.print(f"deleted {doc.name!r}") if not cli.json_output else cli.emit_json({"deleted": doc.id})
+    return 0
+
+
+def show_document(args: argparse.Namespace, cli: CliContext) -> int:
+    doc = cli.store.get_document(args.document)
+    parts = cli.store.list_parts(doc.id)
+    versions = cli.store.list_transcriptions(doc.id)
+    if cli.json_output:
+        cli.emit_json(
+            {**doc.to_record(), "parts": [p.to_record() for p in parts],
+             "transcriptions": [v.to_record() for v in versions]}
+        )
+        return 0
+    cli.print(f"{doc.name}  [{doc.id}]")
+    cli.print(f"script: {doc.main_script or '-'}  direction: {doc.read_direction}  "
+              f"line offset: {doc.line_offset}")
+    if doc.description:
+        cli.print(doc.description)
+    for key, value in doc.metadata.items():
+        cli.print(f"  {key}: {value}")
+    cli.table(
+        [[str(p.order + 1), p.name, f"{p.width}x{p.height}", p.format, str(p.region_count),
+          str(p.line_count)] for p in parts],
+        ["#", "PAGE", "SIZE", "FORMAT", "REGIONS", "LINES"],
+    )
+    if versions:
+        cli.print("transcriptions: " + ", ".join(v.name for v in versions))
+    return 0
+
+
+def describe_document(args: argparse.Namespace, cli: CliContext) -> int:
+    doc = cli.store.get_document(args.document)
+    if args.text is not None:
+        doc.description = args.text
+    for pair in args.set:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            cli.error(f"--set wants KEY=VALUE, got {pair!r}")
+            return 2
+        doc.metadata[key.strip()] = value.strip()
+    for key in args.unset:
+        doc.metadata.pop(key, None)
+    doc = cli.store.update_document(doc)
+    cli.emit_json(doc.to_record()) if cli.json_output else cli.print(f"updated {doc.name!r}")
+    return 0

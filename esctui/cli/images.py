@@ -1,0 +1,30 @@
+"""``esctui import images DOC PATH...``."""
+
+from __future__ import annotations
+
+import argparse
+
+from esctui.cli.context import CliContext
+
+
+def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+    p = imports.add_parser(
+        "images", parents=[common], help="import local image files (in the order given)",
+        description="Append images to a document in the order given. A folder adds its images "
+        "in natural order (page2 before page10); a quoted glob ('scans/*.tif') too.",
+    )
+    p.add_argument("document", help="document name or id")
+    p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
+    p.add_argument("--max-pixels", type=int, default=None,
+                   help="refuse images larger than this many pixels (default 250 million)")
+    p.set_defaults(handler=import_images)
+
+
+def import_images(args: argparse.Namespace, cli: CliContext) -> int:
+    from esctui.importers.images import ImageImportOptions, LocalImagesImporter
+
+    doc = cli.store.get_document(args.document)
+    options = ImageImportOptions()
+    if args.max_pixels:
+        options.max_pixels = args.max_pixels
+    return cli.run_import(LocalImagesImporter(cli.store, doc.id, args.paths, options))

@@ -1,0 +1,5 @@
+"""CLI commands for transcriptions (filled in by its issue)."""
+
+
+def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+    """Nothing yet."""

@@ -1,0 +1,262 @@
+"""Plain domain objects: no I/O, no Textual.
+
+Every object is a dataclass that converts to and from a JSON-ready dict (``to_record`` /
+``from_record``) so the store can keep it in TinyDB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Self
+
+Point = tuple[float, float]
+Polygon = list[Point]
+
+
+def new_id() -> str:
+    """A short random identifier, unique across processes."""
+    return uuid.uuid4().hex[:16]
+
+
+def now() -> float:
+    """Seconds since the epoch (what every ``created``/``updated`` field holds)."""
+    return time.time()
+
+
+class ReadDirection(StrEnum):
+    LTR = "ltr"
+    RTL = "rtl"
+
+
+class LineOffset(StrEnum):
+    """Where the line's baseline sits, as in eScriptorium."""
+
+    BASELINE = "baseline"
+    TOPLINE = "topline"
+    CENTERED = "centered"
+
+
+class Record:
+    """Mixin: dataclass <-> JSON dict."""
+
+    def to_record(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        values = {k: v for k, v in record.items() if k in names}
+        obj = cls(**values)
+        obj._restore()  # type: ignore[attr-defined]
+        return obj
+
+    def _restore(self) -> None:
+        """Turn JSON lists back into tuples where the type says so."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+def _points(raw: Any) -> Polygon | None:
+    if raw is None:
+        return None
+    return [(float(x), float(y)) for x, y in raw]
+
+
+@dataclass
+class Document(Record):
+    """A manuscript or book: an ordered set of pages (parts)."""
+
+    name: str
+    id: str = field(default_factory=new_id)
+    main_script: str = ""
+    read_direction: str = ReadDirection.LTR.value
+    line_offset: str = LineOffset.BASELINE.value
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    page_count: int = 0
+    created: float = field(default_factory=now)
+    updated: float = field(default_factory=now)
+
+
+@dataclass
+class Part(Record):
+    """One page image of a document."""
+
+    document_id: str
+    order: int
+    name: str
+    original_filename: str
+    filename: str  # stored image, relative to the document folder
+    thumbnail: str  # relative to the document folder
+    width: int
+    height: int
+    format: str
+    byte_size: int
+    sha256: str
+    source: str  # local path, PDF path#page, or URL
+    id: str = field(default_factory=new_id)
+    created: float = field(default_factory=now)
+    region_count: int = 0
+    line_count: int = 0
+
+
+@dataclass
+class Region(Record):
+    """A block of a page (text region, illustration, ...)."""
+
+    part_id: str
+    polygon: Polygon
+    type: str = "text"
+    external_id: str = ""  # the ID in the XML it came from
+    order: int = 0
+    id: str = field(default_factory=new_id)
+
+    def _restore(self) -> None:
+        self.polygon = _points(self.polygon) or []
+
+
+@dataclass
+class Line(Record):
+    """A text line: baseline and mask (boundary polygon), either may be missing."""
+
+    part_id: str
+    baseline: Polygon | None = None
+    mask: Polygon | None = None
+    region_id: str | None = None
+    type: str = "default"
+    external_id: str = ""
+    order: int = 0
+    id: str = field(default_factory=new_id)
+
+    def _restore(self) -> None:
+        self.baseline = _points(self.baseline)
+        self.mask = _points(self.mask)
+
+
+class TranscriptionSource(StrEnum):
+    XML = "xml"
+    PDF_TEXT = "pdf-text"
+    MANUAL = "manual"
+
+
+@dataclass
+class Transcription(Record):
+    """A named transcription version of a document."""
+
+    document_id: str
+    name: str
+    source: str = TranscriptionSource.MANUAL.value
+    id: str = field(default_factory=new_id)
+    created: float = field(default_factory=now)
+
+
+@dataclass
+class LineText(Record):
+    """The text of one line in one transcription version."""
+
+    line_id: str
+    transcription_id: str
+    text: str
+    confidence: float | None = None
+
+
+class ModelKind(StrEnum):
+    SEGMENTATION = "segmentation"
+    RECOGNITION = "recognition"
+    READING_ORDER = "reading order"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class Model(Record):
+    """An uploaded kraken model file (may hold several nets)."""
+
+    name: str
+    filename: str  # stored file, relative to the models folder
+    original_filename: str
+    owner: str
+    sha256: str
+    byte_size: int
+    kinds: list[str] = field(default_factory=list)  # ModelKind values, one per net in the file
+    metadata: dict[str, Any] = field(default_factory=dict)  # what kraken says, per net
+    shared_with: list[str] = field(default_factory=list)
+    id: str = field(default_factory=new_id)
+    created: float = field(default_factory=now)
+
+
+class JobStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class ReportItem(Record):
+    """One line of an import report: an item and what happened to it."""
+
+    name: str
+    reason: str = ""
+
+
+@dataclass
+class ImportReport(Record):
+    """What an import did: imported items, skipped items with reasons, and notes."""
+
+    imported: list[ReportItem] = field(default_factory=list)
+    skipped: list[ReportItem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def _restore(self) -> None:
+        self.imported = [ReportItem.from_record(r) if isinstance(r, dict) else r for r in self.imported]
+        self.skipped = [ReportItem.from_record(r) if isinstance(r, dict) else r for r in self.skipped]
+
+    def add_imported(self, name: str, detail: str = "") -> None:
+        self.imported.append(ReportItem(name, detail))
+
+    def add_skipped(self, name: str, reason: str) -> None:
+        self.skipped.append(ReportItem(name, reason))
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def summary(self) -> str:
+        text = f"{len(self.imported)} imported, {len(self.skipped)} skipped"
+        extra = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
+        return f"{text} ({extra})" if extra else text
+
+
+@dataclass
+class ImportJob(Record):
+    """A record of one import run, kept for the Jobs screen."""
+
+    kind: str  # "images", "pdf", "iiif", "xml", "model", "masks", ...
+    title: str
+    document_id: str | None = None
+    status: str = JobStatus.RUNNING.value
+    total: int = 0
+    done: int = 0
+    error: str = ""
+    report: ImportReport = field(default_factory=ImportReport)
+    user: str = ""
+    pid: int = 0
+    id: str = field(default_factory=new_id)
+    started: float = field(default_factory=now)
+    finished: float | None = None
+
+    def _restore(self) -> None:
+        if isinstance(self.report, dict):
+            self.report = ImportReport.from_record(self.report)

@@ -1,0 +1,21 @@
+"""Errors whose message is meant for the user, in plain words."""
+
+
+class EsctuiError(Exception):
+    """Base class: ``str(error)`` is a sentence a historian understands."""
+
+
+class NotFoundError(EsctuiError):
+    """A document, page, model, version or job that does not exist."""
+
+
+class ConflictError(EsctuiError):
+    """A name already taken, or an action the current state does not allow."""
+
+
+class StoreError(EsctuiError):
+    """The data folder cannot be used (newer schema, unreadable file, locked too long)."""
+
+
+class PermissionDeniedError(EsctuiError):
+    """The current user may not change this object (e.g. a model owned by someone else)."""

@@ -1,0 +1,1 @@
+"""Import jobs: async services that fill the store and report progress (no Textual here)."""

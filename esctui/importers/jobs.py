@@ -1,0 +1,179 @@
+"""Running an import as a job: progress (count, rate, ETA, current item), cancel, report.
+
+An importer is any object with ``kind``, ``title``, ``document_id`` and an async ``run(ctx)``.
+It calls ``ctx.start(total)`` and ``ctx.advance(item)`` as it goes and fills ``ctx.report``.
+``run_job`` wraps it: records the job in the store, turns exceptions into a failed job with a
+plain message, records a cancel, and keeps the report. The TUI and the CLI both call it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from esctui.domain import ImportJob, ImportReport, JobStatus, now
+from esctui.domain.errors import EsctuiError
+from esctui.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A snapshot of a running job, sent to the UI or the CLI progress bar."""
+
+    job_id: str
+    title: str
+    done: int
+    total: int | None
+    current: str
+    rate: float  # items per second
+    eta: float | None  # seconds left
+    elapsed: float
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.total if self.total else None
+
+    def describe(self) -> str:
+        """One line: '12/40 · 3.1/s · ETA 9 s · page12.jpg'."""
+        count = f"{self.done}/{self.total}" if self.total is not None else f"{self.done}"
+        parts = [count, f"{self.rate:.1f}/s"]
+        if self.eta is not None:
+            parts.append(f"ETA {format_seconds(self.eta)}")
+        if self.current:
+            parts.append(self.current)
+        return " · ".join(parts)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+ProgressCallback = Callable[[JobProgress], None]
+
+
+class JobContext:
+    """What an importer sees of its job: progress reporting and the report to fill."""
+
+    def __init__(self, store: Store, job: ImportJob, on_progress: ProgressCallback | None) -> None:
+        self.store = store
+        self.job = job
+        self.report: ImportReport = job.report
+        self._on_progress = on_progress
+        self._started = time.monotonic()
+        self._current = ""
+        self._last_sent = 0.0
+
+    def start(self, total: int | None) -> None:
+        """Say how many items there are (None if unknown yet)."""
+        self.job.total = total or 0
+        self._total = total
+        self._emit(force=True)
+
+    def advance(self, current: str = "", n: int = 1) -> None:
+        """Count ``n`` items done; ``current`` names what is being worked on."""
+        self.job.done += n
+        self._current = current
+        self._emit(force=self.job.done == self._total_or_none())
+
+    def working_on(self, current: str) -> None:
+        """Name the current item without counting it."""
+        self._current = current
+        self._emit()
+
+    def _total_or_none(self) -> int | None:
+        return getattr(self, "_total", None)
+
+    def snapshot(self) -> JobProgress:
+        elapsed = time.monotonic() - self._started
+        done = self.job.done
+        rate = done / elapsed if elapsed > 0 else 0.0
+        total = self._total_or_none()
+        eta = (total - done) / rate if total is not None and rate > 0 else None
+        return JobProgress(
+            self.job.id, self.job.title, done, total, self._current, rate, eta, elapsed
+        )
+
+    def _emit(self, force: bool = False) -> None:
+        if self._on_progress is None:
+            return
+        t = time.monotonic()
+        if force or t - self._last_sent >= 0.1:  # at most ten updates a second
+            self._last_sent = t
+            self._on_progress(self.snapshot())
+
+
+class Importer(Protocol):
+    kind: str
+    title: str
+    document_id: str | None
+
+    async def run(self, ctx: JobContext) -> None: ...
+
+
+async def run_job(
+    store: Store, importer: Importer, on_progress: ProgressCallback | None = None
+) -> ImportJob:
+    """Run ``importer`` as a recorded job and return the finished job record.
+
+    A cancel (``asyncio.CancelledError``) is recorded and re-raised. Any other exception makes
+    the job FAILED with a plain message; it is not re-raised (the report says what happened).
+    """
+    job = ImportJob(
+        kind=importer.kind, title=importer.title, document_id=importer.document_id,
+        user=store.user, pid=os.getpid(),
+    )
+    await asyncio.to_thread(store.save_job, job)
+    ctx = JobContext(store, job, on_progress)
+    try:
+        await importer.run(ctx)
+        job.status = JobStatus.DONE.value
+    except asyncio.CancelledError:
+        job.status = JobStatus.CANCELLED.value
+        job.error = "cancelled by the user"
+        _finish(store, job, ctx)
+        raise
+    except EsctuiError as error:
+        job.status = JobStatus.FAILED.value
+        job.error = str(error)
+    except Exception as error:  # a bug or an unexpected library error: keep the job record
+        log.exception("import job %s failed", job.id)
+        job.status = JobStatus.FAILED.value
+        job.error = f"unexpected error: {type(error).__name__}: {error}"
+    _finish(store, job, ctx)
+    return job
+
+
+def _finish(store: Store, job: ImportJob, ctx: JobContext) -> None:
+    job.finished = now()
+    job.report = ctx.report
+    store.save_job(job)
+    if ctx._on_progress is not None:
+        ctx._on_progress(ctx.snapshot())
+
+
+async def finish_in_thread(function: Callable[..., object], *args: object) -> object:
+    """Run ``function`` in a thread and let it finish even if the job is cancelled meanwhile.
+
+    Used for store commits: a cancel arriving mid-commit waits for the commit to end (so the
+    store holds either the batch or nothing, and we know which), then propagates.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise

@@ -1,0 +1,102 @@
+"""Crash-safe files: atomic writes and a TinyDB storage that writes only on ``flush``.
+
+A write goes to a temporary file in the same folder, is fsynced, then renamed over the old file
+(and the folder is fsynced), so a crash or ``kill -9`` at any moment leaves either the previous
+or the new content, never a broken file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from esctui.domain.errors import StoreError
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable:
+        fsync_dir(path.parent)
+
+
+def file_signature(path: Path) -> tuple[int, int, int] | None:
+    """What changes when another process replaces the file (inode, size, mtime)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage kept in memory; ``flush`` writes the whole file atomically.
+
+    TinyDB calls ``write`` after every change; here that only marks the data dirty, so a
+    transaction that inserts a thousand rows writes the file once. Non-ASCII text is stored as
+    UTF-8, not escaped.
+    """
+
+    def __init__(self, path: str | Path, durable: bool = True) -> None:
+        self.path = Path(path)
+        self.durable = durable
+        self.dirty = False
+        self.signature = file_signature(self.path)
+        self._data: dict[str, dict[str, Any]] = self._load()
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self.signature is None:
+            return {}
+        try:
+            raw = self.path.read_bytes()
+            return json.loads(raw) if raw.strip() else {}
+        except (OSError, ValueError) as error:
+            raise StoreError(f"Cannot read {self.path}: {error}") from error
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        return self._data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self._data = data
+        self.dirty = True
+
+    def changed_on_disk(self) -> bool:
+        """True if another process replaced the file since we read or wrote it."""
+        return file_signature(self.path) != self.signature
+
+    def flush(self) -> None:
+        """Write the data if it changed."""
+        if not self.dirty:
+            return
+        text = json.dumps(self._data, ensure_ascii=False, separators=(",", ":"))
+        atomic_write_bytes(self.path, text.encode("utf-8"), durable=self.durable)
+        self.signature = file_signature(self.path)
+        self.dirty = False
+
+    def close(self) -> None:
+        """Closing never writes: unflushed changes are a rolled-back transaction."""

@@ -1,0 +1,671 @@
+"""The data folder: a small catalog DB, one DB per document and per page, and the image files.
+
+Layout (all JSON files are TinyDB databases written atomically)::
+
+    <root>/catalog.json                      meta (schema version), documents, models, jobs
+    <root>/.lock                             inter-process lock (filelock)
+    <root>/documents/<doc>/document.json     parts (pages), transcriptions (versions)
+    <root>/documents/<doc>/pages/<part>.json regions, lines, texts of one page
+    <root>/documents/<doc>/images/           page images (copies; originals untouched)
+    <root>/documents/<doc>/thumbs/           one JPEG thumbnail per page
+    <root>/documents/<doc>/.staging/<pid>-…/ files of an import not yet committed
+    <root>/models/<model>.<ext>              uploaded model files
+
+Every change happens in ``Store.transaction()``: it takes the inter-process lock, reloads any
+file another process replaced, and writes each changed file once, atomically, at the end. An
+exception rolls the in-memory state back and removes files the transaction had moved in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from tinydb import Query, TinyDB
+
+from esctui.domain import (
+    Document,
+    ImportJob,
+    JobStatus,
+    Line,
+    LineText,
+    Model,
+    Part,
+    Region,
+    Transcription,
+    now,
+)
+from esctui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
+from esctui.store.atomic import AtomicJSONStorage
+
+SCHEMA_VERSION = 1
+LOCK_TIMEOUT_SECONDS = 60.0
+_ROW = Query()
+
+
+@dataclass
+class StagedFile:
+    """A page image prepared by an importer in the staging folder, not yet in the document."""
+
+    image: Path
+    thumbnail: Path
+    name: str
+    original_filename: str
+    width: int
+    height: int
+    format: str
+    byte_size: int
+    sha256: str
+    source: str
+
+
+@dataclass
+class PageLayout:
+    """Everything stored for one page: regions, lines, and line texts of every version."""
+
+    regions: list[Region] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    texts: list[LineText] = field(default_factory=list)
+
+    def texts_for(self, transcription_id: str) -> dict[str, LineText]:
+        """Line id -> text, for one version."""
+        return {t.line_id: t for t in self.texts if t.transcription_id == transcription_id}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    """All persistent state of esctui in one data folder. Thread-safe; process-safe."""
+
+    def __init__(self, root: Path, *, user: str = "", durable: bool = True) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.user = user or os.environ.get("ESCTUI_USER") or _login_name()
+        self.durable = durable
+        self._dbs: dict[Path, TinyDB] = {}
+        self._rollback_actions: list[Callable[[], None]] = []
+        self._thread_lock = threading.RLock()
+        self._tx_depth = 0
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "documents").mkdir(exist_ok=True)
+        (self.root / "models").mkdir(exist_ok=True)
+        self._process_lock = FileLock(str(self.root / ".lock"), timeout=LOCK_TIMEOUT_SECONDS)
+        with self.transaction():
+            self._check_schema()
+            self._recover()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.json"
+
+    def document_dir(self, document_id: str) -> Path:
+        return self.root / "documents" / document_id
+
+    def _page_path(self, document_id: str, part_id: str) -> Path:
+        return self.document_dir(document_id) / "pages" / f"{part_id}.json"
+
+    def _db(self, path: Path) -> TinyDB:
+        """The TinyDB for ``path``, reloaded if another process replaced the file."""
+        db = self._dbs.get(path)
+        storage: AtomicJSONStorage | None = db.storage if db else None  # type: ignore[assignment]
+        if db is None or (storage is not None and not storage.dirty and storage.changed_on_disk()):
+            db = TinyDB(path, storage=AtomicJSONStorage, durable=self.durable)
+            self._dbs[path] = db
+        return db
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Lock the data folder, run the block, then write every changed file atomically.
+
+        Nested calls join the outer transaction. On an exception nothing is written, and files
+        registered with ``on_rollback`` are removed.
+        """
+        with self._thread_lock:
+            outer = self._tx_depth == 0
+            if outer:
+                try:
+                    self._process_lock.acquire()
+                except Timeout as error:
+                    raise StoreError(
+                        f"The data folder {self.root} is busy: another esctui process has held "
+                        f"its lock for over {LOCK_TIMEOUT_SECONDS:.0f} s."
+                    ) from error
+            self._tx_depth += 1
+            try:
+                yield
+            except BaseException:
+                if outer:
+                    self._rollback()
+                raise
+            else:
+                if outer:
+                    self._commit()
+            finally:
+                self._tx_depth -= 1
+                if outer:
+                    self._rollback_actions.clear()
+                    self._process_lock.release()
+
+    def on_rollback(self, action: Callable[[], None]) -> None:
+        """Run ``action`` if the current transaction fails (e.g. remove a moved-in file)."""
+        self._rollback_actions.append(action)
+
+    def _dirty(self) -> list[tuple[Path, AtomicJSONStorage]]:
+        return [
+            (path, db.storage)  # type: ignore[misc]
+            for path, db in self._dbs.items()
+            if db.storage.dirty  # type: ignore[attr-defined]
+        ]
+
+    def _commit(self) -> None:
+        # Pages first, then documents, then the catalog: a crash in between leaves extra data
+        # that nothing points to yet, never a pointer to missing data.
+        def rank(item: tuple[Path, AtomicJSONStorage]) -> int:
+            path = item[0]
+            return 2 if path == self.catalog_path else 1 if path.name == "document.json" else 0
+
+        for _path, storage in sorted(self._dirty(), key=rank):
+            storage.flush()
+
+    def _rollback(self) -> None:
+        for path, _storage in self._dirty():
+            del self._dbs[path]
+        for action in reversed(self._rollback_actions):
+            with contextlib.suppress(OSError):
+                action()
+
+    def _require_tx(self) -> None:
+        if self._tx_depth == 0:
+            raise RuntimeError("this store method must run inside Store.transaction()")
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[None]:
+        with self._thread_lock:
+            yield
+
+    # ------------------------------------------------------------------ schema, recovery
+
+    def _check_schema(self) -> None:
+        meta = self._db(self.catalog_path).table("meta")
+        row = meta.get(_ROW.key == "schema_version")
+        if row is None:
+            meta.insert({"key": "schema_version", "value": SCHEMA_VERSION})
+            return
+        version = int(row["value"])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The data folder {self.root} was written by a newer esctui (schema {version}; "
+                f"this one knows {SCHEMA_VERSION}). Upgrade esctui to open it."
+            )
+        for step in range(version, SCHEMA_VERSION):
+            MIGRATIONS[step](self)
+        if version < SCHEMA_VERSION:
+            meta.update({"value": SCHEMA_VERSION}, _ROW.key == "schema_version")
+
+    @property
+    def schema_version(self) -> int:
+        with self._read():
+            row = self._db(self.catalog_path).table("meta").get(_ROW.key == "schema_version")
+            return int(row["value"]) if row else 0
+
+    def _recover(self) -> None:
+        """Clean what a killed process left: its staging folders, unreferenced files, jobs."""
+        for doc_dir in (self.root / "documents").iterdir():
+            staging = doc_dir / ".staging"
+            if staging.is_dir():
+                for sub in staging.iterdir():
+                    pid = int(sub.name.split("-")[0]) if sub.name.split("-")[0].isdigit() else 0
+                    if not _pid_alive(pid):
+                        shutil.rmtree(sub, ignore_errors=True)
+        for doc_dir in (self.root / "documents").iterdir():
+            if not (doc_dir / "document.json").exists() and not self._document_row(doc_dir.name):
+                shutil.rmtree(doc_dir, ignore_errors=True)  # a deleted or never-committed doc
+                continue
+            self._remove_orphan_files(doc_dir.name)
+        jobs = self._db(self.catalog_path).table("jobs")
+        for row in jobs.search(_ROW.status == JobStatus.RUNNING.value):
+            if not _pid_alive(int(row.get("pid", 0))) or row.get("pid") == os.getpid():
+                jobs.update(
+                    {"status": JobStatus.FAILED.value, "error": "interrupted (process ended)",
+                     "finished": now()},
+                    _ROW.id == row["id"],
+                )
+
+    def _remove_orphan_files(self, document_id: str) -> None:
+        doc_dir = self.document_dir(document_id)
+        parts = self._db(doc_dir / "document.json").table("parts").all()
+        keep = {p["filename"] for p in parts} | {p["thumbnail"] for p in parts}
+        keep |= {f"pages/{p['id']}.json" for p in parts}
+        for sub in ("images", "thumbs", "pages"):
+            folder = doc_dir / sub
+            if folder.is_dir():
+                for file in folder.iterdir():
+                    if f"{sub}/{file.name}" not in keep:
+                        file.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ documents
+
+    def _documents(self):  # noqa: ANN202 - TinyDB table
+        return self._db(self.catalog_path).table("documents")
+
+    def _document_row(self, document_id: str) -> dict | None:
+        return self._documents().get(_ROW.id == document_id)
+
+    def list_documents(self) -> list[Document]:
+        """All documents, most recently changed first."""
+        with self._read():
+            docs = [Document.from_record(r) for r in self._documents().all()]
+        return sorted(docs, key=lambda d: d.updated, reverse=True)
+
+    def get_document(self, ref: str) -> Document:
+        """A document by id or by exact name (then by case-insensitive name)."""
+        with self._read():
+            table = self._documents()
+            row = table.get(_ROW.id == ref) or table.get(_ROW.name == ref)
+            if row is None:
+                matches = table.search(_ROW.name.test(lambda n: n.casefold() == ref.casefold()))
+                row = matches[0] if len(matches) == 1 else None
+        if row is None:
+            raise NotFoundError(f"No document named {ref!r}.")
+        return Document.from_record(row)
+
+    def _check_name_free(self, name: str, except_id: str = "") -> None:
+        if not name.strip():
+            raise ConflictError("A document needs a name.")
+        for row in self._documents().search(_ROW.name == name):
+            if row["id"] != except_id:
+                raise ConflictError(f"A document named {name!r} already exists.")
+
+    def create_document(self, name: str, **fields: object) -> Document:
+        """Create an empty document. ``fields`` are other Document attributes."""
+        doc = Document(name=name.strip(), **fields)  # type: ignore[arg-type]
+        with self.transaction():
+            self._check_name_free(doc.name)
+            self.document_dir(doc.id).mkdir(parents=True, exist_ok=True)
+            self._documents().insert(doc.to_record())
+        return doc
+
+    def update_document(self, document: Document) -> Document:
+        """Save changed attributes (name, description, metadata, script, direction...)."""
+        document.name = document.name.strip()
+        document.updated = now()
+        with self.transaction():
+            if self._document_row(document.id) is None:
+                raise NotFoundError(f"The document {document.name!r} no longer exists.")
+            self._check_name_free(document.name, except_id=document.id)
+            record = document.to_record()
+            record.pop("page_count")
+            self._documents().update(record, _ROW.id == document.id)
+        return self.get_document(document.id)
+
+    def rename_document(self, ref: str, new_name: str) -> Document:
+        doc = self.get_document(ref)
+        doc.name = new_name
+        return self.update_document(doc)
+
+    def delete_document(self, ref: str) -> None:
+        """Remove a document, its pages, layouts, versions and files."""
+        doc = self.get_document(ref)
+        with self.transaction():
+            self._documents().remove(_ROW.id == doc.id)
+        folder = self.document_dir(doc.id)
+        for path in [p for p in self._dbs if folder in p.parents]:
+            del self._dbs[path]
+        trash = self.root / f".trash-{doc.id}"
+        with contextlib.suppress(OSError):
+            folder.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _touch_document(self, document_id: str) -> None:
+        parts = self._parts(document_id)
+        self._documents().update(
+            {"updated": now(), "page_count": len(parts)}, _ROW.id == document_id
+        )
+
+    # ------------------------------------------------------------------ parts (pages)
+
+    def _document_db(self, document_id: str) -> TinyDB:
+        if self._document_row(document_id) is None:
+            raise NotFoundError("That document no longer exists.")
+        return self._db(self.document_dir(document_id) / "document.json")
+
+    def _parts(self, document_id: str):  # noqa: ANN202 - TinyDB table
+        return self._document_db(document_id).table("parts")
+
+    def list_parts(self, document_id: str) -> list[Part]:
+        """The pages of a document, in order."""
+        with self._read():
+            parts = [Part.from_record(r) for r in self._parts(document_id).all()]
+        return sorted(parts, key=lambda p: p.order)
+
+    def get_part(self, document_id: str, part_id: str) -> Part:
+        with self._read():
+            row = self._parts(document_id).get(_ROW.id == part_id)
+        if row is None:
+            raise NotFoundError("That page no longer exists.")
+        return Part.from_record(row)
+
+    def part_image_path(self, part: Part) -> Path:
+        return self.document_dir(part.document_id) / part.filename
+
+    def part_thumbnail_path(self, part: Part) -> Path:
+        return self.document_dir(part.document_id) / part.thumbnail
+
+    def known_hashes(self, document_id: str) -> dict[str, str]:
+        """SHA-256 -> page name, for duplicate detection."""
+        with self._read():
+            return {r["sha256"]: r["name"] for r in self._parts(document_id).all()}
+
+    def new_staging_dir(self, document_id: str) -> Path:
+        """A private folder for an import's files; removed on commit, or by recovery if killed."""
+        import secrets
+
+        folder = self.document_dir(document_id) / ".staging" / f"{os.getpid()}-{secrets.token_hex(4)}"
+        folder.mkdir(parents=True)
+        return folder
+
+    def add_parts(
+        self, document_id: str, staged: Iterable[StagedFile], *, skip_duplicates: bool = True
+    ) -> tuple[list[Part], list[tuple[StagedFile, str]]]:
+        """Append staged page images to the document, in the given order (one transaction).
+
+        Returns the pages added and, with ``skip_duplicates``, the staged files left out because
+        a page with the same SHA-256 is already in the document (with that page's name). The
+        check runs under the lock, so two processes importing at once cannot both add a page.
+        """
+        staged = list(staged)
+        doc_dir = self.document_dir(document_id)
+        (doc_dir / "images").mkdir(exist_ok=True)
+        (doc_dir / "thumbs").mkdir(exist_ok=True)
+        added: list[Part] = []
+        duplicates: list[tuple[StagedFile, str]] = []
+        with self.transaction():
+            table = self._parts(document_id)
+            rows = table.all()
+            seen = {r["sha256"]: r["name"] for r in rows}
+            order = max((r["order"] for r in rows), default=-1) + 1
+            for item in staged:
+                if skip_duplicates and item.sha256 in seen:
+                    duplicates.append((item, seen[item.sha256]))
+                    continue
+                part = Part(
+                    document_id=document_id, order=order, name=item.name,
+                    original_filename=item.original_filename, filename="", thumbnail="",
+                    width=item.width, height=item.height, format=item.format,
+                    byte_size=item.byte_size, sha256=item.sha256, source=item.source,
+                )
+                part.filename = f"images/{part.id}{item.image.suffix.lower()}"
+                part.thumbnail = f"thumbs/{part.id}.jpg"
+                for src, rel in ((item.image, part.filename), (item.thumbnail, part.thumbnail)):
+                    target = doc_dir / rel
+                    os.replace(src, target)
+                    self.on_rollback(lambda t=target: t.unlink(missing_ok=True))
+                table.insert(part.to_record())
+                seen[item.sha256] = item.name
+                added.append(part)
+                order += 1
+            self._touch_document(document_id)
+        return added, duplicates
+
+    def rename_part(self, document_id: str, part_id: str, name: str) -> None:
+        with self.transaction():
+            self._parts(document_id).update({"name": name}, _ROW.id == part_id)
+
+    def reorder_parts(self, document_id: str, ordered_ids: list[str]) -> None:
+        """Give the pages the order of ``ordered_ids`` (which must list every page once)."""
+        with self.transaction():
+            table = self._parts(document_id)
+            current = {r["id"] for r in table.all()}
+            if set(ordered_ids) != current or len(ordered_ids) != len(current):
+                raise ConflictError("The pages changed meanwhile; reload and try again.")
+            for index, part_id in enumerate(ordered_ids):
+                table.update({"order": index}, _ROW.id == part_id)
+            self._touch_document(document_id)
+
+    def move_part(self, document_id: str, part_id: str, delta: int) -> int:
+        """Move a page up (negative) or down; returns its new index."""
+        with self.transaction():
+            ids = [p.id for p in self.list_parts(document_id)]
+            index = ids.index(part_id)
+            target = max(0, min(len(ids) - 1, index + delta))
+            ids.insert(target, ids.pop(index))
+            self.reorder_parts(document_id, ids)
+        return target
+
+    def delete_parts(self, document_id: str, part_ids: Iterable[str]) -> int:
+        """Delete pages with their images and layouts; returns how many were deleted."""
+        part_ids = set(part_ids)
+        doc_dir = self.document_dir(document_id)
+        with self.transaction():
+            table = self._parts(document_id)
+            rows = [r for r in table.all() if r["id"] in part_ids]
+            table.remove(_ROW.id.one_of(list(part_ids)))
+            remaining = sorted(table.all(), key=lambda r: r["order"])
+            for index, row in enumerate(remaining):
+                if row["order"] != index:
+                    table.update({"order": index}, _ROW.id == row["id"])
+            self._touch_document(document_id)
+        for row in rows:  # after commit: the files are no longer referenced
+            for rel in (row["filename"], row["thumbnail"], f"pages/{row['id']}.json"):
+                (doc_dir / rel).unlink(missing_ok=True)
+            self._dbs.pop(self._page_path(document_id, row["id"]), None)
+        return len(rows)
+
+    # ------------------------------------------------------------------ page layouts
+
+    def _page_db(self, document_id: str, part_id: str) -> TinyDB:
+        return self._db(self._page_path(document_id, part_id))
+
+    def read_page_layout(self, document_id: str, part_id: str) -> PageLayout:
+        """Regions, lines and texts of one page (empty if it has none)."""
+        with self._read():
+            db = self._page_db(document_id, part_id)
+            return PageLayout(
+                regions=sorted(
+                    (Region.from_record(r) for r in db.table("regions").all()),
+                    key=lambda r: r.order,
+                ),
+                lines=sorted(
+                    (Line.from_record(r) for r in db.table("lines").all()), key=lambda r: r.order
+                ),
+                texts=[LineText.from_record(r) for r in db.table("texts").all()],
+            )
+
+    def write_page_layout(self, document_id: str, part_id: str, layout: PageLayout) -> None:
+        """Replace everything stored for one page, and update its counts."""
+        with self.transaction():
+            self._parts(document_id)  # the document must exist
+            (self.document_dir(document_id) / "pages").mkdir(exist_ok=True)
+            db = self._page_db(document_id, part_id)
+            for name, rows in (
+                ("regions", layout.regions),
+                ("lines", layout.lines),
+                ("texts", layout.texts),
+            ):
+                table = db.table(name)
+                table.truncate()
+                table.insert_multiple(r.to_record() for r in rows)
+            self._parts(document_id).update(
+                {"region_count": len(layout.regions), "line_count": len(layout.lines)},
+                _ROW.id == part_id,
+            )
+            self._documents().update({"updated": now()}, _ROW.id == document_id)
+
+    # ------------------------------------------------------------------ transcriptions
+
+    def _transcriptions(self, document_id: str):  # noqa: ANN202 - TinyDB table
+        return self._document_db(document_id).table("transcriptions")
+
+    def list_transcriptions(self, document_id: str) -> list[Transcription]:
+        with self._read():
+            rows = self._transcriptions(document_id).all()
+        return sorted((Transcription.from_record(r) for r in rows), key=lambda t: t.created)
+
+    def get_transcription(self, document_id: str, ref: str) -> Transcription:
+        """A version by id or name."""
+        for item in self.list_transcriptions(document_id):
+            if ref in (item.id, item.name):
+                return item
+        raise NotFoundError(f"No transcription version named {ref!r}.")
+
+    def create_transcription(
+        self, document_id: str, name: str, source: str, *, reuse: bool = False
+    ) -> Transcription:
+        """A new named version; with ``reuse`` an existing one of that name is returned."""
+        name = name.strip()
+        if not name:
+            raise ConflictError("A transcription version needs a name.")
+        with self.transaction():
+            table = self._transcriptions(document_id)
+            row = table.get(_ROW.name == name)
+            if row is not None:
+                if reuse:
+                    return Transcription.from_record(row)
+                raise ConflictError(f"A transcription version named {name!r} already exists.")
+            version = Transcription(document_id=document_id, name=name, source=source)
+            table.insert(version.to_record())
+        return version
+
+    def rename_transcription(self, document_id: str, ref: str, new_name: str) -> None:
+        version = self.get_transcription(document_id, ref)
+        new_name = new_name.strip()
+        with self.transaction():
+            table = self._transcriptions(document_id)
+            clash = table.get(_ROW.name == new_name)
+            if not new_name or (clash and clash["id"] != version.id):
+                raise ConflictError(f"A transcription version named {new_name!r} already exists.")
+            table.update({"name": new_name}, _ROW.id == version.id)
+
+    def delete_transcription(self, document_id: str, ref: str) -> None:
+        """Delete a version and its texts on every page; its name becomes free again."""
+        version = self.get_transcription(document_id, ref)
+        with self.transaction():
+            for part in self.list_parts(document_id):
+                if self._page_path(document_id, part.id).exists():
+                    texts = self._page_db(document_id, part.id).table("texts")
+                    texts.remove(_ROW.transcription_id == version.id)
+            self._transcriptions(document_id).remove(_ROW.id == version.id)
+
+    # ------------------------------------------------------------------ models
+
+    def _models(self):  # noqa: ANN202 - TinyDB table
+        return self._db(self.catalog_path).table("models")
+
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    def list_models(self, *, user: str | None = None) -> list[Model]:
+        """Models the user owns or that are shared with them."""
+        user = user or self.user
+        with self._read():
+            rows = self._models().all()
+        models = [Model.from_record(r) for r in rows]
+        visible = [m for m in models if m.owner == user or user in m.shared_with]
+        return sorted(visible, key=lambda m: m.name.casefold())
+
+    def get_model(self, ref: str) -> Model:
+        """A visible model by id or name."""
+        for model in self.list_models():
+            if ref in (model.id, model.name):
+                return model
+        raise NotFoundError(f"No model named {ref!r}.")
+
+    def find_model_by_hash(self, sha256: str) -> Model | None:
+        with self._read():
+            row = self._models().get(_ROW.sha256 == sha256)
+        return Model.from_record(row) if row else None
+
+    def add_model(self, model: Model, file: Path) -> Model:
+        """Store a validated model; ``file`` is moved into the models folder."""
+        with self.transaction():
+            if self._models().get((_ROW.name == model.name) & (_ROW.owner == model.owner)):
+                raise ConflictError(f"You already have a model named {model.name!r}.")
+            target = self.models_dir() / model.filename
+            shutil.move(file, target)
+            self.on_rollback(lambda: target.unlink(missing_ok=True))
+            self._models().insert(model.to_record())
+        return model
+
+    def _owned_model(self, ref: str) -> Model:
+        model = self.get_model(ref)
+        if model.owner != self.user:
+            raise PermissionDeniedError(
+                f"The model {model.name!r} belongs to {model.owner}; only they can change it."
+            )
+        return model
+
+    def update_model(self, ref: str, **changes: object) -> Model:
+        """Rename or share (``name=``, ``shared_with=``); owner only."""
+        model = self._owned_model(ref)
+        with self.transaction():
+            new_name = changes.get("name")
+            if new_name and self._models().get(
+                (_ROW.name == new_name) & (_ROW.owner == model.owner) & (_ROW.id != model.id)
+            ):
+                raise ConflictError(f"You already have a model named {new_name!r}.")
+            self._models().update(dict(changes), _ROW.id == model.id)
+        return self.get_model(model.id)
+
+    def delete_model(self, ref: str) -> None:
+        model = self._owned_model(ref)
+        with self.transaction():
+            self._models().remove(_ROW.id == model.id)
+        (self.models_dir() / model.filename).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ jobs
+
+    def _jobs(self):  # noqa: ANN202 - TinyDB table
+        return self._db(self.catalog_path).table("jobs")
+
+    def save_job(self, job: ImportJob) -> None:
+        """Insert or update a job record."""
+        with self.transaction():
+            table = self._jobs()
+            if table.contains(_ROW.id == job.id):
+                table.update(job.to_record(), _ROW.id == job.id)
+            else:
+                table.insert(job.to_record())
+
+    def list_jobs(self, *, limit: int = 200) -> list[ImportJob]:
+        """Most recent first."""
+        with self._read():
+            rows = self._jobs().all()
+        jobs = sorted((ImportJob.from_record(r) for r in rows), key=lambda j: -j.started)
+        return jobs[:limit]
+
+    def get_job(self, job_id: str) -> ImportJob:
+        with self._read():
+            row = self._jobs().get(_ROW.id == job_id) or next(
+                (r for r in self._jobs().all() if r["id"].startswith(job_id)), None
+            )
+        if row is None:
+            raise NotFoundError(f"No job {job_id!r}.")
+        return ImportJob.from_record(row)
+
+
+def _login_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "user"
+
+
+MIGRATIONS: dict[int, Callable[[Store], None]] = {}
+"""Schema version N -> the step that brings a data folder from N to N+1."""
