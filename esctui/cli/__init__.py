@@ -34,10 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS: an option given before or after the sub-command is kept, never reset to None.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument(
-        "--data-dir", metavar="DIR",
+        "--data-dir",
+        metavar="DIR",
         help="data folder (default: $ESCTUI_DATA, else the user data folder)",
     )
-    common.add_argument("--user", help="user name for model ownership (default: $ESCTUI_USER or login)")
+    common.add_argument(
+        "--user", help="user name for model ownership (default: $ESCTUI_USER or login)"
+    )
     common.add_argument("--json", action="store_true", help="machine-readable output")
     parser = argparse.ArgumentParser(
         prog="esctui",
@@ -47,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     import_parser = commands.add_parser(
-        "import", help="run an import headless", parents=[common],
+        "import",
+        help="run an import headless",
+        parents=[common],
         description="Import into a document from the command line (for scripts and cron).",
     )
     imports = import_parser.add_subparsers(dest="import_kind", metavar="KIND", required=True)
@@ -74,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         cli.error("interrupted")
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ class CliContext:
         """A plain aligned table (no colours: output is often piped)."""
         widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
         for row in [headers, *rows]:
-            print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip())
+            print(
+                "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
+            )
 
     # ------------------------------------------------------------------ jobs
 
@@ -102,9 +104,14 @@ class _ProgressDisplay:
             )
 
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                TextColumn("{task.fields[current]}"), console=Console(stderr=True),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[current]}"),
+                console=Console(stderr=True),
                 transient=True,
             )
             self._progress.__enter__()
@@ -123,8 +130,11 @@ class _ProgressDisplay:
                     snap.title, total=snap.total, rate="", current=""
                 )
             self._progress.update(
-                self._task, completed=snap.done, total=snap.total,
-                rate=f"{snap.rate:.1f}/s", current=snap.current[-40:],
+                self._task,
+                completed=snap.done,
+                total=snap.total,
+                rate=f"{snap.rate:.1f}/s",
+                current=snap.current[-40:],
             )
             return
         import time

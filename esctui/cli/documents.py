@@ -58,7 +58,10 @@ def list_documents(args: argparse.Namespace, cli: CliContext) -> int:
         cli.print("No documents yet: esctui documents create NAME")
     else:
         cli.table(
-            [[d.name, str(d.page_count), d.main_script, d.read_direction, _when(d.updated)] for d in docs],
+            [
+                [d.name, str(d.page_count), d.main_script, d.read_direction, _when(d.updated)]
+                for d in docs
+            ],
             ["NAME", "PAGES", "SCRIPT", "DIR", "CHANGED"],
         )
     return 0
@@ -66,8 +69,11 @@ def list_documents(args: argparse.Namespace, cli: CliContext) -> int:
 
 def create_document(args: argparse.Namespace, cli: CliContext) -> int:
     doc = cli.store.create_document(
-        args.name, main_script=args.script, read_direction=args.direction,
-        line_offset=args.line_offset, description=args.description,
+        args.name,
+        main_script=args.script,
+        read_direction=args.direction,
+        line_offset=args.line_offset,
+        description=args.description,
     )
     if cli.json_output:
         cli.emit_json(doc.to_record())
@@ -95,7 +101,9 @@ def delete_document(args: argparse.Namespace, cli: CliContext) -> int:
             cli.print("kept")
             return 1
     cli.store.delete_document(doc.id)
-    cli.print(f"deleted {doc.name!r}") if not cli.json_output else cli.emit_json({"deleted": doc.id})
+    cli.print(f"deleted {doc.name!r}") if not cli.json_output else cli.emit_json(
+        {"deleted": doc.id}
+    )
     return 0
 
 
@@ -105,20 +113,34 @@ def show_document(args: argparse.Namespace, cli: CliContext) -> int:
     versions = cli.store.list_transcriptions(doc.id)
     if cli.json_output:
         cli.emit_json(
-            {**doc.to_record(), "parts": [p.to_record() for p in parts],
-             "transcriptions": [v.to_record() for v in versions]}
+            {
+                **doc.to_record(),
+                "parts": [p.to_record() for p in parts],
+                "transcriptions": [v.to_record() for v in versions],
+            }
         )
         return 0
     cli.print(f"{doc.name}  [{doc.id}]")
-    cli.print(f"script: {doc.main_script or '-'}  direction: {doc.read_direction}  "
-              f"line offset: {doc.line_offset}")
+    cli.print(
+        f"script: {doc.main_script or '-'}  direction: {doc.read_direction}  "
+        f"line offset: {doc.line_offset}"
+    )
     if doc.description:
         cli.print(doc.description)
     for key, value in doc.metadata.items():
         cli.print(f"  {key}: {value}")
     cli.table(
-        [[str(p.order + 1), p.name, f"{p.width}x{p.height}", p.format, str(p.region_count),
-          str(p.line_count)] for p in parts],
+        [
+            [
+                str(p.order + 1),
+                p.name,
+                f"{p.width}x{p.height}",
+                p.format,
+                str(p.region_count),
+                str(p.line_count),
+            ]
+            for p in parts
+        ],
         ["#", "PAGE", "SIZE", "FORMAT", "REGIONS", "LINES"],
     )
     if versions:

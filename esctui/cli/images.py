@@ -9,14 +9,20 @@ from esctui.cli.context import CliContext
 
 def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
     p = imports.add_parser(
-        "images", parents=[common], help="import local image files (in the order given)",
+        "images",
+        parents=[common],
+        help="import local image files (in the order given)",
         description="Append images to a document in the order given. A folder adds its images "
         "in natural order (page2 before page10); a quoted glob ('scans/*.tif') too.",
     )
     p.add_argument("document", help="document name or id")
     p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
-    p.add_argument("--max-pixels", type=int, default=None,
-                   help="refuse images larger than this many pixels (default 250 million)")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        help="refuse images larger than this many pixels (default 250 million)",
+    )
     p.set_defaults(handler=import_images)
 
 

@@ -26,8 +26,17 @@ def show_jobs(args: argparse.Namespace, cli: CliContext) -> int:
         cli.print("No jobs yet.")
         return 0
     cli.table(
-        [[j.id, dt.datetime.fromtimestamp(j.started).strftime("%Y-%m-%d %H:%M"), j.kind,
-          j.status, j.report.summary(), j.title] for j in jobs],
+        [
+            [
+                j.id,
+                dt.datetime.fromtimestamp(j.started).strftime("%Y-%m-%d %H:%M"),
+                j.kind,
+                j.status,
+                j.report.summary(),
+                j.title,
+            ]
+            for j in jobs
+        ],
         ["JOB", "STARTED", "KIND", "STATUS", "RESULT", "TITLE"],
     )
     return 0

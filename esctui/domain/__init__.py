@@ -221,8 +221,12 @@ class ImportReport(Record):
     counts: dict[str, int] = field(default_factory=dict)
 
     def _restore(self) -> None:
-        self.imported = [ReportItem.from_record(r) if isinstance(r, dict) else r for r in self.imported]
-        self.skipped = [ReportItem.from_record(r) if isinstance(r, dict) else r for r in self.skipped]
+        self.imported = [
+            ReportItem.from_record(r) if isinstance(r, dict) else r for r in self.imported
+        ]
+        self.skipped = [
+            ReportItem.from_record(r) if isinstance(r, dict) else r for r in self.skipped
+        ]
 
     def add_imported(self, name: str, detail: str = "") -> None:
         self.imported.append(ReportItem(name, detail))

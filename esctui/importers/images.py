@@ -26,12 +26,31 @@ from esctui.importers.jobs import JobContext, finish_in_thread
 from esctui.store import StagedFile, Store
 
 IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".jp2", ".j2k",
-     ".jpx", ".jpf"}
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".png",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".bmp",
+        ".gif",
+        ".jp2",
+        ".j2k",
+        ".jpx",
+        ".jpf",
+    }
 )
 SUFFIX_FOR_FORMAT = {
-    "JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp",
-    "GIF": ".gif", "JPEG2000": ".jp2",
+    "JPEG": ".jpg",
+    "MPO": ".jpg",
+    "PNG": ".png",
+    "TIFF": ".tif",
+    "WEBP": ".webp",
+    "BMP": ".bmp",
+    "GIF": ".gif",
+    "JPEG2000": ".jp2",
 }
 DEFAULT_MAX_PIXELS = 250_000_000  # 250 megapixels: larger than any real scan, stops bombs
 THUMBNAIL_SIZE = (320, 320)
@@ -59,7 +78,9 @@ def expand_inputs(inputs: list[str | Path]) -> tuple[list[Path], list[tuple[str,
         text = str(raw)
         path = Path(text).expanduser()
         if path.is_dir():
-            found = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+            found = [
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            ]
             if not found:
                 problems.append((text, "the folder holds no image files"))
             files.extend(natsorted(found, key=lambda p: p.name, alg=ns.IGNORECASE))
@@ -118,8 +139,14 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
         raise ImageRejectedError("the image has no pixels")
 
 
-def _stage_single(image: Image.Image, data: bytes, path: Path, staging: Path, fmt: str) -> StagedFile:
-    orientation = image.getexif().get(ORIENTATION_TAG, 1) if fmt in {"JPEG", "MPO", "TIFF", "WEBP", "PNG"} else 1
+def _stage_single(
+    image: Image.Image, data: bytes, path: Path, staging: Path, fmt: str
+) -> StagedFile:
+    orientation = (
+        image.getexif().get(ORIENTATION_TAG, 1)
+        if fmt in {"JPEG", "MPO", "TIFF", "WEBP", "PNG"}
+        else 1
+    )
     token = hashlib.sha256(data).hexdigest()
     stem = staging / f"{token[:16]}-{os.urandom(3).hex()}"
     if orientation not in (1, None):
@@ -137,12 +164,19 @@ def _stage_single(image: Image.Image, data: bytes, path: Path, staging: Path, fm
     thumbnail = stem.with_suffix(".thumb.jpg")
     _save_thumbnail(thumb_source, thumbnail)
     target.write_bytes(data)
-    width, height = (thumb_source.size if orientation not in (1, None) else image.size)
+    width, height = thumb_source.size if orientation not in (1, None) else image.size
     if fmt in {"JPEG", "MPO"} and orientation in (1, None):
         width, height = _original_size(data)
     return StagedFile(
-        image=target, thumbnail=thumbnail, name=path.stem, original_filename=path.name,
-        width=width, height=height, format=fmt, byte_size=len(data), sha256=token,
+        image=target,
+        thumbnail=thumbnail,
+        name=path.stem,
+        original_filename=path.name,
+        width=width,
+        height=height,
+        format=fmt,
+        byte_size=len(data),
+        sha256=token,
         source=str(path.resolve()),
     )
 
@@ -167,9 +201,16 @@ def _stage_frame(
     _save_thumbnail(frame, thumbnail)
     target.write_bytes(data)
     return StagedFile(
-        image=target, thumbnail=thumbnail, name=f"{path.stem}_{index + 1}",
-        original_filename=f"{path.name}#{index + 1}", width=frame.width, height=frame.height,
-        format="TIFF", byte_size=len(data), sha256=token, source=f"{path.resolve()}#{index + 1}",
+        image=target,
+        thumbnail=thumbnail,
+        name=f"{path.stem}_{index + 1}",
+        original_filename=f"{path.name}#{index + 1}",
+        width=frame.width,
+        height=frame.height,
+        format="TIFF",
+        byte_size=len(data),
+        sha256=token,
+        source=f"{path.resolve()}#{index + 1}",
     )
 
 
@@ -213,9 +254,9 @@ class LocalImagesImporter:
         self.inputs = inputs
         self.options = options or ImageImportOptions()
         count = len(inputs)
-        self.title = f"Images: {count} item{'s' * (count != 1)} into " + store.get_document(
-            document_id
-        ).name
+        self.title = (
+            f"Images: {count} item{'s' * (count != 1)} into " + store.get_document(document_id).name
+        )
 
     async def run(self, ctx: JobContext) -> None:
         files, problems = await asyncio.to_thread(expand_inputs, self.inputs)

@@ -133,8 +133,11 @@ async def run_job(
     the job FAILED with a plain message; it is not re-raised (the report says what happened).
     """
     job = ImportJob(
-        kind=importer.kind, title=importer.title, document_id=importer.document_id,
-        user=store.user, pid=os.getpid(),
+        kind=importer.kind,
+        title=importer.title,
+        document_id=importer.document_id,
+        user=store.user,
+        pid=os.getpid(),
     )
     await asyncio.to_thread(store.save_job, job)
     ctx = JobContext(store, job, on_progress)

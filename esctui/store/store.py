@@ -241,8 +241,11 @@ class Store:
         for row in jobs.search(_ROW.status == JobStatus.RUNNING.value):
             if not _pid_alive(int(row.get("pid", 0))) or row.get("pid") == os.getpid():
                 jobs.update(
-                    {"status": JobStatus.FAILED.value, "error": "interrupted (process ended)",
-                     "finished": now()},
+                    {
+                        "status": JobStatus.FAILED.value,
+                        "error": "interrupted (process ended)",
+                        "finished": now(),
+                    },
                     _ROW.id == row["id"],
                 )
 
@@ -375,7 +378,9 @@ class Store:
         """A private folder for an import's files; removed on commit, or by recovery if killed."""
         import secrets
 
-        folder = self.document_dir(document_id) / ".staging" / f"{os.getpid()}-{secrets.token_hex(4)}"
+        folder = (
+            self.document_dir(document_id) / ".staging" / f"{os.getpid()}-{secrets.token_hex(4)}"
+        )
         folder.mkdir(parents=True)
         return folder
 
@@ -404,10 +409,18 @@ class Store:
                     duplicates.append((item, seen[item.sha256]))
                     continue
                 part = Part(
-                    document_id=document_id, order=order, name=item.name,
-                    original_filename=item.original_filename, filename="", thumbnail="",
-                    width=item.width, height=item.height, format=item.format,
-                    byte_size=item.byte_size, sha256=item.sha256, source=item.source,
+                    document_id=document_id,
+                    order=order,
+                    name=item.name,
+                    original_filename=item.original_filename,
+                    filename="",
+                    thumbnail="",
+                    width=item.width,
+                    height=item.height,
+                    format=item.format,
+                    byte_size=item.byte_size,
+                    sha256=item.sha256,
+                    source=item.source,
                 )
                 part.filename = f"images/{part.id}{item.image.suffix.lower()}"
                 part.thumbnail = f"thumbs/{part.id}.jpg"

@@ -1,0 +1,24 @@
+"""Messages the app sends to screens about running jobs."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from esctui.domain import ImportJob
+from esctui.importers.jobs import JobProgress
+
+
+class JobUpdated(Message):
+    """A running job made progress."""
+
+    def __init__(self, progress: JobProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class JobFinished(Message):
+    """A job ended (done, failed or cancelled)."""
+
+    def __init__(self, job: ImportJob) -> None:
+        super().__init__()
+        self.job = job

@@ -1,0 +1,225 @@
+"""Small modal dialogs: confirm, ask for text, pick one option, edit a form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+
+from esctui.domain import Document, LineOffset, ReadDirection
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask yes or no. Dismisses with True for yes."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str, *, yes_label: str = "Yes") -> None:
+        super().__init__()
+        self.question = question
+        self.yes_label = yes_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.yes_label} (y)", id="yes", variant="error")
+                yield Button("No (n)", id="no")
+        yield Footer(compact=True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class TextPromptScreen(ModalScreen[str | None]):
+    """Ask for one line of text. Dismisses with the text, or None if cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self, prompt: str, value: str = "", *, placeholder: str = "", hint: str = ""
+    ) -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.value = value
+        self.placeholder = placeholder
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.prompt)
+            if self.hint:
+                yield Static(self.hint, classes="hint")
+            yield Input(self.value, placeholder=self.placeholder, id="answer")
+            yield Static("Enter to confirm, Escape to cancel.", classes="hint")
+        yield Footer(compact=True)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass
+class Choice:
+    key: str
+    label: str
+    help: str = ""
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Pick one of a few options (e.g. the Import menu). Dismisses with the option key."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, choices: list[Choice]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield OptionList(
+                *[
+                    Option(f"{c.label}\n[dim]{c.help}[/dim]" if c.help else c.label, id=c.key)
+                    for c in self.choices
+                ],
+                id="choices",
+            )
+            yield Static("Up/Down to choose, Enter to open, Escape to cancel.", classes="hint")
+        yield Footer(compact=True)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class DocumentFormScreen(ModalScreen[Document | None]):
+    """Create a document or edit its settings (name, script, direction, line offset)."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save"),
+    ]
+
+    def __init__(self, document: Document | None = None) -> None:
+        super().__init__()
+        self.document = document
+
+    def compose(self) -> ComposeResult:
+        doc = self.document
+        with Vertical(classes="dialog"):
+            yield Label(
+                "New document" if doc is None else f"Settings of {doc.name}", classes="title"
+            )
+            yield Label("Name")
+            yield Input(doc.name if doc else "", placeholder="e.g. Register 1642-1650", id="name")
+            yield Label("Main script")
+            yield Input(
+                doc.main_script if doc else "", placeholder="e.g. Latin, Hebrew", id="script"
+            )
+            yield Label("Reading direction")
+            yield Select(
+                [
+                    ("left to right", ReadDirection.LTR.value),
+                    ("right to left", ReadDirection.RTL.value),
+                ],
+                value=doc.read_direction if doc else ReadDirection.LTR.value,
+                allow_blank=False,
+                id="direction",
+            )
+            yield Label("Line offset (where the baseline sits)")
+            yield Select(
+                [(o.value, o.value) for o in LineOffset],
+                value=doc.line_offset if doc else LineOffset.BASELINE.value,
+                allow_blank=False,
+                id="offset",
+            )
+            yield Static(
+                "Tab moves between fields; Ctrl+S or Enter in a field saves.", classes="hint"
+            )
+        yield Footer(compact=True)
+
+    def on_input_submitted(self) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        if not name:
+            self.notify("A document needs a name.", severity="error")
+            return
+        doc = self.document or Document(name=name)
+        doc.name = name
+        doc.main_script = self.query_one("#script", Input).value.strip()
+        doc.read_direction = str(self.query_one("#direction", Select).value)
+        doc.line_offset = str(self.query_one("#offset", Select).value)
+        self.dismiss(doc)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def parse_metadata(text: str) -> tuple[dict[str, str], list[str]]:
+    """'key: value' lines -> dict, plus the lines that are not of that form."""
+    metadata: dict[str, str] = {}
+    bad: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            bad.append(line)
+            continue
+        metadata[key.strip()] = value.strip()
+    return metadata, bad
+
+
+class DescriptionScreen(ModalScreen[Document | None]):
+    """Edit a document's description: free text and 'key: value' metadata lines."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save"),
+    ]
+
+    def __init__(self, document: Document) -> None:
+        super().__init__()
+        self.document = document
+
+    def compose(self) -> ComposeResult:
+        doc = self.document
+        with Vertical(classes="dialog wide"):
+            yield Label(f"Description of {doc.name}", classes="title")
+            yield Label("Text")
+            yield TextArea(doc.description, id="description")
+            yield Label("Metadata, one 'key: value' per line")
+            yield TextArea("\n".join(f"{k}: {v}" for k, v in doc.metadata.items()), id="metadata")
+            yield Static("Tab leaves a text box; Ctrl+S saves; Escape cancels.", classes="hint")
+        yield Footer(compact=True)
+
+    def action_save(self) -> None:
+        metadata, bad = parse_metadata(self.query_one("#metadata", TextArea).text)
+        if bad:
+            self.notify(f"Not 'key: value': {bad[0]!r}", severity="error")
+            return
+        self.document.description = self.query_one("#description", TextArea).text
+        self.document.metadata = metadata
+        self.dismiss(self.document)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,61 @@
+"""A page preview drawn with half-block characters: two pixels per cell, works over any SSH."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.style import Style
+from textual.widget import Widget
+
+
+class HalfBlockImage:
+    """A rich renderable: the image scaled to fit, upper/lower half blocks per cell."""
+
+    def __init__(self, path: Path | None, *, width: int, height: int) -> None:
+        self.path = path
+        self.width = max(1, width)
+        self.height = max(1, height)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.path is None or not self.path.exists():
+            yield Segment("(no preview)")
+            return
+        from PIL import Image
+
+        with Image.open(self.path) as image:
+            image = image.convert("RGB")
+            # cells are about twice as tall as wide: one cell = 1 px wide, 2 px tall
+            scale = min(self.width / image.width, (self.height * 2) / image.height)
+            size = (max(1, int(image.width * scale)), max(2, int(image.height * scale)))
+            image = image.resize(size)
+        pixels = image.load()
+        for y in range(0, size[1] - 1, 2):
+            for x in range(size[0]):
+                top, bottom = pixels[x, y], pixels[x, y + 1]
+                yield Segment(
+                    "▀",
+                    Style(
+                        color=f"rgb({top[0]},{top[1]},{top[2]})",
+                        bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})",
+                    ),
+                )
+            yield Segment.line()
+
+
+class PagePreview(Widget):
+    """Shows the thumbnail of the selected page, fitted to the widget's size."""
+
+    DEFAULT_CSS = "PagePreview { height: 1fr; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.path: Path | None = None
+
+    def show(self, path: Path | None) -> None:
+        self.path = path
+        self.refresh()
+
+    def render(self) -> HalfBlockImage:
+        return HalfBlockImage(self.path, width=self.size.width, height=self.size.height)
