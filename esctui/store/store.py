@@ -122,7 +122,7 @@ class Store:
     def _db(self, path: Path) -> TinyDB:
         """The TinyDB for ``path``, reloaded if another process replaced the file."""
         db = self._dbs.get(path)
-        storage: AtomicJSONStorage | None = db.storage if db else None  # type: ignore[assignment]
+        storage: AtomicJSONStorage | None = db.storage if db is not None else None  # type: ignore[assignment]
         if db is None or (storage is not None and not storage.dirty and storage.changed_on_disk()):
             db = TinyDB(path, storage=AtomicJSONStorage, durable=self.durable)
             self._dbs[path] = db

@@ -1,0 +1,42 @@
+# esctui — set-up, run, test. Every target installs what it needs first (a fresh machine needs
+# only python3.11 with venv; pip finds the CPU torch wheel where the machine provides one).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup run test test-fast bench lint acceptance clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Start the app on the default data folder (or $$ESCTUI_DATA).
+run: setup
+	$(VENV)/bin/esctui
+
+## Lint, then the whole test suite.
+test: setup
+	$(VENV)/bin/ruff check esctui tests bench
+	$(PY) -m pytest -q
+
+## Tests without the slow ones (kraken model loads, subprocess crash tests).
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+## Benchmarks: each prints its ratio against a baseline measured in the same run.
+bench: setup
+	$(PY) bench/run_all.py
+
+## The shared acceptance checks (../shared/acceptance) through the CLI.
+acceptance: setup
+	../shared/acceptance/run
+
+lint: setup
+	$(VENV)/bin/ruff check esctui tests bench
+	$(VENV)/bin/ruff format --check esctui tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

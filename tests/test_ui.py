@@ -1,0 +1,245 @@
+"""The TUI driven as a person would: keys through Textual's Pilot, checked against the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from textual.widgets import DataTable, Input
+
+from esctui.store import Store
+from esctui.ui.app import EsctuiApp
+from esctui.ui.screens.dialogs import ChoiceScreen, ConfirmScreen, DescriptionScreen
+from esctui.ui.screens.documents import DocumentsScreen
+from esctui.ui.screens.file_picker import FilePickerScreen
+from esctui.ui.screens.help import HelpScreen
+from esctui.ui.screens.images import ImagesScreen
+from esctui.ui.screens.jobs import JobsScreen
+from esctui.ui.screens.progress import ProgressScreen
+
+SIZE = (80, 24)  # the smallest terminal we promise
+
+
+@pytest.fixture
+def ui_store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "data")
+
+
+def make_pages(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(1, count + 1):
+        path = folder / f"page{i}.png"
+        Image.new("RGB", (60 + i, 80), (i * 20 % 255, 90, 140)).save(path)
+        paths.append(path)
+    return paths
+
+
+async def type_text(pilot, text: str) -> None:  # noqa: ANN001 - Pilot
+    for char in text:
+        await pilot.press(char if char != " " else "space")
+
+
+def table_names(app: EsctuiApp, column: int) -> list[str]:
+    table = app.screen.query_one(DataTable)
+    return [str(table.get_row_at(i)[column]) for i in range(table.row_count)]
+
+
+async def test_create_rename_describe_delete_document(ui_store: Store) -> None:
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, DocumentsScreen)
+        await pilot.press("n")
+        await type_text(pilot, "Register 1642")
+        await pilot.press("tab")
+        await type_text(pilot, "Latin")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        [doc] = ui_store.list_documents()
+        assert (doc.name, doc.main_script) == ("Register 1642", "Latin")
+        assert table_names(app, 0) == ["Register 1642"]
+
+        await pilot.press("r")
+        field = app.screen.query_one(Input)
+        field.value = ""
+        await type_text(pilot, "Register B")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert ui_store.get_document(doc.id).name == "Register B"
+
+        await pilot.press("D")
+        assert isinstance(app.screen, DescriptionScreen)
+        await type_text(pilot, "Parish register")
+        await pilot.press("tab")
+        await type_text(pilot, "archive: AD 33")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        described = ui_store.get_document(doc.id)
+        assert described.description == "Parish register"
+        assert described.metadata == {"archive": "AD 33"}
+
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # keep it
+        assert ui_store.list_documents()
+        await pilot.press("x")
+        await pilot.press("y")
+        await pilot.pause()
+        assert ui_store.list_documents() == []
+
+
+async def test_duplicate_name_is_a_notification_not_a_crash(ui_store: Store) -> None:
+    ui_store.create_document("Same")
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await type_text(pilot, "Same")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(ui_store.list_documents()) == 1
+        assert any("already exists" in n.message for n in app._notifications)
+
+
+async def test_import_images_in_picked_order_with_progress(ui_store: Store, tmp_path: Path) -> None:
+    pages = make_pages(tmp_path / "scans", 3)
+    doc = ui_store.create_document("Book")
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        assert isinstance(app.screen, ImagesScreen)
+        await pilot.press("i")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("enter")  # first entry: local images
+        assert isinstance(app.screen, FilePickerScreen)
+        # pick by typing paths, in an order that is not the natural one
+        await pilot.press("g")  # focus stays in the path field after each Enter
+        for path in (pages[2], pages[0], pages[1]):
+            await type_text(pilot, str(path))
+            await pilot.press("enter")
+        assert app.screen.selected == [pages[2], pages[0], pages[1]]
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ProgressScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "3 imported" in str(app.screen.query_one("#status").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ImagesScreen)
+        assert [p.name for p in ui_store.list_parts(doc.id)] == ["page3", "page1", "page2"]
+        assert table_names(app, 2) == ["page3", "page1", "page2"]
+
+
+async def test_picker_adds_a_folder_in_natural_order(ui_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "root" / "folder"
+    make_pages(folder, 11)
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        picked: list = []
+        app.push_screen(
+            FilePickerScreen("pick", suffixes={".png"}, start=tmp_path / "root"), picked.append
+        )
+        await pilot.pause(0.5)  # the tree loads folders in a worker
+        await pilot.press("down")  # highlight "folder"
+        await pilot.press("a")
+        names = [p.name for p in app.screen.selected]
+        assert names[:3] == ["page1.png", "page2.png", "page3.png"]
+        assert names[-1] == "page11.png"
+        await pilot.press("ctrl+s")
+        assert len(picked[0]) == 11
+
+
+async def test_reorder_and_delete_pages(ui_store: Store, tmp_path: Path) -> None:
+    import asyncio
+
+    from esctui.importers.images import LocalImagesImporter
+    from esctui.importers.jobs import run_job
+
+    doc = ui_store.create_document("Book")
+    await run_job(ui_store, LocalImagesImporter(ui_store, doc.id, make_pages(tmp_path / "s", 3)))
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.press("J")  # page1 moves down
+        await pilot.pause()
+        assert [p.name for p in ui_store.list_parts(doc.id)] == ["page2", "page1", "page3"]
+        await pilot.press("K")
+        await pilot.pause()
+        assert [p.name for p in ui_store.list_parts(doc.id)] == ["page1", "page2", "page3"]
+        # mark two pages, delete them
+        await pilot.press("space", "space", "x")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        await asyncio.sleep(0)
+        assert [p.name for p in ui_store.list_parts(doc.id)] == ["page3"]
+        assert ui_store.get_document(doc.id).page_count == 1
+
+
+async def test_cancel_from_progress_keeps_whole_pages(ui_store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    noise = Image.effect_noise((1200, 1600), 80).convert("RGB")
+    for i in range(60):
+        noise.rotate(i).save(folder / f"p{i}.jpg", quality=92)
+    doc = ui_store.create_document("Big")
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", "i", "enter", "g")
+        await type_text(pilot, str(folder / "*.jpg"))
+        await pilot.press("enter", "ctrl+s")
+        assert isinstance(app.screen, ProgressScreen)
+        while not any(p.done for p in app.progress.values()):  # cancel mid-run
+            await pilot.pause(0.01)
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        [job] = ui_store.list_jobs()
+        assert job.status == "cancelled"
+        parts = ui_store.list_parts(doc.id)
+        assert len(parts) < 60
+        for part in parts:
+            with Image.open(ui_store.part_image_path(part)) as image:
+                image.verify()
+
+
+async def test_jobs_screen_shows_reports(ui_store: Store, tmp_path: Path) -> None:
+    from esctui.importers.images import LocalImagesImporter
+    from esctui.importers.jobs import run_job
+
+    doc = ui_store.create_document("Book")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    await run_job(ui_store, LocalImagesImporter(ui_store, doc.id, [broken]))
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("j")
+        assert isinstance(app.screen, JobsScreen)
+        report = str(app.screen.query_one("#report").render())
+        assert "broken.jpg" in report and "corrupt" in report
+        await pilot.press("escape")
+        assert isinstance(app.screen, DocumentsScreen)
+
+
+async def test_help_lists_the_screen_keys(ui_store: Store) -> None:
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "Rename" in text and "New" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, DocumentsScreen)
+
+
+async def test_command_palette_offers_main_actions(ui_store: Store) -> None:
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Jobs", "Models", "New document"} <= set(titles)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "New document")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DocumentFormScreen"
