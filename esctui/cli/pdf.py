@@ -1,5 +1,27 @@
-"""CLI commands for pdf (filled in by its issue)."""
+"""``esctui import pdf DOC FILE [--dpi N]``."""
+
+from __future__ import annotations
+
+import argparse
+
+from esctui.cli.context import CliContext
 
 
 def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
-    """Nothing yet."""
+    p = imports.add_parser(
+        "pdf",
+        parents=[common],
+        help="import the pages of a PDF as page images",
+        description="Scanned pages are extracted losslessly; other pages are rendered at --dpi.",
+    )
+    p.add_argument("document", help="document name or id")
+    p.add_argument("file", help="the PDF file")
+    p.add_argument("--dpi", type=int, default=300, help="resolution for rendered pages (300)")
+    p.set_defaults(handler=import_pdf)
+
+
+def import_pdf(args: argparse.Namespace, cli: CliContext) -> int:
+    from esctui.importers.pdf import PdfImporter
+
+    doc = cli.store.get_document(args.document)
+    return cli.run_import(PdfImporter(cli.store, doc.id, args.file, dpi=args.dpi))
