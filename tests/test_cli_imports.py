@@ -18,7 +18,10 @@ pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is
 def esctui(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ESCTUI_DATA": str(data)}
     return subprocess.run(
-        [sys.executable, "-m", "esctui", *args], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "esctui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=240,
     )
 
@@ -32,7 +35,9 @@ def test_pdf_pages_are_stored_byte_for_byte(tmp_path: Path) -> None:
     assert [p["name"] for p in shown["parts"]] == [f"three_scans_{i}" for i in (1, 2, 3)]
     expected = ["170025120000003,0074.jpg", "0014.jpg", "input.jpg"]
     for part, image in zip(shown["parts"], expected, strict=True):
-        assert part["sha256"] == hashlib.sha256((CORPUS / "images" / image).read_bytes()).hexdigest()
+        assert (
+            part["sha256"] == hashlib.sha256((CORPUS / "images" / image).read_bytes()).hexdigest()
+        )
 
 
 def test_encrypted_and_non_pdf_files_fail_clearly(tmp_path: Path) -> None:

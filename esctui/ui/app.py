@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -85,6 +86,10 @@ class EsctuiApp(App[int]):
             self.screen.post_message(JobUpdated(progress))
 
         async def work() -> ImportJob:
+            from textual.worker import get_current_worker
+
+            if get_current_worker().is_cancelled:  # cancelled before it started
+                raise asyncio.CancelledError
             return await run_job(self.store, importer, on_progress)
 
         worker = self.run_worker(work(), name=importer.title, group="jobs", exit_on_error=False)
