@@ -485,11 +485,6 @@ def test_orphans_of_a_dead_process_are_swept_on_reopen(
 # state a kill -9 at that moment leaves. Strict: they fail (XPASS) once the store is fixed.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a kill after delete_document's commit but before its rmtree leaves a folder "
-    "that recovery keeps forever (store.py _recover: `and` should be: no catalog row)",
-)
 def test_the_folder_of_a_deleted_document_is_swept_after_a_crash(store: Store, make_image) -> None:
     doc = store.create_document("Codex")
     add_pages(store, doc.id, make_image, ["p1"])
@@ -503,10 +498,6 @@ def test_the_folder_of_a_deleted_document_is_swept_after_a_crash(store: Store, m
     assert not folder.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: temp files of an atomic write interrupted by kill -9 are never removed",
-)
 def test_temp_files_of_an_interrupted_atomic_write_are_swept(store: Store) -> None:
     doc = store.create_document("Codex")
     pid = dead_pid()
@@ -726,11 +717,6 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a kill between the document.json and catalog.json writes of a commit leaves "
-    "the catalog's page_count behind the pages; recovery does not recount it",
-)
 def test_kill_9_between_the_document_and_catalog_writes(
     store: Store, make_image, tmp_path: Path
 ) -> None:

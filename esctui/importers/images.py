@@ -96,6 +96,11 @@ def expand_inputs(inputs: list[str | Path]) -> tuple[list[Path], list[tuple[str,
     return files, problems
 
 
+# esctui applies its own, configurable limit (``max_pixels``) before decoding; Pillow's fixed
+# global limit would refuse large scans before that check could run.
+Image.MAX_IMAGE_PIXELS = None
+
+
 def prepare_image(path: Path, staging: Path, max_pixels: int) -> list[StagedFile]:
     """Check one file and stage its page(s). Raises ImageRejectedError with a plain reason."""
     try:

@@ -232,11 +232,15 @@ class Store:
                     pid = int(sub.name.split("-")[0]) if sub.name.split("-")[0].isdigit() else 0
                     if not _pid_alive(pid):
                         shutil.rmtree(sub, ignore_errors=True)
+        for trash in self.root.glob(".trash-*"):  # a delete interrupted before its rmtree
+            shutil.rmtree(trash, ignore_errors=True)
         for doc_dir in (self.root / "documents").iterdir():
-            if not (doc_dir / "document.json").exists() and not self._document_row(doc_dir.name):
+            if not self._document_row(doc_dir.name):
                 shutil.rmtree(doc_dir, ignore_errors=True)  # a deleted or never-committed doc
                 continue
             self._remove_orphan_files(doc_dir.name)
+            self._touch_page_count(doc_dir.name)
+        _remove_dead_temp_files(self.root)
         jobs = self._db(self.catalog_path).table("jobs")
         for row in jobs.search(_ROW.status == JobStatus.RUNNING.value):
             if not _pid_alive(int(row.get("pid", 0))) or row.get("pid") == os.getpid():
@@ -248,6 +252,13 @@ class Store:
                     },
                     _ROW.id == row["id"],
                 )
+
+    def _touch_page_count(self, document_id: str) -> None:
+        """Recount pages: a crash between the document and catalog writes leaves it behind."""
+        count = len(self._parts(document_id))
+        row = self._document_row(document_id)
+        if row is not None and row.get("page_count") != count:
+            self._documents().update({"page_count": count}, _ROW.id == document_id)
 
     def _remove_orphan_files(self, document_id: str) -> None:
         doc_dir = self.document_dir(document_id)
@@ -669,6 +680,14 @@ class Store:
         if row is None:
             raise NotFoundError(f"No job {job_id!r}.")
         return ImportJob.from_record(row)
+
+
+def _remove_dead_temp_files(root: Path) -> None:
+    """Remove ``.NAME.tmp-PID-…`` files left by an atomic write whose process was killed."""
+    for tmp in root.rglob(".*.tmp-*"):
+        pid_text = tmp.name.rsplit(".tmp-", 1)[1].split("-")[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            tmp.unlink(missing_ok=True)
 
 
 def _login_name() -> str:
