@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
@@ -123,7 +123,7 @@ class DocumentFormScreen(ModalScreen[Document | None]):
 
     def compose(self) -> ComposeResult:
         doc = self.document
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):  # scrolls on a 24-row terminal
             yield Label(
                 "New document" if doc is None else f"Settings of {doc.name}", classes="title"
             )
