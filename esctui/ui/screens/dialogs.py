@@ -155,6 +155,10 @@ class DocumentFormScreen(ModalScreen[Document | None]):
             )
         yield Footer(compact=True)
 
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).can_focus = False  # Tab goes field to field
+        self.query_one("#name", Input).focus()
+
     def on_input_submitted(self) -> None:
         self.action_save()
 
