@@ -18,6 +18,7 @@ from esctui.ui.screens.dialogs import (
     DocumentFormScreen,
     TextPromptScreen,
 )
+from esctui.ui.widgets.tables import selected_row_key
 
 
 class DocumentsScreen(Screen[None]):
@@ -75,10 +76,7 @@ class DocumentsScreen(Screen[None]):
         table.focus()
 
     def selected_id(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return selected_row_key(self.query_one(DataTable))
 
     def selected(self) -> Document | None:
         doc_id = self.selected_id()

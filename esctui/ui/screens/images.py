@@ -15,6 +15,7 @@ from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
 from esctui.ui.widgets.preview import PagePreview
+from esctui.ui.widgets.tables import selected_row_key
 
 # Import menu: key -> (label, help, "module:function"). The function takes (screen, document_id)
 # and opens that import's dialog; each importer's UI lives in its own module.
@@ -135,10 +136,7 @@ class ImagesScreen(Screen[None]):
         table.focus()
 
     def selected_id(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return selected_row_key(self.query_one(DataTable))
 
     def selected_part(self) -> Part | None:
         part_id = self.selected_id()

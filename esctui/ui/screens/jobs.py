@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from esctui.domain import ImportJob
 from esctui.ui.messages import JobFinished, JobUpdated
+from esctui.ui.widgets.tables import selected_row_key
 
 
 def render_report(job: ImportJob, live: str = "") -> str:
@@ -104,10 +105,7 @@ class JobsScreen(Screen[None]):
         table.focus()
 
     def _selected_id(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return selected_row_key(self.query_one(DataTable))
 
     def _show(self, job_id: str | None) -> None:
         if job_id is None or job_id not in self.jobs:
