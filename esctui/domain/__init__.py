@@ -85,6 +85,8 @@ class Document(Record):
     line_offset: str = LineOffset.BASELINE.value
     description: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    # Region and line types met in imported XML: {"regions": {type: count}, "lines": {...}}
+    typology: dict[str, dict[str, int]] = field(default_factory=dict)
     page_count: int = 0
     created: float = field(default_factory=now)
     updated: float = field(default_factory=now)
@@ -106,6 +108,7 @@ class Part(Record):
     byte_size: int
     sha256: str
     source: str  # local path, PDF path#page, or URL
+    external_id: str = ""  # where it came from, e.g. the IIIF canvas id (for resuming imports)
     id: str = field(default_factory=new_id)
     created: float = field(default_factory=now)
     region_count: int = 0

@@ -63,6 +63,7 @@ class StagedFile:
     byte_size: int
     sha256: str
     source: str
+    external_id: str = ""  # e.g. the IIIF canvas id, so a resumed import skips it
 
 
 @dataclass
@@ -432,6 +433,7 @@ class Store:
                     byte_size=item.byte_size,
                     sha256=item.sha256,
                     source=item.source,
+                    external_id=item.external_id,
                 )
                 part.filename = f"images/{part.id}{item.image.suffix.lower()}"
                 part.thumbnail = f"thumbs/{part.id}.jpg"
