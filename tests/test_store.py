@@ -83,6 +83,11 @@ def dead_pid() -> int:
     return proc.pid
 
 
+def leave_crash_marker(store: Store) -> None:
+    """The session marker a killed process leaves behind (a clean exit removes it)."""
+    (store.root / ".sessions" / f"{dead_pid()}-0a0b0c0d").touch()
+
+
 @pytest.fixture
 def live_pid() -> Iterator[int]:
     """The id of a process that runs for the duration of the test."""
@@ -470,6 +475,7 @@ def test_orphans_of_a_dead_process_are_swept_on_reopen(
     ]
     never_committed = store.root / "documents" / "0123456789abcdef"
     make_image(never_committed / "images" / "x.png")
+    leave_crash_marker(store)
 
     Store(store.root)
 
@@ -493,6 +499,7 @@ def test_the_folder_of_a_deleted_document_is_swept_after_a_crash(store: Store, m
     shutil.copytree(folder, saved)
     store.delete_document(doc.id)
     shutil.copytree(saved, folder)  # the rmtree never happened
+    leave_crash_marker(store)
 
     Store(store.root)
     assert not folder.exists()
@@ -507,9 +514,28 @@ def test_temp_files_of_an_interrupted_atomic_write_are_swept(store: Store) -> No
     ]
     for path in leftovers:
         path.write_bytes(b'{"half": ')
+    leave_crash_marker(store)
 
     Store(store.root)
     assert not any(p.exists() for p in leftovers)
+
+
+def test_a_clean_reopen_skips_the_crash_sweep_and_a_crash_marker_triggers_it(
+    store: Store, make_image
+) -> None:
+    """Opening after clean exits reads no document files (start-up time); after a crash it does."""
+    doc = store.create_document("Codex")
+    orphan = make_image(store.document_dir(doc.id) / "images" / "orphan.png")
+    store.close()
+    assert list((store.root / ".sessions").iterdir()) == []
+
+    Store(store.root).close()
+    assert orphan.exists()  # no crash, no sweep
+
+    leave_crash_marker(store)
+    reopened = Store(store.root)
+    assert not orphan.exists()
+    assert [m.name for m in (store.root / ".sessions").iterdir()] == [reopened._session.name]
 
 
 # ---------------------------------------------------------------------- atomic writes

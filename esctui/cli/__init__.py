@@ -14,7 +14,6 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from esctui.cli.context import CliContext
 from esctui.domain.errors import EsctuiError
 
 COMMAND_MODULES = (
@@ -27,6 +26,7 @@ COMMAND_MODULES = (
     "esctui.cli.models",
     "esctui.cli.transcriptions",
     "esctui.cli.export",
+    "esctui.cli.masks",
 )
 
 
@@ -62,7 +62,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tui_options(argv: Sequence[str]) -> dict[str, str | None] | None:
+    """``--data-dir``/``--user`` when ``argv`` asks for the TUI (no sub-command), else None.
+
+    Lets ``esctui`` open the app without building the whole command tree (start-up time).
+    Anything else (a command, ``--help``, a typo) goes through the full parser.
+    """
+    options: dict[str, str | None] = {"data_dir": None, "user": None}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        name, equals, value = arg.partition("=")
+        if name not in ("--data-dir", "--user"):
+            return None
+        if not equals:
+            if not args:
+                return None
+            value = args.pop(0)
+        options[name[2:].replace("-", "_")] = value
+    return options
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    tui = tui_options(argv)
+    if tui is not None:
+        from esctui.ui.app import run_app
+
+        return run_app(**tui)
     parser = build_parser()
     args = parser.parse_args(argv)
     data_dir, user = getattr(args, "data_dir", None), getattr(args, "user", None)
@@ -70,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from esctui.ui.app import run_app
 
         return run_app(data_dir=data_dir, user=user)
+    from esctui.cli.context import CliContext
+
     cli = CliContext(data_dir=data_dir, user=user, json_output=getattr(args, "json", False))
     try:
         return int(args.handler(args, cli) or 0)

@@ -10,6 +10,11 @@ Layout (all JSON files are TinyDB databases written atomically)::
     <root>/documents/<doc>/thumbs/           one JPEG thumbnail per page
     <root>/documents/<doc>/.staging/<pid>-…/ files of an import not yet committed
     <root>/models/<model>.<ext>              uploaded model files
+    <root>/.sessions/<pid>-<token>           one per open Store; left behind only by a crash
+
+Opening the folder is cheap when every earlier process ended cleanly. A session marker left by
+a dead process means a crash: then the whole folder is swept (staging folders, unreferenced
+files, temp files, page counts), which costs a directory walk per document.
 
 Every change happens in ``Store.transaction()``: it takes the inter-process lock, reloads any
 file another process replaced, and writes each changed file once, atomically, at the end. An
@@ -18,6 +23,7 @@ exception rolls the in-memory state back and removes files the transaction had m
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -106,7 +112,42 @@ class Store:
         self._process_lock = FileLock(str(self.root / ".lock"), timeout=LOCK_TIMEOUT_SECONDS)
         with self.transaction():
             self._check_schema()
-            self._recover()
+            crashed = self._dead_sessions()
+            if crashed or not (self.root / ".sessions").is_dir():
+                self._crash_recovery()  # first open by this version, or after a crash
+            self._quick_recovery()
+            for marker in crashed:
+                marker.unlink(missing_ok=True)
+            self._session = self._start_session()
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """End this store's session (a clean exit; the next open skips the crash sweep)."""
+        marker = getattr(self, "_session", None)
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+            self._session = None
+            atexit.unregister(self.close)
+
+    def _start_session(self) -> Path:
+        import secrets
+
+        folder = self.root / ".sessions"
+        folder.mkdir(exist_ok=True)
+        marker = folder / f"{os.getpid()}-{secrets.token_hex(4)}"
+        marker.touch()
+        return marker
+
+    def _dead_sessions(self) -> list[Path]:
+        folder = self.root / ".sessions"
+        if not folder.is_dir():
+            return []
+        dead = []
+        for marker in folder.iterdir():
+            pid = marker.name.split("-")[0]
+            if not (pid.isdigit() and _pid_alive(int(pid))):
+                dead.append(marker)
+        return dead
 
     # ------------------------------------------------------------------ plumbing
 
@@ -224,8 +265,8 @@ class Store:
             row = self._db(self.catalog_path).table("meta").get(_ROW.key == "schema_version")
             return int(row["value"]) if row else 0
 
-    def _recover(self) -> None:
-        """Clean what a killed process left: its staging folders, unreferenced files, jobs."""
+    def _crash_recovery(self) -> None:
+        """Clean what a killed process left: staging folders, unreferenced files, temp files."""
         for doc_dir in (self.root / "documents").iterdir():
             staging = doc_dir / ".staging"
             if staging.is_dir():
@@ -233,8 +274,6 @@ class Store:
                     pid = int(sub.name.split("-")[0]) if sub.name.split("-")[0].isdigit() else 0
                     if not _pid_alive(pid):
                         shutil.rmtree(sub, ignore_errors=True)
-        for trash in self.root.glob(".trash-*"):  # a delete interrupted before its rmtree
-            shutil.rmtree(trash, ignore_errors=True)
         for doc_dir in (self.root / "documents").iterdir():
             if not self._document_row(doc_dir.name):
                 shutil.rmtree(doc_dir, ignore_errors=True)  # a deleted or never-committed doc
@@ -242,6 +281,11 @@ class Store:
             self._remove_orphan_files(doc_dir.name)
             self._touch_page_count(doc_dir.name)
         _remove_dead_temp_files(self.root)
+
+    def _quick_recovery(self) -> None:
+        """On every open: finish interrupted deletes; mark jobs of ended processes failed."""
+        for trash in self.root.glob(".trash-*"):  # a delete interrupted before its rmtree
+            shutil.rmtree(trash, ignore_errors=True)
         jobs = self._db(self.catalog_path).table("jobs")
         for row in jobs.search(_ROW.status == JobStatus.RUNNING.value):
             if not _pid_alive(int(row.get("pid", 0))) or row.get("pid") == os.getpid():

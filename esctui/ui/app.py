@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
-from esctui.domain import ImportJob, JobStatus
+from esctui.domain import JobStatus
 from esctui.domain.errors import EsctuiError
-from esctui.importers.jobs import Importer, JobProgress, run_job
 from esctui.store import Store, resolve_data_dir
 from esctui.ui.messages import JobFinished, JobUpdated
+
+if TYPE_CHECKING:
+    from esctui.domain import ImportJob
+    from esctui.importers.jobs import Importer, JobProgress
 
 
 class EsctuiApp(App[int]):
@@ -36,10 +40,11 @@ class EsctuiApp(App[int]):
         self.running: dict[str, Worker[ImportJob]] = {}
         self.progress: dict[str, JobProgress] = {}
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """The Documents screen is the bottom of the stack (no blank screen under it)."""
         from esctui.ui.screens.documents import DocumentsScreen
 
-        self.push_screen(DocumentsScreen())
+        return DocumentsScreen()
 
     # ------------------------------------------------------------------ actions
 
@@ -87,6 +92,8 @@ class EsctuiApp(App[int]):
 
         async def work() -> ImportJob:
             from textual.worker import get_current_worker
+
+            from esctui.importers.jobs import run_job
 
             if get_current_worker().is_cancelled:  # cancelled before it started
                 raise asyncio.CancelledError

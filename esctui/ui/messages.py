@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from esctui.domain import ImportJob
-from esctui.importers.jobs import JobProgress
+if TYPE_CHECKING:
+    from esctui.domain import ImportJob
+    from esctui.importers.jobs import JobProgress
 
 
 class JobUpdated(Message):

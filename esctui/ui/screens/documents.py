@@ -12,12 +12,6 @@ from textual.widgets import DataTable, Footer, Header, Static
 from esctui.domain import Document
 from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
-from esctui.ui.screens.dialogs import (
-    ConfirmScreen,
-    DescriptionScreen,
-    DocumentFormScreen,
-    TextPromptScreen,
-)
 from esctui.ui.widgets.tables import selected_row_key
 
 
@@ -46,9 +40,9 @@ class DocumentsScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Name", "Pages", "Script", "Dir", "Changed")
-        self.reload()
 
     def on_screen_resume(self) -> None:
+        """Fill the list when the screen is first shown, and again on return from another."""
         self.reload()
 
     def on_job_finished(self, message: JobFinished) -> None:
@@ -114,6 +108,8 @@ class DocumentsScreen(Screen[None]):
             self.notify(f"Created {new.name!r}.")
             self.reload(select=new.id)
 
+        from esctui.ui.screens.dialogs import DocumentFormScreen  # dialogs load on first use
+
         self.app.push_screen(DocumentFormScreen(), created)
 
     def _save(self, doc: Document | None) -> None:
@@ -137,16 +133,22 @@ class DocumentsScreen(Screen[None]):
                 doc.name = name
                 self._save(doc)
 
+        from esctui.ui.screens.dialogs import TextPromptScreen
+
         self.app.push_screen(TextPromptScreen(f"New name for {doc.name!r}", doc.name), renamed)
 
     def action_settings(self) -> None:
         doc = self.selected()
         if doc is not None:
+            from esctui.ui.screens.dialogs import DocumentFormScreen
+
             self.app.push_screen(DocumentFormScreen(doc), self._save)
 
     def action_describe(self) -> None:
         doc = self.selected()
         if doc is not None:
+            from esctui.ui.screens.dialogs import DescriptionScreen
+
             self.app.push_screen(DescriptionScreen(doc), self._save)
 
     def action_delete(self) -> None:
@@ -164,6 +166,8 @@ class DocumentsScreen(Screen[None]):
                 return
             self.notify(f"Deleted {doc.name!r}.")
             self.reload()
+
+        from esctui.ui.screens.dialogs import ConfirmScreen
 
         self.app.push_screen(
             ConfirmScreen(
