@@ -234,3 +234,21 @@ def test_help_on_every_command(esctui: Run) -> None:
         result = ok(esctui(*command, "--help"))
         assert result.stdout.startswith("usage: esctui"), command
         assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], {"data_dir": None, "user": None}),
+        (["--data-dir", "/d"], {"data_dir": "/d", "user": None}),
+        (["--data-dir=/d", "--user", "ann"], {"data_dir": "/d", "user": "ann"}),
+        (["documents", "list"], None),
+        (["--help"], None),
+        (["--data-dir"], None),  # a missing value goes to argparse for its error message
+        (["--json"], None),
+    ],
+)
+def test_only_a_bare_or_data_dir_command_line_takes_the_fast_tui_path(argv, expected) -> None:
+    from esctui.cli import tui_options
+
+    assert tui_options(argv) == expected

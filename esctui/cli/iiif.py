@@ -1,5 +1,144 @@
-"""CLI commands for iiif (filled in by its issue)."""
+"""``esctui import iiif DOC URL [--max-width N] [--concurrency N] [--each-manifest]``.
+
+Imported at CLI start-up: the importer (and httpx) are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from esctui.cli.context import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliContext,
+)
+from esctui.domain import ImportJob, JobStatus
+
+DESCRIPTION = """\
+Download every page image of a IIIF manifest (Presentation API 2 or 3) into the document DOC,
+in canvas order; canvas labels become page names. The manifest's title, summary, metadata,
+attribution and rights go into the document's description and metadata (text written by hand
+is kept). Running the same import again resumes it: pages already imported are not fetched
+again.
+
+URL is an http:// or https:// address, or a manifest file on this computer.
+
+With --each-manifest, URL may be a IIIF collection: each of its manifests is imported into its
+own document, named "DOC - <manifest label>" (just the label when DOC is ""). A document of
+that name that already exists is continued (a resumed import), not duplicated.
+"""
 
 
 def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
-    """Nothing yet."""
+    p = imports.add_parser(
+        "iiif",
+        parents=[common],
+        help="import the pages of a IIIF manifest (or of each manifest of a collection)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "document",
+        metavar="DOC",
+        help='document name or id (with --each-manifest: a name prefix, or "")',
+    )
+    p.add_argument(
+        "url", metavar="URL", help="manifest (or collection) address, or a local manifest file"
+    )
+    p.add_argument(
+        "--max-width",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="ask the image server for images at most N pixels wide (default: full size)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="downloads at once (default 8; halved for a server that says it is busy)",
+    )
+    p.add_argument(
+        "--each-manifest",
+        action="store_true",
+        help="URL is a collection: import each manifest into its own new document",
+    )
+    p.set_defaults(handler=import_iiif)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def import_iiif(args: argparse.Namespace, cli: CliContext) -> int:
+    from esctui.importers.iiif import IiifImporter
+
+    if args.each_manifest:
+        return _import_each_manifest(args, cli)
+    doc = cli.store.get_document(args.document)
+    importer = IiifImporter(
+        cli.store, doc.id, args.url, max_width=args.max_width, concurrency=args.concurrency
+    )
+    return cli.run_import(importer)
+
+
+def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
+    """One document per manifest of the collection; the worst exit status of the imports."""
+    import asyncio
+
+    from esctui.domain.errors import NotFoundError
+    from esctui.importers.iiif import IiifImporter, collection_members, member_document_names
+    from esctui.importers.jobs import run_job
+
+    members = asyncio.run(collection_members(args.url))
+    names = member_document_names(args.document, members)
+    codes: list[int] = []
+    records: list[dict] = []
+    for member, name in zip(members, names, strict=True):
+        try:
+            doc, created = cli.store.get_document(name), False
+        except NotFoundError:
+            doc, created = cli.store.create_document(name), True
+        importer = IiifImporter(
+            cli.store, doc.id, member.url, max_width=args.max_width, concurrency=args.concurrency
+        )
+        if cli.json_output:
+            try:
+                job = asyncio.run(run_job(cli.store, importer))
+            except KeyboardInterrupt:
+                codes.append(EXIT_CANCELLED)
+                break
+            records.append({"document": name, "created": created, **job.to_record()})
+            code = _exit_status(job)
+        else:
+            cli.print(f"manifest  {member.label} -> document {name!r}")
+            code = cli.run_import(importer)
+        if code == EXIT_FAILED and created and not cli.store.list_parts(doc.id):
+            cli.store.delete_document(doc.id)  # nothing came of it: leave no empty document
+        codes.append(code)
+        if code == EXIT_CANCELLED:
+            break
+    if cli.json_output:
+        cli.emit_json(records)
+    for worst in (EXIT_CANCELLED, EXIT_FAILED, EXIT_PARTIAL):
+        if worst in codes:
+            return worst
+    return EXIT_OK
+
+
+def _exit_status(job: ImportJob) -> int:
+    """The exit status ``CliContext.report_job`` gives a finished job."""
+    if job.status == JobStatus.FAILED.value:
+        return EXIT_FAILED
+    if job.status == JobStatus.CANCELLED.value:
+        return EXIT_CANCELLED
+    return EXIT_PARTIAL if job.report.skipped else EXIT_OK

@@ -1,5 +1,109 @@
-"""CLI commands for transcriptions (filled in by its issue)."""
+"""``esctui transcriptions list|rename|delete``: the named transcription versions of a document."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from esctui.cli.context import CliContext
 
 
 def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
-    """Nothing yet."""
+    parser = commands.add_parser(
+        "transcriptions", help="list and manage transcription versions", parents=[common]
+    )
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    p = sub.add_parser(
+        "list", help="versions with their pages, lines and characters", parents=[common]
+    )
+    p.add_argument("document", help="document name or id")
+    p.set_defaults(handler=list_versions)
+
+    p = sub.add_parser("rename", help="rename a version", parents=[common])
+    p.add_argument("document")
+    p.add_argument("old", help="the version's name or id")
+    p.add_argument("new", help="the new name")
+    p.set_defaults(handler=rename_version)
+
+    p = sub.add_parser(
+        "delete", help="delete a version and its texts (its name becomes free)", parents=[common]
+    )
+    p.add_argument("document")
+    p.add_argument("version", help="the version's name or id")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=delete_version)
+
+
+def _when(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def list_versions(args: argparse.Namespace, cli: CliContext) -> int:
+    from esctui.importers.versions import VersionStats, version_stats
+
+    doc = cli.store.get_document(args.document)
+    versions = cli.store.list_transcriptions(doc.id)
+    stats = version_stats(cli.store, doc.id)
+    if cli.json_output:
+        cli.emit_json(
+            [
+                {
+                    **v.to_record(),
+                    "pages_with_text": stats.get(v.id, VersionStats()).pages,
+                    "lines_with_text": stats.get(v.id, VersionStats()).lines,
+                    "characters": stats.get(v.id, VersionStats()).characters,
+                }
+                for v in versions
+            ]
+        )
+    elif not versions:
+        cli.print(f"{doc.name!r} has no transcription versions yet: esctui import xml")
+    else:
+        rows = []
+        for v in versions:
+            item = stats.get(v.id, VersionStats())
+            rows.append(
+                [
+                    v.name,
+                    v.source,
+                    _when(v.created),
+                    str(item.pages),
+                    str(item.lines),
+                    str(item.characters),
+                ]
+            )
+        cli.table(rows, ["NAME", "SOURCE", "CREATED", "PAGES", "LINES", "CHARACTERS"])
+    return 0
+
+
+def rename_version(args: argparse.Namespace, cli: CliContext) -> int:
+    doc = cli.store.get_document(args.document)
+    cli.store.rename_transcription(doc.id, args.old, args.new)
+    version = cli.store.get_transcription(doc.id, args.new.strip())
+    if cli.json_output:
+        cli.emit_json(version.to_record())
+    else:
+        cli.print(f"renamed to {version.name!r}")
+    return 0
+
+
+def delete_version(args: argparse.Namespace, cli: CliContext) -> int:
+    doc = cli.store.get_document(args.document)
+    version = cli.store.get_transcription(doc.id, args.version)
+    if not args.yes:
+        import sys
+
+        if not sys.stdin.isatty():
+            cli.error("refusing to delete without --yes when not on a terminal")
+            return 2
+        answer = input(f"Delete the version {version.name!r} and all its texts? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            cli.print("kept")
+            return 1
+    cli.store.delete_transcription(doc.id, version.id)
+    if cli.json_output:
+        cli.emit_json({"deleted": version.id, "name": version.name})
+    else:
+        cli.print(f"deleted {version.name!r}")
+    return 0

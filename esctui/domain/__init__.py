@@ -7,6 +7,7 @@ Every object is a dataclass that converts to and from a JSON-ready dict (``to_re
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -44,7 +45,9 @@ class Record:
     """Mixin: dataclass <-> JSON dict."""
 
     def to_record(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))  # type: ignore[call-overload]
+        # Field by field rather than dataclasses.asdict (which deep-copies every point of every
+        # polygon first): the store writes thousands of lines per page import.
+        return {name: _jsonable(getattr(self, name)) for name in _field_names(type(self))}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Self:
@@ -58,13 +61,30 @@ class Record:
         """Turn JSON lists back into tuples where the type says so."""
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is tuple and len(value) == 2 and {type(value[0]), type(value[1])} <= _PLAIN:
+        return [value[0], value[1]]
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, StrEnum):
         return value.value
+    if isinstance(value, Record):
+        return value.to_record()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
     return value
 
 

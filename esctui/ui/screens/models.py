@@ -1,33 +1,348 @@
-"""The Models screen: kraken models owned by or shared with the user."""
+"""The Models screen: kraken models owned by or shared with the user; upload, rename, delete."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from esctui.domain import Model
+from esctui.domain.errors import EsctuiError
+from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
+from esctui.ui.screens.images import human_size
+from esctui.ui.widgets.tables import selected_row_key
+
+MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
+UPLOAD_GROUP = "model-upload"
+ALPHABET_SAMPLE = 60
+
+# Keys of a net record shown by name, in this order; any other key is shown after them.
+NET_FIELDS: list[tuple[str, str]] = [
+    ("model_class", "class"),
+    ("tasks", "tasks"),
+    ("seg_type", "seg type"),
+    ("one_channel_mode", "one-channel mode"),
+    ("legacy_polygons", "legacy polygons"),
+    ("min_kraken_version", "min kraken"),
+    ("parameters", "parameters"),
+]
+TRAINING_FIELDS: list[tuple[str, str]] = [
+    ("name", "name"),
+    ("accuracy", "accuracy"),
+    ("epochs", "epochs"),
+    ("license", "license"),
+    ("authors", "authors"),
+    ("description", "description"),
+    ("scripts", "scripts"),
+    ("languages", "languages"),
+]
+
+
+def _value(value: Any) -> str:
+    """A metadata value in plain words (markup escaped)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return escape(", ".join(str(v) for v in value)) if value else "—"
+    if isinstance(value, dict):
+        return escape(", ".join(f"{k}={v}" for k, v in value.items())) if value else "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return escape(str(value))
+
+
+def _alphabet(alphabet: str) -> str:
+    shown = alphabet[:ALPHABET_SAMPLE].replace(" ", "␣").replace("\t", "⇥").replace("\n", "⏎")
+    more = f" … (+{len(alphabet) - ALPHABET_SAMPLE})" if len(alphabet) > ALPHABET_SAMPLE else ""
+    return f"{len(alphabet)} characters: {escape(shown)}{more}"
+
+
+def describe_net(net: dict[str, Any]) -> list[str]:
+    """Rich-markup lines for one network of a model file."""
+    lines = [f"[b]── {escape(str(net.get('kind', 'unknown')))} net[/b]"]
+    shown = {"kind", "vgsl", "classes", "alphabet", "training"}
+    for key, label in NET_FIELDS:
+        if key in net:
+            shown.add(key)
+            lines.append(f"{label}: {_value(net[key])}")
+    for key, value in net.items():
+        if key not in shown:
+            lines.append(f"{escape(key.replace('_', ' '))}: {_value(value)}")
+    classes = net.get("classes") or {}
+    if classes:
+        lines.append("classes:")
+        lines.extend(f"  {escape(str(k))}: {_value(v)}" for k, v in classes.items())
+    if net.get("alphabet"):
+        lines.append(f"alphabet: {_alphabet(str(net['alphabet']))}")
+    if net.get("vgsl"):
+        lines.append(f"VGSL: {escape(str(net['vgsl']))}")
+    training = net.get("training") or {}
+    if isinstance(training, dict) and training:
+        lines.append("[b]training[/b]")
+        seen = {"hyper_params"}
+        for key, label in TRAINING_FIELDS:
+            if key not in training:
+                continue
+            seen.add(key)
+            value = training[key]
+            if value in (None, [], ""):
+                continue
+            if key == "accuracy" and isinstance(value, int | float):
+                lines.append(f"  accuracy: {value * 100:.2f} %")
+            else:
+                lines.append(f"  {label}: {_value(value)}")
+        for key, value in training.items():
+            if key not in seen and value not in (None, [], "", {}):
+                lines.append(f"  {escape(key.replace('_', ' '))}: {_value(value)}")
+        hyper = training.get("hyper_params") or {}
+        if hyper:
+            lines.append("  hyper-parameters:")
+            lines.extend(f"    {escape(str(k))}: {_value(v)}" for k, v in hyper.items())
+    return lines
+
+
+def describe_model(model: Model, user: str) -> str:
+    """Everything stored about a model, as Rich markup for the side panel."""
+    meta = model.metadata or {}
+    owner = "you" if model.owner == user else model.owner
+    lines = [
+        f"[b]{escape(model.name)}[/b]",
+        f"file: {escape(model.original_filename)}",
+        f"format: {_value(meta.get('format'))}",
+        f"size: {human_size(model.byte_size)}",
+        f"SHA-256: {model.sha256}",
+        f"owner: {escape(owner)}",
+        f"shared with: {_value(model.shared_with) if model.shared_with else 'nobody'}",
+        f"uploaded: {dt.datetime.fromtimestamp(model.created).strftime('%Y-%m-%d %H:%M')}",
+    ]
+    if meta.get("kraken_version"):
+        lines.append(f"checked with kraken {escape(str(meta['kraken_version']))}")
+    for key, value in meta.items():
+        if key not in {"format", "nets", "notes", "kraken_version"}:
+            lines.append(f"{escape(key.replace('_', ' '))}: {_value(value)}")
+    for net in meta.get("nets") or []:
+        if isinstance(net, dict):
+            lines.append("")
+            lines.extend(describe_net(net))
+    notes = meta.get("notes") or []
+    if notes:
+        lines.append("")
+        lines.append("[b]notes[/b]")
+        lines.extend(f"• {escape(str(n))}" for n in notes)
+    return "\n".join(lines)
+
+
+def _upload(store: Any, path: Path, name: str | None) -> Model:
+    from esctui.importers.models import add_model  # kraken runs in a child process
+
+    return add_model(store, path, name=name)
 
 
 class ModelsScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    """List models, show what kraken says about the selected one, upload, rename, delete."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("u", "upload", "Upload"),
+        Binding("r", "rename", "Rename"),
+        Binding("delete,x", "delete", "Delete"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.models: list[Model] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Models", classes="title")
+        yield Static("", id="model-status", classes="muted")
         with Horizontal():
-            yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(classes="side panel"):
+            with Vertical():
+                yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="empty", classes="empty")
+            with VerticalScroll(classes="side panel", id="model-panel"):
                 yield Static("", id="model-info")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#model-status", Static).display = False
+        self.query_one("#model-panel").border_title = "Details · Tab to scroll"
         table = self.query_one(DataTable)
         table.add_columns("Name", "Kind", "Access")
-        store = self.app.store  # type: ignore[attr-defined]
-        for model in store.list_models():
-            access = "owner" if model.owner == store.user else f"shared by {model.owner}"
+        self.reload()
+
+    @property
+    def store(self):  # noqa: ANN201 - the app's Store
+        return self.app.store  # type: ignore[attr-defined]
+
+    def reload(self, select: str | None = None) -> None:
+        table = self.query_one(DataTable)
+        current = select or self.selected_id()
+        self.models = self.store.list_models()
+        table.clear()
+        for model in self.models:
+            access = "owner" if model.owner == self.store.user else f"from {model.owner}"
             table.add_row(model.name, ", ".join(model.kinds), access, key=model.id)
-        if table.row_count == 0:
-            self.query_one("#model-info", Static).update("No models yet.")
+        empty = self.query_one("#empty", Static)
+        empty.display = not self.models
+        empty.update("No models yet. Press u to upload a kraken model (.mlmodel, .safetensors).")
+        if current is not None and any(m.id == current for m in self.models):
+            table.move_cursor(row=table.get_row_index(current))
+        self.show_info()
         table.focus()
+
+    def selected_id(self) -> str | None:
+        return selected_row_key(self.query_one(DataTable))
+
+    def selected_model(self) -> Model | None:
+        model_id = self.selected_id()
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_info()
+
+    def show_info(self) -> None:
+        model = self.selected_model()
+        info = self.query_one("#model-info", Static)
+        info.update("" if model is None else describe_model(model, self.store.user))
+        self.query_one("#model-panel", VerticalScroll).scroll_home(animate=False)
+
+    def _set_status(self, text: str) -> None:
+        status = self.query_one("#model-status", Static)
+        status.update(text)
+        status.display = bool(text)
+
+    # ------------------------------------------------------------------ upload
+
+    @property
+    def uploading(self) -> bool:
+        return any(w.group == UPLOAD_GROUP and not w.is_finished for w in self.workers)
+
+    def action_upload(self) -> None:
+        if self.uploading:
+            self.notify("A model is still being validated; wait for it to finish.")
+            return
+        from esctui.ui.screens.file_picker import FilePickerScreen
+
+        def picked(paths: list[Path] | None) -> None:
+            if not paths:
+                return
+            path = paths[0]
+
+            def named(name: str | None) -> None:
+                if name is not None:
+                    self.start_upload(path, name.strip() or None)
+
+            self.app.push_screen(
+                TextPromptScreen(
+                    f"Name for {path.name}",
+                    placeholder="empty: the model's own name",
+                    hint="Leave empty to use the name stored in the model (or its file name).",
+                ),
+                named,
+            )
+
+        self.app.push_screen(
+            FilePickerScreen("Upload a kraken model", suffixes=MODEL_SUFFIXES, multiple=False),
+            picked,
+        )
+
+    def start_upload(self, path: Path, name: str | None) -> None:
+        self._set_status(f"Validating {escape(path.name)} with kraken … (takes a few seconds)")
+        self.run_worker(
+            lambda: _upload(self.store, path, name),
+            name=f"upload {path.name}",
+            group=UPLOAD_GROUP,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != UPLOAD_GROUP or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+        ):
+            return
+        self._set_status("")
+        if event.state == WorkerState.SUCCESS:
+            model: Model = worker.result  # type: ignore[assignment]
+            self.notify(f"Uploaded the model {model.name!r}.")
+            self.reload(select=model.id)
+            return
+        error = worker.error
+        message = str(error) if isinstance(error, EsctuiError) else f"Upload failed: {error}"
+        self.notify(message, severity="error", timeout=10)
+
+    # ------------------------------------------------------------------ rename, delete
+
+    def _owned(self, model: Model, verb: str) -> bool:
+        if model.owner == self.store.user:
+            return True
+        self.notify(
+            f"The model {model.name!r} belongs to {model.owner}; only they can {verb} it.",
+            severity="error",
+        )
+        return False
+
+    def action_rename(self) -> None:
+        model = self.selected_model()
+        if model is None or not self._owned(model, "rename"):
+            return
+
+        def renamed(name: str | None) -> None:
+            name = (name or "").strip()
+            if not name or name == model.name:
+                return
+            try:
+                self.store.update_model(model.id, name=name)
+            except EsctuiError as error:
+                self.notify(str(error), severity="error")
+                return
+            self.notify(f"Renamed to {name!r}.")
+            self.reload(select=model.id)
+
+        self.app.push_screen(TextPromptScreen(f"New name for {model.name!r}", model.name), renamed)
+
+    def action_delete(self) -> None:
+        model = self.selected_model()
+        if model is None or not self._owned(model, "delete"):
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.store.delete_model(model.id)
+            except EsctuiError as error:
+                self.notify(str(error), severity="error")
+                return
+            self.notify(f"Deleted the model {model.name!r}.")
+            self.reload()
+
+        shared = f" It is shared with {', '.join(model.shared_with)}." if model.shared_with else ""
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete the model {model.name!r} and its file?{shared}", yes_label="Delete"
+            ),
+            confirmed,
+        )
+
+    def palette_commands(self) -> list[SystemCommand]:
+        return [
+            SystemCommand("Upload model", "Validate and add a kraken model", self.action_upload),
+            SystemCommand("Rename model", "Rename the selected model", self.action_rename),
+            SystemCommand("Delete model", "Delete the selected model", self.action_delete),
+        ]
