@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from esctui.cli.context import CliContext
 
@@ -17,6 +18,15 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
     p.add_argument("document", help="document name or id")
     p.add_argument("file", help="the PDF file")
     p.add_argument("--dpi", type=int, default=300, help="resolution for rendered pages (300)")
+    p.add_argument(
+        "--text-layer",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="VERSION",
+        help="also import the PDF's text layer as a transcription version "
+        "(default name: '<file stem> (PDF text)')",
+    )
     p.set_defaults(handler=import_pdf)
 
 
@@ -24,4 +34,9 @@ def import_pdf(args: argparse.Namespace, cli: CliContext) -> int:
     from esctui.importers.pdf import PdfImporter
 
     doc = cli.store.get_document(args.document)
-    return cli.run_import(PdfImporter(cli.store, doc.id, args.file, dpi=args.dpi))
+    text_layer = args.text_layer
+    if text_layer == "":
+        text_layer = f"{Path(args.file).stem} (PDF text)"
+    return cli.run_import(
+        PdfImporter(cli.store, doc.id, args.file, dpi=args.dpi, text_layer=text_layer)
+    )

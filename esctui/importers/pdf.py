@@ -3,6 +3,9 @@
 Scanned pages are extracted losslessly (a JPEG stays the same bytes); other pages are rendered
 at ``dpi``. Each page is then checked, hashed and thumbnailed like a local image, and committed
 in batches: a cancel or failure leaves whole pages only.
+
+With ``text_layer`` (a version name), the PDF's text layer becomes that transcription version:
+one line per text line, its box as the mask and a baseline, committed with its page.
 """
 
 from __future__ import annotations
@@ -10,11 +13,16 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from esctui.domain import Line, LineText, Part, Transcription, TranscriptionSource
 from esctui.domain.errors import EsctuiError
 from esctui.importers.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
 from esctui.importers.jobs import JobContext, finish_in_thread
-from esctui.store import StagedFile, Store
+from esctui.store import PageLayout, StagedFile, Store
+
+if TYPE_CHECKING:
+    from esctui.formats.pdf import PdfTextLine
 
 
 class PdfImportError(EsctuiError):
@@ -24,12 +32,24 @@ class PdfImportError(EsctuiError):
 class PdfImporter:
     kind = "pdf"
 
-    def __init__(self, store: Store, document_id: str, path: str | Path, *, dpi: int = 300) -> None:
+    def __init__(
+        self,
+        store: Store,
+        document_id: str,
+        path: str | Path,
+        *,
+        dpi: int = 300,
+        text_layer: str | None = None,
+    ) -> None:
         self.store = store
         self.document_id = document_id
         self.path = Path(path).expanduser()
         self.dpi = dpi
+        self.text_layer = text_layer.strip() if text_layer else None
         self.title = f"PDF: {self.path.name} into {store.get_document(document_id).name}"
+        self._version: Transcription | None = None
+        self._page_text: dict[int, list[PdfTextLine]] = {}  # id(StagedFile) -> its text lines
+        self._text_errors: list[str] = []
 
     async def run(self, ctx: JobContext) -> None:
         from esctui.formats.pdf import PdfError, open_pdf  # pymupdf: never at start-up
@@ -38,6 +58,14 @@ class PdfImporter:
             source = await asyncio.to_thread(open_pdf, self.path)
         except PdfError as error:
             raise PdfImportError(str(error)) from error
+        if self.text_layer:
+            self._version = await asyncio.to_thread(
+                self.store.create_transcription,
+                self.document_id,
+                self.text_layer,
+                TranscriptionSource.PDF_TEXT.value,
+                reuse=True,
+            )
         staging = self.store.new_staging_dir(self.document_id)
         batch: list[StagedFile] = []
         last_commit = time.monotonic()
@@ -71,6 +99,8 @@ class PdfImporter:
         shutil.rmtree(staging, ignore_errors=True)
 
     def _stage_page(self, source, index: int, name: str, staging: Path) -> StagedFile:  # noqa: ANN001
+        from esctui.formats.pdf import PdfError
+
         page = source.extract_page(index, dpi=self.dpi)
         raw = staging / f"{name}.{page.ext}"
         raw.write_bytes(page.data)
@@ -78,11 +108,51 @@ class PdfImporter:
         raw.unlink(missing_ok=True)
         staged.original_filename = f"{self.path.name}#{index + 1}"
         staged.source = f"{self.path.resolve()}#page={index + 1}"
+        if self._version is not None:
+            try:
+                lines = source.text_lines(index, staged.width, staged.height)
+            except PdfError as error:  # the image is fine: keep it, say the text was lost
+                self._text_errors.append(f"page {index + 1}: text layer not read: {error}")
+                lines = []
+            self._page_text[id(staged)] = lines
         return staged
 
     def _commit(self, ctx: JobContext, batch: list[StagedFile]) -> None:
-        added, duplicates = self.store.add_parts(self.document_id, batch)
+        with self.store.transaction():  # pages and their text layer together, or nothing
+            added, duplicates = self.store.add_parts(self.document_id, batch)
+            skipped = {id(staged) for staged, _ in duplicates}
+            kept = [staged for staged in batch if id(staged) not in skipped]
+            lines_added = 0
+            if self._version is not None:
+                for staged, part in zip(kept, added, strict=True):
+                    lines_added += self._store_text(part, self._page_text.pop(id(staged), []))
         for part in added:
             ctx.report.add_imported(part.name, f"page {part.order + 1}")
         for staged, existing in duplicates:
+            self._page_text.pop(id(staged), None)
             ctx.report.add_skipped(staged.original_filename, f"same image as page {existing!r}")
+        if self._version is not None:
+            ctx.report.count("text lines", lines_added)
+            ctx.report.notes.extend(self._text_errors)
+            self._text_errors.clear()
+
+    def _store_text(self, part: Part, text_lines: list[PdfTextLine]) -> int:
+        """Write one page's text layer as lines with text in the version; returns the count."""
+        assert self._version is not None
+        lines: list[Line] = []
+        texts: list[LineText] = []
+        for order, text_line in enumerate(text_lines):
+            line = Line(
+                part_id=part.id,
+                baseline=list(text_line.baseline),
+                mask=list(text_line.box),
+                type="default",
+                order=order,
+            )
+            lines.append(line)
+            texts.append(LineText(line.id, self._version.id, text_line.text))
+        if lines:
+            self.store.write_page_layout(
+                self.document_id, part.id, PageLayout(lines=lines, texts=texts)
+            )
+        return len(lines)
