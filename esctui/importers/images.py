@@ -13,16 +13,16 @@ import glob
 import hashlib
 import io
 import os
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from natsort import natsorted, ns
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from esctui.importers.jobs import JobContext, finish_in_thread
+from esctui.importers.jobs import CommitBatches, JobContext
 from esctui.store import StagedFile, Store
 
 IMAGE_SUFFIXES = frozenset(
@@ -282,8 +282,6 @@ class LocalImagesImporter:
         window = self.options.workers * 2
         pending: deque[tuple[Path, Future[list[StagedFile]]]] = deque()
         queue = iter(files)
-        batch: list[StagedFile] = []
-        last_commit = time.monotonic()
 
         def refill() -> None:
             while len(pending) < window:
@@ -295,7 +293,11 @@ class LocalImagesImporter:
                 )
 
         refill()
-        try:
+        async with CommitBatches(
+            partial(self._commit, ctx),
+            every_seconds=self.options.commit_every_seconds,
+            every_items=self.options.commit_every_pages,
+        ) as batches:
             while pending:
                 path, future = pending.popleft()
                 ctx.working_on(path.name)
@@ -303,21 +305,10 @@ class LocalImagesImporter:
                     staged = await asyncio.wrap_future(future)
                 except ImageRejectedError as error:
                     ctx.report.add_skipped(str(path), str(error))
-                else:
-                    batch.extend(staged)
+                    staged = []
                 refill()
                 ctx.advance(path.name)
-                due = time.monotonic() - last_commit >= self.options.commit_every_seconds
-                if batch and (due or len(batch) >= self.options.commit_every_pages):
-                    await finish_in_thread(self._commit, ctx, batch)
-                    batch = []
-                    last_commit = time.monotonic()
-        except asyncio.CancelledError:
-            if batch:  # keep the whole pages already prepared
-                await finish_in_thread(self._commit, ctx, batch)
-            raise
-        if batch:
-            await finish_in_thread(self._commit, ctx, batch)
+                await batches.add(*staged)
 
     def _commit(self, ctx: JobContext, batch: list[StagedFile]) -> None:
         added, duplicates = self.store.add_parts(self.document_id, batch)

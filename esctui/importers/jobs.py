@@ -14,13 +14,14 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from esctui.domain import ImportJob, ImportReport, JobStatus, now
 from esctui.domain.errors import EsctuiError
 from esctui.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,50 @@ def _finish(store: Store, job: ImportJob, ctx: JobContext) -> None:
     store.save_job(job)
     if ctx._on_progress is not None:
         ctx._on_progress(ctx.snapshot())
+
+
+class CommitBatches(Generic[T]):
+    """Items prepared by an importer, committed to the store in batches.
+
+    A batch is committed (in a thread, see ``finish_in_thread``) once ``every_seconds`` have
+    passed since the last commit or it holds ``every_items``; whatever is left is committed when
+    the ``async with`` block ends, also on a cancel or an error, so prepared pages are kept whole::
+
+        async with CommitBatches(self._commit) as batches:
+            for item in ...:
+                await batches.add(prepare(item))
+    """
+
+    def __init__(
+        self,
+        commit: Callable[[list[T]], object],
+        *,
+        every_seconds: float = 1.0,
+        every_items: int = 200,
+    ) -> None:
+        self._commit = commit
+        self.every_seconds = every_seconds
+        self.every_items = every_items
+        self._batch: list[T] = []
+        self._last_commit = time.monotonic()
+
+    async def add(self, *items: T) -> None:
+        self._batch.extend(items)
+        due = time.monotonic() - self._last_commit >= self.every_seconds
+        if self._batch and (due or len(self._batch) >= self.every_items):
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if batch:
+            await finish_in_thread(self._commit, batch)
+        self._last_commit = time.monotonic()
+
+    async def __aenter__(self) -> CommitBatches[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.flush()
 
 
 async def finish_in_thread(function: Callable[..., object], *args: object) -> object:

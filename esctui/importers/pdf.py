@@ -11,14 +11,15 @@ one line per text line, its box as the mask and a baseline, committed with its p
 from __future__ import annotations
 
 import asyncio
-import time
+import shutil
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from esctui.domain import Line, LineText, Part, Transcription, TranscriptionSource
 from esctui.domain.errors import EsctuiError
 from esctui.importers.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
-from esctui.importers.jobs import JobContext, finish_in_thread
+from esctui.importers.jobs import CommitBatches, JobContext
 from esctui.store import PageLayout, StagedFile, Store
 
 if TYPE_CHECKING:
@@ -67,36 +68,26 @@ class PdfImporter:
                 reuse=True,
             )
         staging = self.store.new_staging_dir(self.document_id)
-        batch: list[StagedFile] = []
-        last_commit = time.monotonic()
         try:
             for warning in source.warnings:
                 ctx.report.notes.append(warning)
             ctx.start(source.page_count)
-            for index in range(source.page_count):
-                name = f"{self.path.stem}_{index + 1}"
-                ctx.working_on(f"page {index + 1}")
-                try:
-                    staged = await asyncio.to_thread(self._stage_page, source, index, name, staging)
-                except (PdfError, ImageRejectedError) as error:
-                    ctx.report.add_skipped(f"{self.path.name} page {index + 1}", str(error))
-                else:
-                    batch.append(staged)
-                ctx.advance(name)
-                if batch and time.monotonic() - last_commit >= 1.0:
-                    await finish_in_thread(self._commit, ctx, batch)
-                    batch, last_commit = [], time.monotonic()
-        except asyncio.CancelledError:
-            if batch:
-                await finish_in_thread(self._commit, ctx, batch)
-            raise
+            async with CommitBatches(partial(self._commit, ctx)) as batches:
+                for index in range(source.page_count):
+                    name = f"{self.path.stem}_{index + 1}"
+                    ctx.working_on(f"page {index + 1}")
+                    try:
+                        staged = await asyncio.to_thread(
+                            self._stage_page, source, index, name, staging
+                        )
+                    except (PdfError, ImageRejectedError) as error:
+                        ctx.report.add_skipped(f"{self.path.name} page {index + 1}", str(error))
+                    else:
+                        await batches.add(staged)
+                    ctx.advance(name)
         finally:
             source.close()
-        if batch:
-            await finish_in_thread(self._commit, ctx, batch)
-        import shutil
-
-        shutil.rmtree(staging, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, staging, True)
 
     def _stage_page(self, source, index: int, name: str, staging: Path) -> StagedFile:  # noqa: ANN001
         from esctui.formats.pdf import PdfError

@@ -1,0 +1,357 @@
+"""Import a IIIF manifest into a document: every canvas's image, in canvas order, plus the
+manifest's description and metadata.
+
+Downloads run concurrently (``iiif_fetch.download_images``) but pages are appended in canvas
+order; each downloaded image is checked, hashed and thumbnailed like a local image and committed
+in batches (about once a second), so a cancel or failure keeps whole pages. A canvas whose id is
+already a page's ``external_id`` in the document is not fetched again: running the same import
+again resumes it, and re-importing a finished manifest adds nothing.
+
+The manifest's description is kept in ``Document.description`` as a block between two marker
+lines, one block per manifest URL (a re-import replaces its own block; text written by hand
+around it is kept); its metadata pairs are merged into ``Document.metadata`` (keys the manifest
+gives are set, other keys kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from esctui.domain import Document, ReadDirection
+from esctui.formats.iiif import CollectionMember, IiifCollection, IiifError, IiifManifest
+from esctui.importers.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
+from esctui.importers.jobs import JobContext, finish_in_thread
+from esctui.store import StagedFile, Store
+
+if TYPE_CHECKING:  # httpx is imported only when an import runs
+    import httpx
+
+    from esctui.importers.iiif_fetch import DownloadResult
+
+DEFAULT_CONCURRENCY = 8  # as iiif_fetch.DEFAULT_CONCURRENCY (not imported: keeps httpx lazy)
+DEFAULT_TIMEOUT = 30.0
+STAGING_WORKERS = min(4, os.cpu_count() or 2)  # threads that check and thumbnail images
+BLOCK_START = "--- from the IIIF manifest {url} ---"
+BLOCK_END = "--- end of the IIIF manifest ---"
+
+
+class IiifCollectionError(IiifError):
+    """The address is a IIIF collection, not a manifest: the importer takes one manifest."""
+
+    def __init__(self, collection: IiifCollection) -> None:
+        self.collection = collection
+        count = len(collection.manifests)
+        held = f"{count} manifest{'s' * (count != 1)}"
+        if collection.collections:
+            subs = len(collection.collections)
+            held += f" and {subs} sub-collection{'s' * (subs != 1)}"
+        name = f" '{collection.label}'" if collection.label else ""
+        super().__init__(
+            f"{collection.url} is a IIIF collection{name} holding {held}, not a single "
+            "manifest. Import each manifest into its own document (esctui import iiif "
+            "--each-manifest), or give the address of one of its manifests."
+        )
+
+
+def check_source(source: str) -> str:
+    """The source stripped, or IiifError for what cannot be imported (no network used):
+    another scheme than http/https (file:, ftp:, ...), or a local file that is not there."""
+    source = source.strip()
+    if not source:
+        raise IiifError("give the address of a IIIF manifest (http:// or https://) or a file.")
+    scheme = urlsplit(source).scheme.lower()
+    if scheme in ("http", "https"):
+        return source
+    if len(scheme) > 1:  # one letter is a Windows drive (C:\...)
+        raise IiifError(
+            f"cannot import '{source}': only web addresses starting with http:// or https:// "
+            f"(or a manifest file on this computer) can be imported, not '{scheme}:' addresses."
+        )
+    if not Path(source).expanduser().is_file():
+        raise IiifError(f"there is no manifest file at {Path(source).expanduser()}.")
+    return source
+
+
+async def collection_members(
+    source: str, *, client: httpx.AsyncClient | None = None
+) -> list[CollectionMember]:
+    """The manifests to import for ``source``: a collection's member manifests (label, url),
+    in its order, or the manifest itself when ``source`` is a manifest.
+
+    Sub-collections are not followed. Raises IiifError when the source cannot be read.
+    """
+    from esctui.importers.iiif_fetch import fetch_manifest
+
+    source = check_source(source)
+    parsed = await fetch_manifest(source, client=client)
+    if isinstance(parsed, IiifCollection):
+        return list(parsed.manifests)
+    return [CollectionMember(parsed.label or source, source)]
+
+
+def member_document_names(prefix: str, members: list[CollectionMember]) -> list[str]:
+    """A document name per member: "<prefix> - <label>" (the label alone without a prefix);
+    a label met again gets " (2)", " (3)", ... so each manifest has its own document."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for member in members:
+        label = " ".join(member.label.split()) or member.url
+        base = f"{prefix.strip()} - {label}" if prefix.strip() else label
+        seen[base.casefold()] = seen.get(base.casefold(), 0) + 1
+        count = seen[base.casefold()]
+        names.append(base if count == 1 else f"{base} ({count})")
+    return names
+
+
+def merge_description(current: str, manifest: IiifManifest) -> str:
+    """``current`` with this manifest's block replaced (or appended); other text kept."""
+    start = BLOCK_START.format(url=manifest.url)
+    block = f"{start}\n{manifest.description_text()}\n{BLOCK_END}"
+    lines = current.splitlines()
+    if start in lines:
+        first = lines.index(start)
+        try:
+            last = lines.index(BLOCK_END, first)
+        except ValueError:  # the end marker was deleted by hand: replace to the end
+            last = len(lines) - 1
+        before = "\n".join(lines[:first]).rstrip()
+        after = "\n".join(lines[last + 1 :]).strip()
+        return "\n\n".join(part for part in (before, block, after) if part)
+    kept = current.rstrip()
+    return f"{kept}\n\n{block}" if kept else block
+
+
+def image_file_name(url: str, label: str) -> str:
+    """A name for the original file: the Image API identifier (``<id>/full/max/0/default.jpg``
+    gives ``<id>.jpg``), else the URL's last segment, else the canvas label."""
+    segments = [unquote(s) for s in urlsplit(url).path.split("/") if s]
+    if len(segments) >= 5 and segments[-4] == "full" and "." in segments[-1]:
+        return f"{segments[-5]}.{segments[-1].rsplit('.', 1)[1]}"
+    return segments[-1] if segments else label
+
+
+class IiifImporter:
+    """Import the pages of one IIIF manifest (an http(s) URL or a local file) into a document."""
+
+    kind = "iiif"
+
+    def __init__(
+        self,
+        store: Store,
+        document_id: str,
+        source: str,
+        *,
+        max_width: int | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 4,
+        backoff: float = 0.5,
+        commit_every_seconds: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.document_id = document_id
+        self.source = source.strip()
+        self.max_width = max_width
+        self.concurrency = max(1, concurrency)
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.commit_every_seconds = commit_every_seconds
+        self.document_name = store.get_document(document_id).name
+        self.title = f"IIIF: {self.source} into {self.document_name}"
+        self._added_keys: set[str] = set()  # canvases committed by this run
+
+    async def run(self, ctx: JobContext) -> None:
+        from esctui.importers.iiif_fetch import (
+            download_images,
+            download_jobs,
+            fetch_manifest,
+            make_client,
+        )
+
+        ctx.start(None)
+        ctx.working_on("reading the manifest")
+        source = check_source(self.source)
+        async with make_client(timeout=self.timeout, concurrency=self.concurrency) as client:
+            parsed = await fetch_manifest(source, client=client)
+            if isinstance(parsed, IiifCollection):
+                raise IiifCollectionError(parsed)
+            manifest = parsed
+            if manifest.label:
+                ctx.job.title = f"IIIF: {manifest.label} into {self.document_name}"
+            await finish_in_thread(self._describe_document, ctx, manifest)
+            parts = await asyncio.to_thread(self.store.list_parts, self.document_id)
+            done_keys = {p.external_id for p in parts if p.external_id}
+            jobs = download_jobs(manifest)
+            already = [job for job in jobs if job.key in done_keys]
+            if already:
+                ctx.report.count("already imported", len(already))
+                ctx.report.notes.append(
+                    f"{len(already)} of {len(jobs)} pages were already imported from this "
+                    "manifest and were not downloaded again."
+                )
+            ctx.start(len(jobs) - len(already))
+            staging = self.store.new_staging_dir(self.document_id)
+            pool = ThreadPoolExecutor(max_workers=STAGING_WORKERS, thread_name_prefix="esctui-iiif")
+            try:
+                results = download_images(
+                    jobs,
+                    staging / "downloads",
+                    client=client,
+                    concurrency=self.concurrency,
+                    retries=self.retries,
+                    backoff=self.backoff,
+                    max_width=self.max_width,
+                    already_done=done_keys,
+                    in_order=True,
+                )
+                try:
+                    await self._pipeline(ctx, results, staging, pool)
+                finally:
+                    await results.aclose()
+            finally:
+                await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+                await asyncio.to_thread(_remove_tree, staging)
+        self._note_order(ctx, manifest, done_keys)
+
+    async def _pipeline(
+        self,
+        ctx: JobContext,
+        results: AsyncIterator[DownloadResult],
+        staging: Path,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        """Stage downloaded images in worker threads; commit them in canvas order, in batches."""
+        from esctui.importers.iiif_fetch import DownloadStatus
+
+        window = STAGING_WORKERS * 2
+        pending: deque[tuple[DownloadResult, Future[list[StagedFile]]]] = deque()
+        batch: list[StagedFile] = []
+        last_commit = time.monotonic()
+
+        async def take_one() -> None:
+            nonlocal batch, last_commit
+            result, future = pending.popleft()
+            try:
+                batch.extend(await asyncio.wrap_future(future))
+            except ImageRejectedError as error:
+                ctx.report.add_skipped(_canvas_name(result), f"{error} ({result.url})")
+            ctx.advance(result.label)
+            if batch and time.monotonic() - last_commit >= self.commit_every_seconds:
+                await finish_in_thread(self._commit, ctx, batch)
+                batch, last_commit = [], time.monotonic()
+
+        try:
+            async for result in results:
+                if result.status is DownloadStatus.SKIPPED:
+                    continue
+                if result.status is DownloadStatus.FAILED:
+                    while pending:  # keep the report in canvas order
+                        await take_one()
+                    ctx.report.add_skipped(_canvas_name(result), result.error)
+                    ctx.advance(result.label)
+                    continue
+                ctx.working_on(result.label)
+                pending.append((result, pool.submit(self._stage, result, staging)))
+                while pending and (len(pending) >= window or pending[0][1].done()):
+                    await take_one()
+            while pending:
+                await take_one()
+        except asyncio.CancelledError:
+            if batch:  # keep the whole pages already staged
+                await finish_in_thread(self._commit, ctx, batch)
+            raise
+        if batch:
+            await finish_in_thread(self._commit, ctx, batch)
+
+    @staticmethod
+    def _stage(result: DownloadResult, staging: Path) -> list[StagedFile]:
+        """Check, hash and thumbnail one downloaded image (a worker thread)."""
+        assert result.path is not None
+        try:
+            staged = prepare_image(result.path, staging, DEFAULT_MAX_PIXELS)
+        finally:
+            result.path.unlink(missing_ok=True)
+        original = image_file_name(result.url, result.label)
+        for number, item in enumerate(staged, start=1):
+            several = len(staged) > 1
+            item.name = f"{result.label} ({number})" if several else result.label
+            item.original_filename = f"{original}#{number}" if several else original
+            item.source = result.url
+            item.external_id = result.key
+        return staged
+
+    def _commit(self, ctx: JobContext, batch: list[StagedFile]) -> None:
+        added, duplicates = self.store.add_parts(self.document_id, batch)
+        for part in added:
+            self._added_keys.add(part.external_id)
+            ctx.report.add_imported(part.name, f"page {part.order + 1}")
+        for staged, existing in duplicates:
+            ctx.report.add_skipped(
+                staged.name, f"the same image as page {existing!r}, already in the document"
+            )
+            ctx.report.count("duplicates")
+
+    def _describe_document(self, ctx: JobContext, manifest: IiifManifest) -> None:
+        """Merge the manifest's description, metadata and reading direction into the document."""
+        document: Document = self.store.get_document(self.document_id)
+        document.description = merge_description(document.description, manifest)
+        replaced = []
+        for key, value in manifest.metadata_pairs().items():
+            old = document.metadata.get(key)
+            if old and old != value and key != "IIIF manifest":
+                replaced.append(f"{key!r} (was {old!r})")
+            document.metadata[key] = value
+        if replaced:
+            ctx.report.notes.append("metadata replaced from the manifest: " + ", ".join(replaced))
+        if manifest.viewing_direction == "right-to-left":
+            if document.read_direction == ReadDirection.RTL.value:
+                pass
+            elif not self.store.list_parts(self.document_id):
+                document.read_direction = ReadDirection.RTL.value
+                ctx.report.notes.append(
+                    "the manifest reads right to left: the document's reading direction is "
+                    "now right-to-left."
+                )
+            else:
+                ctx.report.notes.append(
+                    "the manifest reads right to left, but the document already had pages, so "
+                    "its reading direction was left as it was."
+                )
+        self.store.update_document(document)
+
+    def _note_order(self, ctx: JobContext, manifest: IiifManifest, done_before: set[str]) -> None:
+        """Say so when a resumed import appended pages that come earlier in the manifest."""
+        position = {canvas.key: canvas.index for canvas in manifest.canvases}
+        earlier = [position[key] for key in done_before if key in position]
+        if not earlier:
+            return
+        out_of_order = [
+            canvas.page_name
+            for canvas in manifest.canvases
+            if canvas.key in self._added_keys and canvas.index < max(earlier)
+        ]
+        if out_of_order:
+            ctx.report.notes.append(
+                "pages imported on this run come earlier in the manifest than pages imported "
+                f"before ({', '.join(out_of_order)}); they were added at the end of the "
+                "document: move them with K/J if needed."
+            )
+
+
+def _canvas_name(result: DownloadResult) -> str:
+    return f"{result.label} (canvas {result.index + 1})"
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
