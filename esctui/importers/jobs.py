@@ -169,6 +169,39 @@ def _finish(store: Store, job: ImportJob, ctx: JobContext) -> None:
         ctx._on_progress(ctx.snapshot())
 
 
+class ImportSequence:
+    """Several imports run one after the other as one job (e.g. each manifest of a collection).
+
+    Each import is recorded as its own job with its own report; this job's report lists how
+    each ended, and its progress counts imports while naming what the current one is doing.
+    """
+
+    kind = "sequence"
+    document_id = None
+
+    def __init__(self, store: Store, title: str, importers: list[Importer]) -> None:
+        self.store = store
+        self.title = title
+        self.importers = importers
+
+    async def run(self, ctx: JobContext) -> None:
+        ctx.start(len(self.importers))
+        for importer in self.importers:
+
+            def forward(progress: JobProgress, name: str = importer.title) -> None:
+                ctx.working_on(f"{name}: {progress.describe()}")
+
+            job = await run_job(self.store, importer, forward)
+            line = f"{job.status}: {job.report.summary()}" + (f" — {job.error}" if job.error else "")
+            if job.status == JobStatus.DONE.value and not job.report.skipped:
+                ctx.report.add_imported(importer.title, line)
+            else:
+                ctx.report.add_skipped(importer.title, line)
+            ctx.advance(importer.title)
+            if job.status == JobStatus.CANCELLED.value:
+                raise asyncio.CancelledError
+
+
 class CommitBatches(Generic[T]):
     """Items prepared by an importer, committed to the store in batches.
 

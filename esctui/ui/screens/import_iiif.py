@@ -1,0 +1,146 @@
+"""The Import > Images (IIIF) dialog: a manifest (or collection) address, then the import."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from esctui.domain.errors import EsctuiError
+
+
+def open_dialog(screen: Screen, document_id: str) -> None:
+    """Ask for the manifest address; the dialog starts the import itself."""
+    screen.app.push_screen(IiifImportScreen(document_id))
+
+
+class IiifImportScreen(ModalScreen[None]):
+    """Read the address, look at what it is (manifest or collection), then import it."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, document_id: str) -> None:
+        super().__init__()
+        self.document_id = document_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Import images from a IIIF manifest")
+            yield Static(
+                "Every canvas's image is downloaded, in canvas order; the manifest's label and "
+                "metadata go into the document's description (D). A collection offers to import "
+                "each manifest as its own document. Importing again resumes: pages already "
+                "here are not fetched twice.",
+                classes="hint",
+            )
+            yield Label("Manifest or collection address (or a manifest file)")
+            yield Input(placeholder="https://…/manifest.json", id="url")
+            yield Label("Largest image width in pixels (empty: full size)")
+            yield Input(placeholder="full size", id="max-width", type="integer")
+            yield Static("Enter to import, Escape to cancel.", id="iiif-status", classes="hint")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#url", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in either field starts (Tab reaches the width field first if wanted)."""
+        if not self.query_one("#url", Input).value.strip():
+            self.query_one("#url", Input).focus()
+            return
+        self.start()
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_all()
+        self.dismiss(None)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#iiif-status", Static).update(text)
+
+    def start(self) -> None:
+        from esctui.importers.iiif import check_source
+
+        url = self.query_one("#url", Input).value
+        width_text = self.query_one("#max-width", Input).value.strip()
+        max_width = int(width_text) if width_text else None
+        if max_width is not None and max_width < 1:
+            self.notify("The largest width must be 1 pixel or more.", severity="error")
+            return
+        try:
+            source = check_source(url)
+        except EsctuiError as error:
+            self.notify(str(error), severity="error")
+            self.query_one("#url", Input).focus()
+            return
+        self._say("Reading the manifest…")
+        self.inspect(source, max_width)
+
+    @work(exclusive=True, group="iiif-inspect")
+    async def inspect(self, source: str, max_width: int | None) -> None:
+        """Fetch the manifest once to learn whether it is a collection; then import."""
+        from esctui.formats.iiif import IiifCollection
+        from esctui.importers.iiif_fetch import fetch_manifest
+
+        try:
+            parsed = await fetch_manifest(source)
+        except EsctuiError as error:
+            self._say("Enter to import, Escape to cancel.")
+            self.notify(str(error), severity="error", timeout=10)
+            return
+        if isinstance(parsed, IiifCollection):
+            self._offer_collection(parsed, max_width)
+            return
+        from esctui.importers.iiif import IiifImporter
+
+        importer = IiifImporter(self.app.store, self.document_id, source, max_width=max_width)  # type: ignore[attr-defined]
+        self.dismiss(None)
+        self.app.start_import(importer)  # type: ignore[attr-defined]
+
+    def _offer_collection(self, collection, max_width: int | None) -> None:  # noqa: ANN001
+        from esctui.ui.screens.dialogs import ConfirmScreen
+
+        members = list(collection.manifests)
+        if not members:
+            self.notify("This IIIF collection lists no manifests.", severity="error")
+            self._say("Enter to import, Escape to cancel.")
+            return
+        label = collection.label or "This collection"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._import_each(members, label, max_width)
+            else:
+                self._say("Enter to import, Escape to cancel.")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"{label!s} is a IIIF collection of {len(members)} manifest"
+                f"{'s' * (len(members) != 1)}.\nImport each manifest as its own document "
+                "(named after its label; an existing document of that name is continued)?",
+                yes_label="Import each",
+            ),
+            answered,
+        )
+
+    def _import_each(self, members: list, label: str, max_width: int | None) -> None:
+        from esctui.domain.errors import NotFoundError
+        from esctui.importers.iiif import IiifImporter, member_document_names
+        from esctui.importers.jobs import ImportSequence
+
+        store = self.app.store  # type: ignore[attr-defined]
+        importers = []
+        for member, name in zip(members, member_document_names("", members), strict=True):
+            try:
+                doc = store.get_document(name)
+            except NotFoundError:
+                doc = store.create_document(name)
+            importers.append(IiifImporter(store, doc.id, member.url, max_width=max_width))
+        self.dismiss(None)
+        self.app.start_import(  # type: ignore[attr-defined]
+            ImportSequence(
+                store, f"IIIF collection: {label} ({len(importers)} manifests)", importers
+            )
+        )

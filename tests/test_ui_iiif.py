@@ -1,0 +1,108 @@
+"""Import > Images (IIIF) in the TUI, against the real IIIF test server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from iiif_server import IiifTestServer
+from test_iiif_import import BOOK_LABELS, RTL_LABEL, add_collection, give_distinct_images
+
+from esctui.domain import JobStatus
+from esctui.store import Store
+from esctui.ui.app import EsctuiApp
+from esctui.ui.screens.dialogs import ChoiceScreen, ConfirmScreen
+from esctui.ui.screens.images import ImagesScreen
+from esctui.ui.screens.import_iiif import IiifImportScreen
+from esctui.ui.screens.progress import ProgressScreen
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def server():
+    with IiifTestServer() as running:
+        yield running
+
+
+async def open_iiif_dialog(app: EsctuiApp, pilot) -> None:  # noqa: ANN001 - Pilot
+    await pilot.press("enter")  # open the document
+    assert isinstance(app.screen, ImagesScreen)
+    await pilot.press("i")
+    assert isinstance(app.screen, ChoiceScreen)
+    await pilot.press("down", "down", "enter")  # images, pdf, iiif
+    assert isinstance(app.screen, IiifImportScreen)
+
+
+async def test_manifest_url_imports_every_canvas_with_progress(
+    server: IiifTestServer, store: Store, tmp_path: Path
+) -> None:
+    give_distinct_images(server, "v3_book-1", tmp_path)
+    doc = store.create_document("Book")
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_iiif_dialog(app, pilot)
+        app.screen.query_one("#url").value = server.manifest_url("v3_book-1")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        [job] = store.list_jobs()
+        assert job.status == JobStatus.DONE.value, job.error
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ImagesScreen)
+    assert [p.name for p in store.list_parts(doc.id)] == BOOK_LABELS
+    assert "Simple Manifest - Book" in store.get_document(doc.id).description
+
+
+async def test_a_bad_address_is_said_in_plain_words_and_nothing_runs(
+    server: IiifTestServer, store: Store
+) -> None:
+    store.create_document("Book")
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_iiif_dialog(app, pilot)
+        app.screen.query_one("#url").value = "ftp://example.org/manifest.json"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, IiifImportScreen)  # still there, to correct the address
+        assert any("ftp:" in n.message for n in app._notifications)
+        app.screen.query_one("#url").value = f"{server.base_url}/missing.json"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, IiifImportScreen)
+        assert any("404" in n.message for n in app._notifications)
+    assert store.list_jobs() == []
+
+
+async def test_a_collection_becomes_one_document_per_manifest(
+    server: IiifTestServer, store: Store, tmp_path: Path
+) -> None:
+    give_distinct_images(server, "v3_book-1", tmp_path)
+    give_distinct_images(server, "v3_rtl", tmp_path)
+    url = add_collection(server)
+    store.create_document("Start here")
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_iiif_dialog(app, pilot)
+        app.screen.query_one("#url").value = url
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "2 manifests" in str(app.screen.question)
+        await pilot.press("y")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    names = {d.name for d in store.list_documents()}
+    assert names == {"Start here", "Simple Manifest - Book", RTL_LABEL}
+    book = store.get_document("Simple Manifest - Book")
+    assert [p.name for p in store.list_parts(book.id)] == BOOK_LABELS
+    jobs = {j.kind: j for j in store.list_jobs()}
+    assert jobs["sequence"].status == JobStatus.DONE.value
+    assert len(jobs["sequence"].report.imported) == 2
