@@ -1,0 +1,113 @@
+"""The Import > Images (PDF) dialog: pick a PDF, choose the DPI and the text layer, import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from esctui.ui.screens.file_picker import FilePickerScreen
+
+DEFAULT_DPI = 300
+MIN_DPI = 72
+MAX_DPI = 1200
+
+
+def parse_dpi(text: str) -> int | None:
+    """The DPI typed by the user (empty = the default), or None when it is out of range."""
+    text = text.strip()
+    if not text:
+        return DEFAULT_DPI
+    try:
+        dpi = int(text)
+    except ValueError:
+        return None
+    return dpi if MIN_DPI <= dpi <= MAX_DPI else None
+
+
+@dataclass(frozen=True)
+class PdfOptions:
+    dpi: int = DEFAULT_DPI
+    text_layer: str | None = None  # version name for the PDF's text layer; None: not imported
+
+
+class PdfOptionsScreen(ModalScreen[PdfOptions | None]):
+    """Ask for the resolution of rendered pages and whether to keep the text layer."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "start", "Import"),
+    ]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Import {escape(self.path.name)}", classes="title")
+            yield Label("Resolution for rendered pages (DPI)")
+            yield Input(str(DEFAULT_DPI), type="integer", max_length=4, id="dpi")
+            yield Static(
+                "Scanned pages are extracted as they are stored in the PDF (no loss); other "
+                f"pages are rendered at this resolution ({MIN_DPI}-{MAX_DPI}).",
+                classes="hint",
+            )
+            yield Label("Text layer as transcription version (optional)")
+            yield Input(placeholder="a version name; empty: text layer not imported", id="text")
+            yield Static("Tab: next field; Enter imports; Escape cancels.", classes="hint")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#dpi", Input).focus()
+
+    def on_input_submitted(self) -> None:
+        self.action_start()
+
+    def action_start(self) -> None:
+        dpi = parse_dpi(self.query_one("#dpi", Input).value)
+        if dpi is None:
+            self.notify(
+                f"The resolution must be a whole number from {MIN_DPI} to {MAX_DPI}.",
+                severity="error",
+            )
+            return
+        text_layer = self.query_one("#text", Input).value.strip() or None
+        self.dismiss(PdfOptions(dpi, text_layer))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def open_dialog(screen: Screen, document_id: str) -> None:
+    """Pick one PDF, ask for the DPI, then run the import with live progress."""
+    app = screen.app
+
+    def picked(paths: list[Path] | None) -> None:
+        if not paths:
+            return
+        path = paths[0]
+
+        def chosen(options: PdfOptions | None) -> None:
+            if options is None:
+                return
+            from esctui.importers.pdf import PdfImporter  # pymupdf loads only when run
+
+            importer = PdfImporter(
+                app.store,  # type: ignore[attr-defined]
+                document_id,
+                path,
+                dpi=options.dpi,
+                text_layer=options.text_layer,
+            )
+            app.start_import(importer)  # type: ignore[attr-defined]
+
+        app.push_screen(PdfOptionsScreen(path), chosen)
+
+    app.push_screen(FilePickerScreen("Import a PDF", suffixes={".pdf"}, multiple=False), picked)

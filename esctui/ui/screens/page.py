@@ -1,0 +1,397 @@
+"""One page: its lines in reading order with the text of a chosen version, its regions, and a
+rough layout preview drawn with braille dots (works over any SSH connection)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.markup import escape
+from rich.text import Text
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, Static
+
+from esctui.domain import Line, Part, Polygon, Region, Transcription
+from esctui.domain.errors import EsctuiError
+from esctui.store import PageLayout
+from esctui.ui.screens.dialogs import Choice, ChoiceScreen
+from esctui.ui.widgets.tables import selected_row_key
+
+NO_LAYOUT = "No regions or lines yet — import ALTO/PAGE XML with i on the Images screen."
+
+# Braille dot bits by (row 0-3, column 0-1) inside one character cell.
+_DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+# Layers, drawn in this order; a cell takes the colour of the highest layer with a dot in it.
+REGION, LINE, SELECTED = 1, 2, 3
+_LAYER_STYLES = {REGION: "blue", LINE: "green", SELECTED: "bold yellow"}
+SIDE_WIDTH = 30  # app.tcss: #page-side
+
+
+class BrailleCanvas:
+    """A grid of braille cells, 2x4 dots each, with a colour layer per cell."""
+
+    def __init__(self, columns: int, rows: int) -> None:
+        self.columns = max(1, columns)
+        self.rows = max(1, rows)
+        self.width = self.columns * 2
+        self.height = self.rows * 4
+        self.bits = [[0] * self.columns for _ in range(self.rows)]
+        self.layers = [[0] * self.columns for _ in range(self.rows)]
+
+    def dot(self, x: int, y: int, layer: int) -> None:
+        if 0 <= x < self.width and 0 <= y < self.height:
+            row, column = y // 4, x // 2
+            self.bits[row][column] |= _DOT_BITS[y % 4][x % 2]
+            self.layers[row][column] = max(self.layers[row][column], layer)
+
+    def line(self, x0: int, y0: int, x1: int, y1: int, layer: int) -> None:
+        """Bresenham's line between two dots."""
+        dx, dy = abs(x1 - x0), -abs(y1 - y0)
+        sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
+        error = dx + dy
+        for _ in range(self.width + self.height + 2):
+            self.dot(x0, y0, layer)
+            if x0 == x1 and y0 == y1:
+                return
+            twice = 2 * error
+            if twice >= dy:
+                error += dy
+                x0 += sx
+            if twice <= dx:
+                error += dx
+                y0 += sy
+
+    def to_text(self) -> Text:
+        text = Text(no_wrap=True, overflow="crop")
+        for r in range(self.rows):
+            if r:
+                text.append("\n")
+            for c in range(self.columns):
+                bits = self.bits[r][c]
+                text.append(chr(0x2800 + bits), _LAYER_STYLES.get(self.layers[r][c], ""))
+        return text
+
+
+def draw_layout(
+    columns: int,
+    rows: int,
+    page_size: tuple[int, int],
+    layout: PageLayout,
+    selected_line: str | None = None,
+) -> Text:
+    """Region outlines and baselines (or line outlines) scaled to ``columns`` x ``rows`` cells.
+
+    Braille dots are about square (a cell is half as wide as tall, with 2x4 dots), so the page
+    keeps its proportions. The selected line is drawn last, in its own colour.
+    """
+    canvas = BrailleCanvas(columns, rows)
+    width, height = page_size
+    points = [p for r in layout.regions for p in r.polygon]
+    for line in layout.lines:
+        points.extend(line.baseline or [])
+        points.extend(line.mask or [])
+    if points:  # coordinates outside the image size (bad XML) still fit
+        width = max(width, *(p[0] for p in points))
+        height = max(height, *(p[1] for p in points))
+    if width <= 0 or height <= 0:
+        return canvas.to_text()
+    scale = min((canvas.width - 1) / width, (canvas.height - 1) / height)
+
+    def draw(poly: Polygon | None, layer: int, closed: bool) -> None:
+        if not poly:
+            return
+        dots = [(round(x * scale), round(y * scale)) for x, y in poly]
+        if len(dots) == 1:
+            canvas.dot(*dots[0], layer)
+        pairs = list(zip(dots, dots[1:], strict=False))
+        if closed and len(dots) > 2:
+            pairs.append((dots[-1], dots[0]))
+        for (x0, y0), (x1, y1) in pairs:
+            canvas.line(x0, y0, x1, y1, layer)
+
+    for region in layout.regions:
+        draw(region.polygon, REGION, True)
+    chosen: Line | None = None
+    for line in layout.lines:
+        if line.id == selected_line:
+            chosen = line
+        elif line.baseline:
+            draw(line.baseline, LINE, False)
+        else:
+            draw(line.mask, LINE, True)
+    if chosen is not None:
+        draw(chosen.mask, SELECTED, True)
+        draw(chosen.baseline, SELECTED, False)
+    return canvas.to_text()
+
+
+class LayoutPreview(Widget):
+    """The page's regions and lines, scaled to the widget."""
+
+    DEFAULT_CSS = "LayoutPreview { height: 1fr; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.page_size = (0, 0)
+        self.page_layout: PageLayout = PageLayout()
+        self.selected_line: str | None = None
+
+    def show(
+        self, page_size: tuple[int, int], layout: PageLayout, selected_line: str | None
+    ) -> None:
+        self.page_size = page_size
+        self.page_layout = layout
+        self.selected_line = selected_line
+        self.refresh()
+
+    def render(self) -> Text:
+        if not self.page_layout.regions and not self.page_layout.lines:
+            return Text("(nothing to draw)", style="dim")
+        return draw_layout(
+            self.size.width, self.size.height, self.page_size, self.page_layout, self.selected_line
+        )
+
+
+def default_version(versions: list[Transcription], layout: PageLayout) -> str | None:
+    """The newest version with text on this page, else the newest version, else None."""
+    with_text = {t.transcription_id for t in layout.texts if t.text}
+    for version in reversed(versions):
+        if version.id in with_text:
+            return version.id
+    return versions[-1].id if versions else None
+
+
+def shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+class PageScreen(Screen[None]):
+    """Lines of one page in reading order, with a version switcher and a layout preview."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="["),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
+        Binding("v", "next_version", "Version"),
+        Binding("V", "choose_version", "Pick version", show=False),
+        Binding("p", "toggle_preview", "Layout panel"),
+    ]
+
+    def __init__(self, document_id: str, part_id: str) -> None:
+        super().__init__()
+        self.document_id = document_id
+        self.part_id = part_id
+        self.version_id: str | None = None
+        self.parts: list[Part] = []
+        self.part: Part | None = None
+        self.page_layout = PageLayout()
+        self.versions: list[Transcription] = []
+        self.texts: dict[str, str] = {}
+        self._text_width = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="page-title", classes="title")
+        with Horizontal():
+            with Vertical(id="page-main"):
+                yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="empty", classes="empty")
+                yield Static("", id="line-text")
+            with Vertical(id="page-side", classes="panel"):
+                yield Static("", id="regions")
+                yield LayoutPreview(id="layout")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#page-side").border_title = "Regions · layout"
+        self.reload()
+
+    @property
+    def store(self):  # noqa: ANN201 - the app's Store
+        return self.app.store  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        try:
+            self.parts = self.store.list_parts(self.document_id)
+            doc = self.store.get_document(self.document_id)
+        except EsctuiError as error:
+            self.notify(str(error), severity="error")
+            self.app.pop_screen()
+            return
+        part = next((p for p in self.parts if p.id == self.part_id), None)
+        if part is None:
+            self.notify("This page no longer exists.", severity="error")
+            self.app.pop_screen()
+            return
+        self.part = part
+        self.sub_title = doc.name
+        self.page_layout = self.store.read_page_layout(self.document_id, part.id)
+        self.versions = self.store.list_transcriptions(self.document_id)
+        if self.version_id not in {v.id for v in self.versions}:
+            self.version_id = default_version(self.versions, self.page_layout)
+        self.show_page()
+
+    def version(self) -> Transcription | None:
+        return next((v for v in self.versions if v.id == self.version_id), None)
+
+    def show_page(self) -> None:
+        part = self.part
+        assert part is not None
+        version = self.version()
+        if version is None:
+            which = "no transcription yet"
+        else:
+            index = self.versions.index(version) + 1
+            which = f"version {escape(version.name)} ({index}/{len(self.versions)}, v switches)"
+        self.query_one("#page-title", Static).update(
+            f"{escape(part.name)} — page {part.order + 1} of {len(self.parts)} — {which}"
+        )
+        self.texts = (
+            {k: t.text for k, t in self.page_layout.texts_for(version.id).items()}
+            if version
+            else {}
+        )
+        self.fill_table()
+        self.show_regions()
+        self.show_selected()
+
+    def _wanted_text_width(self) -> int:
+        fixed = 3 + 3 + 8 + 4 + 2 * 5 + 2  # other columns, cell padding, scroll bar
+        side = SIDE_WIDTH if self.query_one("#page-side").display else 0
+        return max(12, self.size.width - side - fixed)
+
+    def fill_table(self) -> None:
+        table = self.query_one("#lines", DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        self._text_width = self._wanted_text_width()
+        table.add_column("#", width=3, key="n")
+        table.add_column("Reg", width=3, key="region")
+        table.add_column("Type", width=8, key="type")
+        table.add_column("Text", width=self._text_width, key="text")
+        table.add_column("Conf", width=4, key="conf")
+        region_number = {r.id: str(i) for i, r in enumerate(self.page_layout.regions, 1)}
+        confidences = (
+            self.page_layout.texts_for(self.version_id) if self.version_id is not None else {}
+        )
+        for number, line in enumerate(self.page_layout.lines, 1):
+            conf = confidences.get(line.id)
+            table.add_row(
+                str(number),
+                region_number.get(line.region_id or "", "–"),
+                shorten(line.type, 8),
+                shorten(self.texts.get(line.id, ""), self._text_width),
+                f"{conf.confidence:.2f}" if conf and conf.confidence is not None else "",
+                key=line.id,
+            )
+        has_layout = bool(self.page_layout.lines or self.page_layout.regions)
+        empty = self.query_one("#empty", Static)
+        empty.display = not self.page_layout.lines
+        empty.update(NO_LAYOUT if not has_layout else "This page has regions but no lines.")
+        table.display = bool(self.page_layout.lines)
+        self.query_one("#line-text").display = bool(self.page_layout.lines)
+        if self.page_layout.lines:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1))
+            table.focus()
+
+    def show_regions(self) -> None:
+        counts = Counter(line.region_id for line in self.page_layout.lines)
+        lines = [
+            f"[b]{len(self.page_layout.regions)} regions, {len(self.page_layout.lines)} lines[/b]"
+        ]
+        for number, region in enumerate(self.page_layout.regions, 1):
+            n = counts.get(region.id, 0)
+            lines.append(f"{number:>2} {escape(region.type)} · {n} line{'s' * (n != 1)}")
+        orphans = counts.get(None, 0)
+        if orphans:
+            lines.append(f" – no region · {orphans} line{'s' * (orphans != 1)}")
+        self.query_one("#regions", Static).update("\n".join(lines))
+
+    def selected_line(self) -> Line | None:
+        table = self.query_one("#lines", DataTable)
+        line_id = selected_row_key(table) if self.page_layout.lines else None
+        return next((line for line in self.page_layout.lines if line.id == line_id), None)
+
+    def show_selected(self) -> None:
+        line = self.selected_line()
+        text = self.query_one("#line-text", Static)
+        if line is None:
+            text.update("")
+        else:
+            region = self._region(line.region_id)
+            where = f"region {escape(region.type)}" if region else "no region"
+            body = self.texts.get(line.id)
+            shown = escape(body) if body else "[dim](no text in this version)[/dim]"
+            text.update(f"[dim]line {line.order + 1}, {where}:[/dim] {shown}")
+        part = self.part
+        size = (part.width, part.height) if part else (0, 0)
+        self.query_one(LayoutPreview).show(size, self.page_layout, line.id if line else None)
+
+    def _region(self, region_id: str | None) -> Region | None:
+        return next((r for r in self.page_layout.regions if r.id == region_id), None)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_selected()
+
+    def on_resize(self) -> None:
+        if self.part and self.page_layout.lines and self._wanted_text_width() != self._text_width:
+            self.fill_table()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_page(self, delta: int) -> None:
+        index = next((i for i, p in enumerate(self.parts) if p.id == self.part_id), 0) + delta
+        if not 0 <= index < len(self.parts):
+            self.notify("This is the first page." if delta < 0 else "This is the last page.")
+            return
+        self.part_id = self.parts[index].id
+        self.query_one("#lines", DataTable).move_cursor(row=0)
+        self.reload()
+
+    def action_next_version(self) -> None:
+        if not self.versions:
+            self.notify("This document has no transcription versions yet.", severity="warning")
+            return
+        ids = [v.id for v in self.versions]
+        index = ids.index(self.version_id) if self.version_id in ids else -1
+        self.version_id = ids[(index + 1) % len(ids)]
+        self.show_page()
+
+    def action_choose_version(self) -> None:
+        if not self.versions:
+            self.notify("This document has no transcription versions yet.", severity="warning")
+            return
+        counts = Counter(t.transcription_id for t in self.page_layout.texts if t.text)
+        choices = [
+            Choice(v.id, v.name, f"{v.source} · {counts.get(v.id, 0)} lines on this page")
+            for v in self.versions
+        ]
+
+        def chosen(version_id: str | None) -> None:
+            if version_id is not None:
+                self.version_id = version_id
+                self.show_page()
+
+        self.app.push_screen(ChoiceScreen("Show which version?", choices), chosen)
+
+    def action_toggle_preview(self) -> None:
+        """Show or hide the side panel (regions and layout preview); hidden, texts get its room."""
+        side = self.query_one("#page-side")
+        side.display = not side.display
+        if self.page_layout.lines:
+            self.fill_table()
+
+    def palette_commands(self) -> list[SystemCommand]:
+        return [
+            SystemCommand(
+                "Pick version", "Show another transcription version", self.action_choose_version
+            ),
+            SystemCommand("Next page", "Go to the next page", lambda: self.action_page(1)),
+            SystemCommand("Previous page", "Go to the previous page", lambda: self.action_page(-1)),
+        ]
