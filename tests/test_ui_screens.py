@@ -242,7 +242,8 @@ async def test_upload_blla_shows_validation_then_its_metadata(
             "owner: you",
         ):
             assert expected in info, expected
-        assert any("Uploaded the model 'Layout'" in m for m in messages(app))
+        assert any("Model: blla.mlmodel: done" in m for m in messages(app))
+        assert [j.kind for j in ui_store.list_jobs()] == ["model"]  # listed on the Jobs screen
         # the same file again: refused, nothing added
         await pilot.press("u")
         await submit_path(pilot, app, source)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from esctui.domain import Model
 from esctui.domain.errors import ConflictError
 from esctui.store import Store
+
+if TYPE_CHECKING:
+    from esctui.importers.jobs import JobContext
 
 
 def add_model(store: Store, path: str | Path, *, name: str | None = None) -> Model:
@@ -38,3 +43,26 @@ def add_model(store: Store, path: str | Path, *, name: str | None = None) -> Mod
         )
         model.filename = f"{model.id}{source.suffix.lower()}"
         return store.add_model(model, copy)
+
+
+class ModelUpload:
+    """A model upload as a job: kraken's validation takes seconds, so it runs like an import
+    (in the background, listed on the Jobs screen with its report)."""
+
+    kind = "model"
+    document_id = None
+
+    def __init__(self, store: Store, path: str | Path, *, name: str | None = None) -> None:
+        self.store = store
+        self.path = Path(path).expanduser()
+        self.name = name
+        self.title = f"Model: {self.path.name}"
+        self.model: Model | None = None
+
+    async def run(self, ctx: JobContext) -> None:
+        ctx.start(1)
+        ctx.working_on(f"validating {self.path.name} with kraken")
+        self.model = await asyncio.to_thread(add_model, self.store, self.path, name=self.name)
+        kinds = ", ".join(self.model.kinds) or "unknown kind"
+        ctx.report.add_imported(self.model.name, kinds)
+        ctx.advance(self.path.name)

@@ -12,16 +12,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
 
 from esctui.domain import Model
 from esctui.domain.errors import EsctuiError
+from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from esctui.ui.screens.images import human_size
 from esctui.ui.widgets.tables import selected_row_key
 
 MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
-UPLOAD_GROUP = "model-upload"
 ALPHABET_SAMPLE = 60
 
 # Keys of a net record shown by name, in this order; any other key is shown after them.
@@ -144,12 +143,6 @@ def describe_model(model: Model, user: str) -> str:
     return "\n".join(lines)
 
 
-def _upload(store: Any, path: Path, name: str | None) -> Model:
-    from esctui.importers.models import add_model  # kraken runs in a child process
-
-    return add_model(store, path, name=name)
-
-
 class ModelsScreen(Screen[None]):
     """List models, show what kraken says about the selected one, upload, rename, delete."""
 
@@ -163,6 +156,7 @@ class ModelsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.models: list[Model] = []
+        self.upload_title: str | None = None  # the running upload job's title
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -228,7 +222,7 @@ class ModelsScreen(Screen[None]):
 
     @property
     def uploading(self) -> bool:
-        return any(w.group == UPLOAD_GROUP and not w.is_finished for w in self.workers)
+        return self.upload_title is not None
 
     def action_upload(self) -> None:
         if self.uploading:
@@ -260,31 +254,27 @@ class ModelsScreen(Screen[None]):
         )
 
     def start_upload(self, path: Path, name: str | None) -> None:
-        self._set_status(f"Validating {escape(path.name)} with kraken … (takes a few seconds)")
-        self.run_worker(
-            lambda: _upload(self.store, path, name),
-            name=f"upload {path.name}",
-            group=UPLOAD_GROUP,
-            thread=True,
-            exit_on_error=False,
-        )
+        """Validate and store the model as a background job (listed on the Jobs screen)."""
+        from esctui.importers.models import ModelUpload
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group != UPLOAD_GROUP or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-        ):
+        upload = ModelUpload(self.store, path, name=name)
+        self.upload_title = upload.title
+        self._set_status(f"Validating {escape(path.name)} with kraken … (takes a few seconds)")
+        self.app.start_import(upload, show_progress=False)  # type: ignore[attr-defined]
+
+    def on_job_finished(self, message: JobFinished) -> None:
+        """The app says how the upload ended; here the list shows the new model."""
+        if message.job.kind != "model" or message.job.title != self.upload_title:
             return
+        self.upload_title = None
         self._set_status("")
-        if event.state == WorkerState.SUCCESS:
-            model: Model = worker.result  # type: ignore[assignment]
-            self.notify(f"Uploaded the model {model.name!r}.")
-            self.reload(select=model.id)
-            return
-        error = worker.error
-        message = str(error) if isinstance(error, EsctuiError) else f"Upload failed: {error}"
-        self.notify(message, severity="error", timeout=10)
+        self.reload()
+        uploaded = [item.name for item in message.job.report.imported]
+        newest = max(
+            (m for m in self.models if m.name in uploaded), key=lambda m: m.created, default=None
+        )
+        if newest is not None:
+            self.reload(select=newest.id)
 
     # ------------------------------------------------------------------ rename, delete
 
