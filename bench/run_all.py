@@ -6,7 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench_startup.py", "bench_images.py", "bench_pdf.py", "bench_iiif.py"]
+BENCHES = [
+    "bench_startup.py",
+    "bench_images.py",
+    "bench_pdf.py",
+    "bench_iiif.py",
+    "bench_masks.py",
+    "bench_xml.py",
+]
 
 
 def main() -> int:

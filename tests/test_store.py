@@ -597,8 +597,9 @@ from esctui.importers.images import ImageImportOptions, LocalImagesImporter
 from esctui.importers.jobs import run_job
 from esctui.store import Store
 
-root, document, go, *files = sys.argv[1:]
+root, document, go, ready, *files = sys.argv[1:]
 store = Store(Path(root))
+Path(ready).touch()  # opened, imports loaded: waiting for the start signal
 while not Path(go).exists():
     time.sleep(0.002)
 options = ImageImportOptions(workers=1, commit_every_pages=1)  # one transaction per page
@@ -615,17 +616,22 @@ def test_two_processes_importing_into_one_document_lose_nothing(
     scan = make_image(tmp_path / "scan.jpg", size=(1500, 2000), noise=True, quality=90)
     sets = {tag: jpeg_copies(scan, tmp_path / tag, 15, f"{tag}{{}}.jpg") for tag in ("a", "b")}
     go = tmp_path / "go"
+    ready = {tag: tmp_path / f"ready-{tag}" for tag in sets}
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", IMPORT_SCRIPT, str(store.root), doc.id, str(go)]
+            + [str(ready[tag])]
             + [str(p) for p in files],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for files in sets.values()
+        for tag, files in sets.items()
     ]
-    time.sleep(0.5)  # let both start and open the store
+    deadline = time.monotonic() + SUBPROCESS_TIMEOUT
+    while not all(r.exists() for r in ready.values()):  # both started, however loaded the machine
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.01)
     go.touch()
     outputs = [p.communicate(timeout=SUBPROCESS_TIMEOUT) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
@@ -686,6 +692,7 @@ def test_a_process_creating_documents_while_another_imports(
     )
     importer = subprocess.Popen(
         [sys.executable, "-c", IMPORT_SCRIPT, str(store.root), doc.id, str(go)]
+        + [str(tmp_path / "importer-ready")]
         + [str(p) for p in files],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

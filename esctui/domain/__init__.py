@@ -77,6 +77,11 @@ def _jsonable(value: Any) -> Any:
         return [value[0], value[1]]
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
+    if kind is list and value and type(value[0]) is tuple and len(value[0]) == 2:  # a polygon
+        try:
+            return [[x, y] for x, y in value]
+        except (TypeError, ValueError):  # not all points: the general way below
+            pass
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, StrEnum):
