@@ -37,7 +37,7 @@ from esctui.domain.errors import (
     StoreError,
 )
 from esctui.store import SCHEMA_VERSION, PageLayout, StagedFile, Store
-from esctui.store.atomic import AtomicJSONStorage, atomic_write_bytes
+from esctui.store.atomic import AtomicJSONStorage, atomic_write_bytes, write_files_durably
 
 SUBPROCESS_TIMEOUT = 120
 
@@ -575,6 +575,42 @@ def test_atomic_write_failing_midway_leaves_the_old_content(tmp_path: Path) -> N
     assert [p.name for p in tmp_path.iterdir()] == ["catalog.json"]  # temp file removed
 
 
+def test_grouped_write_failing_on_one_file_leaves_every_file_old(tmp_path: Path) -> None:
+    """write_files_durably: the second file hits the size limit before any rename happened."""
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_bytes(b"old a")
+    second.write_bytes(b"old b")
+    result = run_python(
+        """
+        import resource, signal, sys
+        from pathlib import Path
+        from esctui.store.atomic import write_files_durably
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        try:
+            write_files_durably([(Path(sys.argv[1]), b"new a"), (Path(sys.argv[2]), b"x" * 100_000)])
+        except OSError as error:
+            print("failed", error.errno)
+        else:
+            print("written")
+        """,
+        str(first),
+        str(second),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["failed", "27"]
+    assert (first.read_bytes(), second.read_bytes()) == (b"old a", b"old b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]
+
+
+def test_grouped_write_replaces_every_file(tmp_path: Path) -> None:
+    files = [(tmp_path / f"{i}.json", f"content {i}".encode()) for i in range(5)]
+    files[0][0].write_bytes(b"old")
+    write_files_durably(files)
+    assert [path.read_bytes() for path, _ in files] == [data for _, data in files]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i}.json" for i in range(5)]
+
+
 def test_storage_writes_only_on_flush(tmp_path: Path) -> None:
     path = tmp_path / "db.json"
     storage = AtomicJSONStorage(path)
@@ -736,14 +772,14 @@ KILL_AFTER_DOCUMENT_WRITE = """
 import os, signal, sys
 from esctui.store import atomic
 
-real_flush = atomic.AtomicJSONStorage.flush
+real_write = atomic.write_files_durably
 
-def flush(self):
-    real_flush(self)
-    if self.path.name == "document.json":
+def write(files, **options):
+    real_write(files, **options)
+    if any(path.name == "document.json" for path, _data in files):
         os.kill(os.getpid(), signal.SIGKILL)
 
-atomic.AtomicJSONStorage.flush = flush
+atomic.write_files_durably = write
 from esctui.cli import main
 sys.exit(main(sys.argv[1:]))
 """

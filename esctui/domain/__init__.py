@@ -78,10 +78,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if kind is list and value and type(value[0]) is tuple and len(value[0]) == 2:  # a polygon
-        try:
-            return [[x, y] for x, y in value]
-        except (TypeError, ValueError):  # not all points: the general way below
-            pass
+        return list(value)  # points stay tuples (JSON writes them as arrays): no per-point work
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, StrEnum):

@@ -603,8 +603,10 @@ class XmlImporter:
                 except Exception as error:  # noqa: BLE001 - one bad page must not stop the rest
                     ctx.report.add_skipped(entry.name, f"could not be imported ({error})")
                     continue
-                store.write_page_layout(self.document_id, entry.page_id, change.layout)
                 results.append((entry, change))
+            store.write_page_layouts(
+                self.document_id, {entry.page_id or "": change.layout for entry, change in results}
+            )
         for entry, change in results:  # committed: now it is true
             self._written[entry.page_id or ""] = layout_typology(change.layout)
             entry.parsed = None  # free the memory; the plan keeps the counts

@@ -7,6 +7,7 @@ or the new content, never a broken file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -43,6 +44,54 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def write_files_durably(files: list[tuple[Path, bytes]], *, durable: bool = True) -> None:
+    """Replace several files atomically each; cheaper than ``atomic_write_bytes`` one by one.
+
+    All temporary files are written first and only then fsynced, so the file system can flush
+    them together (with ext4's ordered mode the first fsync carries the others' data); each
+    folder is fsynced once after the renames. Each file is still old or new after a crash.
+    """
+    temps: list[tuple[Path, Path, int]] = []
+    try:
+        for path, data in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            temps.append((path, tmp, fd))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        for _path, _tmp, fd in temps:
+            if durable:
+                os.fsync(fd)
+        for path, tmp, fd in temps:
+            os.close(fd)
+            os.replace(tmp, path)
+        temps = []
+    finally:
+        for _path, tmp, fd in temps:  # failed before the renames: leave the old files alone
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            tmp.unlink(missing_ok=True)
+    if durable:
+        for folder in {path.parent for path, _data in files}:
+            fsync_dir(folder)
+
+
+def flush_all(storages: list[AtomicJSONStorage]) -> None:
+    """Flush several storages together (see ``write_files_durably``)."""
+    dirty = [storage for storage in storages if storage.dirty]
+    if not dirty:
+        return
+    write_files_durably(
+        [(storage.path, storage.encode()) for storage in dirty],
+        durable=any(storage.durable for storage in dirty),
+    )
+    for storage in dirty:
+        storage.signature = file_signature(storage.path)
+        storage.dirty = False
 
 
 def file_signature(path: Path) -> tuple[int, int, int] | None:
@@ -89,12 +138,14 @@ class AtomicJSONStorage(Storage):
         """True if another process replaced the file since we read or wrote it."""
         return file_signature(self.path) != self.signature
 
+    def encode(self) -> bytes:
+        return json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
     def flush(self) -> None:
         """Write the data if it changed."""
         if not self.dirty:
             return
-        text = json.dumps(self._data, ensure_ascii=False, separators=(",", ":"))
-        atomic_write_bytes(self.path, text.encode("utf-8"), durable=self.durable)
+        atomic_write_bytes(self.path, self.encode(), durable=self.durable)
         self.signature = file_signature(self.path)
         self.dirty = False
 

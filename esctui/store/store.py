@@ -48,7 +48,7 @@ from esctui.domain import (
     now,
 )
 from esctui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
-from esctui.store.atomic import AtomicJSONStorage
+from esctui.store.atomic import AtomicJSONStorage, flush_all
 
 SCHEMA_VERSION = 1
 LOCK_TIMEOUT_SECONDS = 60.0
@@ -221,8 +221,9 @@ class Store:
             path = item[0]
             return 2 if path == self.catalog_path else 1 if path.name == "document.json" else 0
 
-        for _path, storage in sorted(self._dirty(), key=rank):
-            storage.flush()
+        dirty = sorted(self._dirty(), key=rank)
+        for level in (0, 1, 2):
+            flush_all([storage for path, storage in dirty if rank((path, storage)) == level])
 
     def _rollback(self) -> None:
         for path, _storage in self._dirty():
@@ -558,22 +559,39 @@ class Store:
 
     def write_page_layout(self, document_id: str, part_id: str, layout: PageLayout) -> None:
         """Replace everything stored for one page, and update its counts."""
+        self.write_page_layouts(document_id, {part_id: layout})
+
+    def write_page_layouts(self, document_id: str, layouts: dict[str, PageLayout]) -> None:
+        """Replace everything stored for several pages (one transaction), update their counts.
+
+        Each page file is rebuilt whole from the layout (no row-by-row TinyDB inserts), and
+        the pages' counts are set in one pass over the parts table: an XML import of hundreds
+        of pages costs one parts-table rewrite, not one per page.
+        """
+        if not layouts:
+            return
         with self.transaction():
-            self._parts(document_id)  # the document must exist
+            parts = self._parts(document_id)  # the document must exist
             (self.document_dir(document_id) / "pages").mkdir(exist_ok=True)
-            db = self._page_db(document_id, part_id)
-            for name, rows in (
-                ("regions", layout.regions),
-                ("lines", layout.lines),
-                ("texts", layout.texts),
-            ):
-                table = db.table(name)
-                table.truncate()
-                table.insert_multiple(r.to_record() for r in rows)
-            self._parts(document_id).update(
-                {"region_count": len(layout.regions), "line_count": len(layout.lines)},
-                _ROW.id == part_id,
-            )
+            for part_id, layout in layouts.items():
+                db = self._page_db(document_id, part_id)
+                db.drop_tables()  # forget TinyDB's per-table state (ids, caches)
+                db.storage.write(
+                    {
+                        name: {str(i): row.to_record() for i, row in enumerate(rows, start=1)}
+                        for name, rows in (
+                            ("regions", layout.regions),
+                            ("lines", layout.lines),
+                            ("texts", layout.texts),
+                        )
+                    }
+                )
+            counts = {
+                part_id: {"region_count": len(layout.regions), "line_count": len(layout.lines)}
+                for part_id, layout in layouts.items()
+            }
+            doc_ids = [row.doc_id for row in parts.all() if row["id"] in counts]
+            parts.update(lambda row: row.update(counts[row["id"]]), doc_ids=doc_ids)
             self._documents().update({"updated": now()}, _ROW.id == document_id)
 
     # ------------------------------------------------------------------ transcriptions
