@@ -309,6 +309,12 @@ def _number(value: str | None) -> float | None:
 def _numbers(text: str) -> list[float] | None:
     """Numbers of a point list in any of the ALTO/PAGE spellings; None when unreadable."""
     parts = text.replace(",", " ").split()
+    try:  # whole pixels, the common case: kept as ints (smaller and faster to store)
+        values = list(map(int, parts))
+    except ValueError:
+        pass
+    else:
+        return values if not values or min(values) > -1e12 and max(values) < 1e12 else None
     try:
         values = list(map(float, parts))
     except ValueError:
