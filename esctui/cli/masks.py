@@ -1,0 +1,52 @@
+"""``esctui masks DOC [--pages N,M-K] [--all]``: line masks around baselines, with kraken."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this one light
+    from esctui.cli.context import CliContext
+
+EXIT_USAGE = 2
+
+
+def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+    p = commands.add_parser(
+        "masks",
+        parents=[common],
+        help="compute line masks around baselines (kraken)",
+        description="Compute the mask (boundary polygon) of each line from its baseline and "
+        "the page image, with kraken. By default only lines without a mask; --all replaces "
+        "every mask. The document's line offset (baseline, topline, centered) says on which "
+        "side of the baseline the text lies.",
+    )
+    p.add_argument("document", help="document name or id")
+    p.add_argument("--pages", metavar="N,M-K", help="page numbers, e.g. 1,3-5 (default: all)")
+    p.add_argument(
+        "--all",
+        dest="all_lines",
+        action="store_true",
+        help="recompute every line's mask, not only the missing ones",
+    )
+    p.set_defaults(handler=compute_masks)
+
+
+def compute_masks(args: argparse.Namespace, cli: CliContext) -> int:
+    from esctui.cli.export import select_parts
+    from esctui.importers.masks import MasksJob
+
+    doc = cli.store.get_document(args.document)
+    parts = cli.store.list_parts(doc.id)
+    try:
+        chosen = select_parts(parts, args.pages)
+    except ValueError as error:
+        cli.error(f"--pages: {error}")
+        return EXIT_USAGE
+    job = MasksJob(
+        cli.store,
+        doc.id,
+        part_ids=[p.id for p in chosen] if args.pages else None,
+        only_missing=not args.all_lines,
+    )
+    return cli.run_import(job)

@@ -1,0 +1,218 @@
+"""Compute line masks (boundary polygons) around baselines with kraken; kind ``"masks"``.
+
+For each page: the lines with a baseline and no mask (or, with ``only_missing=False``, every
+line with a baseline) get the polygon kraken's ``calculate_polygonal_environment`` finds around
+the baseline. The page image is loaded once and all the page's lines go to kraken in one call;
+the baselines of the other lines of the page are passed as boundaries (``suppl_obj``), so a mask
+never grows into a neighbour. The document's line offset tells kraken where the text lies:
+baseline -> above (``topline=False``), topline -> below (``True``), centered -> around
+(``None``). A line kraken cannot compute keeps what it had and is reported as skipped.
+
+The page is written whole or not at all; a line whose baseline changed meanwhile (an edit in
+another window) is left alone. kraken is imported inside ``run`` and works in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from esctui.domain import Line, LineOffset, Part, Polygon
+from esctui.domain.errors import EsctuiError, NotFoundError
+from esctui.importers.jobs import JobContext, finish_in_thread
+from esctui.store import Store
+
+TOPLINE_FOR_OFFSET: dict[str, bool | None] = {
+    LineOffset.BASELINE.value: False,
+    LineOffset.TOPLINE.value: True,
+    LineOffset.CENTERED.value: None,
+}
+
+Polygonizer = Callable[..., list[Any]]
+
+
+class MasksError(EsctuiError):
+    """The masks job cannot start (no pages, kraken missing)."""
+
+
+def load_polygonizer() -> Polygonizer:
+    """kraken's ``calculate_polygonal_environment`` (imports kraken and torch: seconds)."""
+    from esctui.compat import torchvision_shim
+
+    torchvision_shim.install()
+    try:
+        from kraken.lib.segmentation import calculate_polygonal_environment
+    except ImportError as error:
+        raise MasksError(f"kraken cannot be loaded to compute masks ({error}).") from error
+    return calculate_polygonal_environment
+
+
+def kraken_baseline(baseline: Polygon, width: int, height: int) -> list[tuple[int, int]] | None:
+    """The baseline as whole pixels inside the image, as kraken needs; None if too short."""
+    points: list[tuple[int, int]] = []
+    for x, y in baseline:
+        point = (min(max(round(x), 0), width - 1), min(max(round(y), 0), height - 1))
+        if not points or points[-1] != point:
+            points.append(point)
+    return points if len(points) >= 2 else None
+
+
+def mask_from_kraken(polygon: Any) -> Polygon | None:
+    """kraken's closed ring (an int array) as a mask without the repeated last point."""
+    if polygon is None:
+        return None
+    points = [(float(x), float(y)) for x, y in polygon]
+    if len(points) > 1 and points[0] == points[-1]:
+        points.pop()
+    unique = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
+    return unique if len(set(unique)) >= 3 else None
+
+
+def compute_page_masks(
+    polygonize: Polygonizer,
+    image: Any,
+    lines: Sequence[Line],
+    *,
+    only_missing: bool,
+    topline: bool | None,
+) -> tuple[dict[str, Polygon | None], list[Line]]:
+    """Masks for the lines to do, in one kraken call; also returns lines whose baseline is unusable.
+
+    ``image`` is a PIL image. The baselines of the lines not computed bound the others.
+    """
+    width, height = image.size
+    todo: list[tuple[Line, list[tuple[int, int]]]] = []
+    context: list[list[tuple[int, int]]] = []
+    unusable: list[Line] = []
+    for line in lines:
+        if not line.baseline:
+            continue
+        points = kraken_baseline(line.baseline, width, height)
+        wanted = not only_missing or not line.mask
+        if points is None:
+            if wanted:
+                unusable.append(line)
+            continue
+        if wanted:
+            todo.append((line, points))
+        else:
+            context.append(points)
+    masks: dict[str, Polygon | None] = {}
+    if todo:
+        polygons = polygonize(
+            image, [points for _line, points in todo], suppl_obj=context, topline=topline
+        )
+        for (line, _points), polygon in zip(todo, polygons, strict=True):
+            masks[line.id] = mask_from_kraken(polygon)
+    return masks, unusable
+
+
+class MasksJob:
+    """Compute missing (or all) line masks of a document's pages with kraken."""
+
+    kind = "masks"
+
+    def __init__(
+        self,
+        store: Store,
+        document_id: str,
+        *,
+        part_ids: list[str] | None = None,
+        only_missing: bool = True,
+    ) -> None:
+        self.store = store
+        self.document_id = document_id
+        self.part_ids = part_ids
+        self.only_missing = only_missing
+        document = store.get_document(document_id)
+        which = "missing line masks" if only_missing else "all line masks"
+        self.title = f"Compute {which}: {document.name}"
+
+    def _parts(self) -> list[Part]:
+        parts = self.store.list_parts(self.document_id)
+        if self.part_ids is None:
+            return parts
+        by_id = {p.id: p for p in parts}
+        missing = [i for i in self.part_ids if i not in by_id]
+        if missing:
+            raise NotFoundError(f"{len(missing)} of the chosen pages no longer exist.")
+        return [by_id[i] for i in self.part_ids]
+
+    async def run(self, ctx: JobContext) -> None:
+        document = await asyncio.to_thread(self.store.get_document, self.document_id)
+        parts = await asyncio.to_thread(self._parts)
+        if not parts:
+            raise MasksError(f"The document {document.name!r} has no pages.")
+        topline = TOPLINE_FOR_OFFSET.get(document.line_offset, False)
+        ctx.start(len(parts))
+        polygonize: Polygonizer | None = None
+        for part in parts:
+            ctx.working_on(part.name)
+            layout = await asyncio.to_thread(self.store.read_page_layout, self.document_id, part.id)
+            if any(ln.baseline and (not self.only_missing or not ln.mask) for ln in layout.lines):
+                if polygonize is None:  # only when a page needs it: kraken takes seconds
+                    ctx.working_on("loading kraken")
+                    polygonize = await asyncio.to_thread(load_polygonizer)
+                    ctx.working_on(part.name)
+                computed = await asyncio.to_thread(
+                    self._compute, polygonize, part, layout.lines, topline
+                )
+                await finish_in_thread(self._write, ctx, *computed)
+            ctx.advance(part.name)
+
+    def _compute(
+        self, polygonize: Polygonizer, part: Part, lines: list[Line], topline: bool | None
+    ) -> tuple[Part, dict[str, tuple[Polygon, Polygon | None]], list[Line]]:
+        """Load the page image once and run kraken on all the page's lines (a worker thread)."""
+        from PIL import Image
+
+        with Image.open(self.store.part_image_path(part)) as image:
+            image.load()
+            masks, unusable = compute_page_masks(
+                polygonize,
+                image,
+                lines,
+                only_missing=self.only_missing,
+                topline=topline,
+            )
+        baselines = {ln.id: ln.baseline for ln in lines}
+        results = {line_id: (baselines[line_id] or [], mask) for line_id, mask in masks.items()}
+        return part, results, unusable
+
+    def _write(
+        self,
+        ctx: JobContext,
+        part: Part,
+        results: dict[str, tuple[Polygon, Polygon | None]],
+        unusable: list[Line],
+    ) -> None:
+        """Store the page's new masks in one transaction (the page whole or not at all)."""
+        written = failed = 0
+        with self.store.transaction():
+            layout = self.store.read_page_layout(self.document_id, part.id)
+            for index, line in enumerate(layout.lines, start=1):
+                if line.id not in results:
+                    continue
+                baseline, mask = results[line.id]
+                if line.baseline != baseline:
+                    continue  # edited meanwhile: the mask would not fit
+                if mask is None:
+                    failed += 1
+                    ctx.report.add_skipped(
+                        f"{part.name} line {line.external_id or index}",
+                        "kraken could not compute a mask around this baseline",
+                    )
+                    continue
+                line.mask = mask
+                written += 1
+            if written:
+                self.store.write_page_layout(self.document_id, part.id, layout)
+        for line in unusable:
+            ctx.report.add_skipped(
+                f"{part.name} line {line.external_id or line.order + 1}",
+                "the baseline is too short (fewer than 2 distinct pixels)",
+            )
+        ctx.report.count("masks", written)
+        if written or failed:
+            ctx.report.add_imported(part.name, f"{written} masks")
