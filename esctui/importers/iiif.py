@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from esctui.domain import Document, ReadDirection
 from esctui.formats.iiif import CollectionMember, IiifCollection, IiifError, IiifManifest
 from esctui.importers.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
-from esctui.importers.jobs import JobContext, finish_in_thread
+from esctui.importers.jobs import CommitBatches, JobContext, finish_in_thread
 from esctui.store import StagedFile, Store
 
 if TYPE_CHECKING:  # httpx is imported only when an import runs
@@ -234,22 +234,18 @@ class IiifImporter:
 
         window = STAGING_WORKERS * 2
         pending: deque[tuple[DownloadResult, Future[list[StagedFile]]]] = deque()
-        batch: list[StagedFile] = []
-        last_commit = time.monotonic()
+        async with CommitBatches(
+            partial(self._commit, ctx), every_seconds=self.commit_every_seconds
+        ) as batches:
 
-        async def take_one() -> None:
-            nonlocal batch, last_commit
-            result, future = pending.popleft()
-            try:
-                batch.extend(await asyncio.wrap_future(future))
-            except ImageRejectedError as error:
-                ctx.report.add_skipped(_canvas_name(result), f"{error} ({result.url})")
-            ctx.advance(result.label)
-            if batch and time.monotonic() - last_commit >= self.commit_every_seconds:
-                await finish_in_thread(self._commit, ctx, batch)
-                batch, last_commit = [], time.monotonic()
+            async def take_one() -> None:
+                result, future = pending.popleft()
+                try:
+                    await batches.add(*await asyncio.wrap_future(future))
+                except ImageRejectedError as error:
+                    ctx.report.add_skipped(_canvas_name(result), f"{error} ({result.url})")
+                ctx.advance(result.label)
 
-        try:
             async for result in results:
                 if result.status is DownloadStatus.SKIPPED:
                     continue
@@ -265,12 +261,6 @@ class IiifImporter:
                     await take_one()
             while pending:
                 await take_one()
-        except asyncio.CancelledError:
-            if batch:  # keep the whole pages already staged
-                await finish_in_thread(self._commit, ctx, batch)
-            raise
-        if batch:
-            await finish_in_thread(self._commit, ctx, batch)
 
     @staticmethod
     def _stage(result: DownloadResult, staging: Path) -> list[StagedFile]:
