@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from esctui.domain import Document, Part, Transcription
-from esctui.domain.errors import EsctuiError, NotFoundError
+from esctui.domain.errors import EsctuiError
 from esctui.formats.export_xml import ExportedPage, ExportPage, write_alto, write_page, write_text
 from esctui.importers.jobs import JobContext, finish_in_thread
 from esctui.store import Store
@@ -145,19 +145,9 @@ class ExportJob:
         document = store.get_document(document_id)
         self.title = f"Export {self.format.value.upper()}: {document.name} to {self.out.name}"
 
-    def _parts(self) -> list[Part]:
-        parts = self.store.list_parts(self.document_id)
-        if self.part_ids is None:
-            return parts
-        by_id = {p.id: p for p in parts}
-        missing = [i for i in self.part_ids if i not in by_id]
-        if missing:
-            raise NotFoundError(f"{len(missing)} of the chosen pages no longer exist.")
-        return [by_id[i] for i in self.part_ids]
-
     async def run(self, ctx: JobContext) -> None:
         document = await asyncio.to_thread(self.store.get_document, self.document_id)
-        parts = await asyncio.to_thread(self._parts)
+        parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
         if not parts:
             raise ExportError(f"The document {document.name!r} has no pages to export.")
         version = await asyncio.to_thread(

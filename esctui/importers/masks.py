@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from esctui.domain import Line, LineOffset, Part, Polygon
-from esctui.domain.errors import EsctuiError, NotFoundError
+from esctui.domain.errors import EsctuiError
 from esctui.importers.jobs import JobContext, finish_in_thread
 from esctui.store import Store
 
@@ -129,19 +129,9 @@ class MasksJob:
         which = "missing line masks" if only_missing else "all line masks"
         self.title = f"Compute {which}: {document.name}"
 
-    def _parts(self) -> list[Part]:
-        parts = self.store.list_parts(self.document_id)
-        if self.part_ids is None:
-            return parts
-        by_id = {p.id: p for p in parts}
-        missing = [i for i in self.part_ids if i not in by_id]
-        if missing:
-            raise NotFoundError(f"{len(missing)} of the chosen pages no longer exist.")
-        return [by_id[i] for i in self.part_ids]
-
     async def run(self, ctx: JobContext) -> None:
         document = await asyncio.to_thread(self.store.get_document, self.document_id)
-        parts = await asyncio.to_thread(self._parts)
+        parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
         if not parts:
             raise MasksError(f"The document {document.name!r} has no pages.")
         topline = TOPLINE_FOR_OFFSET.get(document.line_offset, False)

@@ -413,6 +413,20 @@ class Store:
             parts = [Part.from_record(r) for r in self._parts(document_id).all()]
         return sorted(parts, key=lambda p: p.order)
 
+    def select_parts(self, document_id: str, part_ids: list[str] | None) -> list[Part]:
+        """The pages ``part_ids`` in that order (every page, in order, for None).
+
+        Raises NotFoundError when some were deleted meanwhile (a job chosen on a stale list).
+        """
+        parts = self.list_parts(document_id)
+        if part_ids is None:
+            return parts
+        by_id = {p.id: p for p in parts}
+        missing = [i for i in part_ids if i not in by_id]
+        if missing:
+            raise NotFoundError(f"{len(missing)} of the chosen pages no longer exist.")
+        return [by_id[i] for i in part_ids]
+
     def get_part(self, document_id: str, part_id: str) -> Part:
         with self._read():
             row = self._parts(document_id).get(_ROW.id == part_id)
