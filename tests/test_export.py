@@ -372,7 +372,7 @@ def test_cli_export(tmp_path: Path) -> None:
     target = tmp_path / "out.zip"
     result = esctui(data, "export", name, "--format", "alto", "--pages", "2", "--out", str(target))
     assert result.returncode == 0, result.stderr
-    assert "done: 1 imported" in result.stdout
+    assert "done: 1 written" in result.stdout
     with zipfile.ZipFile(target) as archive:
         assert archive.namelist() == ["test.xml"]
     bad = esctui(data, "export", name, "--pages", "3")

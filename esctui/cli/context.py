@@ -66,7 +66,8 @@ class CliContext:
             self.emit_json(job.to_record())
         else:
             for item in report.imported:
-                self.print(f"imported  {item.name}" + (f"  ({item.reason})" if item.reason else ""))
+                detail = f"  ({item.reason})" if item.reason else ""
+                self.print(f"{report.verb:<9} {item.name}{detail}")
             for item in report.skipped:
                 self.print(f"skipped   {item.name}: {item.reason}")
             for note in report.notes:

@@ -244,6 +244,7 @@ class ImportReport(Record):
     skipped: list[ReportItem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    verb: str = "imported"  # what was done to the items: "written" for an export, ...
 
     def _restore(self) -> None:
         self.imported = [
@@ -263,7 +264,7 @@ class ImportReport(Record):
         self.counts[key] = self.counts.get(key, 0) + n
 
     def summary(self) -> str:
-        text = f"{len(self.imported)} imported, {len(self.skipped)} skipped"
+        text = f"{len(self.imported)} {self.verb}, {len(self.skipped)} skipped"
         extra = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
         return f"{text} ({extra})" if extra else text
 

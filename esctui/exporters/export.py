@@ -146,6 +146,7 @@ class ExportJob:
         self.title = f"Export {self.format.value.upper()}: {document.name} to {self.out.name}"
 
     async def run(self, ctx: JobContext) -> None:
+        ctx.report.verb = "written"
         document = await asyncio.to_thread(self.store.get_document, self.document_id)
         parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
         if not parts:

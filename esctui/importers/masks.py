@@ -130,6 +130,7 @@ class MasksJob:
         self.title = f"Compute {which}: {document.name}"
 
     async def run(self, ctx: JobContext) -> None:
+        ctx.report.verb = "updated"
         document = await asyncio.to_thread(self.store.get_document, self.document_id)
         parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
         if not parts:

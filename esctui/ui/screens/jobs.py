@@ -33,7 +33,7 @@ def render_report(job: ImportJob, live: str = "") -> str:
         lines.append("\n[b]Skipped[/b]")
         lines += [f"• {escape(i.name)}: {escape(i.reason)}" for i in job.report.skipped]
     if job.report.imported:
-        lines.append("\n[b]Imported[/b]")
+        lines.append(f"\n[b]{job.report.verb.capitalize()}[/b]")
         lines += [
             f"• {escape(i.name)}" + (f" ({escape(i.reason)})" if i.reason else "")
             for i in job.report.imported
