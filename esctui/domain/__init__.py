@@ -135,6 +135,7 @@ class Part(Record):
     created: float = field(default_factory=now)
     region_count: int = 0
     line_count: int = 0
+    typology: dict[str, dict[str, int]] = field(default_factory=dict)  # type counts of the page
 
 
 @dataclass

@@ -455,11 +455,6 @@ def merge_layout(
     return change
 
 
-def layout_typology(layout: PageLayout) -> tuple[Counter[str], Counter[str]]:
-    """Region types and line types of one page."""
-    return Counter(r.type for r in layout.regions), Counter(line.type for line in layout.lines)
-
-
 # --------------------------------------------------------------------------------------------
 # The job
 # --------------------------------------------------------------------------------------------
@@ -515,7 +510,6 @@ class XmlImporter:
         self.title = f"{verb}: {self.path.name} into {doc_name} ({self.version_name})"
         self.plan: XmlImportPlan | None = None
         self._version_id: str | None = None
-        self._written: dict[str, tuple[Counter[str], Counter[str]]] = {}  # page -> types
         self._repairs: Counter[str] = Counter()
         self._repair_files: Counter[str] = Counter()
         self._notes = _Notes()
@@ -553,13 +547,9 @@ class XmlImporter:
         except asyncio.CancelledError:
             if batch:
                 await self._commit_batch(ctx, batch)
-            if self._written:
-                await finish_in_thread(self._update_typology)
             raise
         if batch:
             await self._commit_batch(ctx, batch)
-        if self._written:
-            await finish_in_thread(self._update_typology)
         self._finish_report(ctx)
 
     async def _commit_batch(self, ctx: JobContext, batch: list[XmlPlanEntry]) -> None:
@@ -608,7 +598,6 @@ class XmlImporter:
                 self.document_id, {entry.page_id or "": change.layout for entry, change in results}
             )
         for entry, change in results:  # committed: now it is true
-            self._written[entry.page_id or ""] = layout_typology(change.layout)
             entry.parsed = None  # free the memory; the plan keeps the counts
             detail = f"{entry.name}: {change.added_lines + change.updated_lines} lines"
             if change.updated_lines:
@@ -620,25 +609,6 @@ class XmlImporter:
             ctx.report.count("lines", change.added_lines + change.updated_lines)
             ctx.report.count("regions", change.added_regions + change.updated_regions)
             ctx.report.count("texts", change.texts)
-
-    def _update_typology(self) -> None:
-        """Region and line type counts over the whole document, kept in Document.typology."""
-        store = self.store
-        with store.transaction():
-            regions: Counter[str] = Counter()
-            lines: Counter[str] = Counter()
-            for part in store.list_parts(self.document_id):
-                types = self._written.get(part.id)
-                if types is None:
-                    if not (part.region_count or part.line_count):
-                        continue
-                    types = layout_typology(store.read_page_layout(self.document_id, part.id))
-                page_regions, page_lines = types
-                regions.update(page_regions)
-                lines.update(page_lines)
-            document = store.get_document(self.document_id)
-            document.typology = {"regions": dict(regions), "lines": dict(lines)}
-            store.update_document(document)
 
     def _note_file(self, entry: XmlPlanEntry) -> None:
         parsed = entry.parsed

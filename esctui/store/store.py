@@ -80,6 +80,16 @@ class PageLayout:
     lines: list[Line] = field(default_factory=list)
     texts: list[LineText] = field(default_factory=list)
 
+    def typology(self) -> dict[str, dict[str, int]]:
+        """Region and line type counts of this page: {"regions": {...}, "lines": {...}}."""
+        regions: dict[str, int] = {}
+        for region in self.regions:
+            regions[region.type] = regions.get(region.type, 0) + 1
+        lines: dict[str, int] = {}
+        for line in self.lines:
+            lines[line.type] = lines.get(line.type, 0) + 1
+        return {kind: counts for kind, counts in (("regions", regions), ("lines", lines)) if counts}
+
     def texts_for(self, transcription_id: str) -> dict[str, LineText]:
         """Line id -> text, for one version."""
         return {t.line_id: t for t in self.texts if t.transcription_id == transcription_id}
@@ -545,6 +555,9 @@ class Store:
                 if row["order"] != index:
                     table.update({"order": index}, _ROW.id == row["id"])
             self._touch_document(document_id)
+            self._documents().update(
+                {"typology": _sum_typologies(remaining)}, _ROW.id == document_id
+            )
         for row in rows:  # after commit: the files are no longer referenced
             for rel in (row["filename"], row["thumbnail"], f"pages/{row['id']}.json"):
                 (doc_dir / rel).unlink(missing_ok=True)
@@ -601,12 +614,19 @@ class Store:
                     }
                 )
             counts = {
-                part_id: {"region_count": len(layout.regions), "line_count": len(layout.lines)}
+                part_id: {
+                    "region_count": len(layout.regions),
+                    "line_count": len(layout.lines),
+                    "typology": layout.typology(),
+                }
                 for part_id, layout in layouts.items()
             }
             doc_ids = [row.doc_id for row in parts.all() if row["id"] in counts]
             parts.update(lambda row: row.update(counts[row["id"]]), doc_ids=doc_ids)
-            self._documents().update({"updated": now()}, _ROW.id == document_id)
+            self._documents().update(
+                {"updated": now(), "typology": _sum_typologies(parts.all())},
+                _ROW.id == document_id,
+            )
 
     # ------------------------------------------------------------------ transcriptions
 
@@ -758,6 +778,17 @@ class Store:
         if row is None:
             raise NotFoundError(f"No job {job_id!r}.")
         return ImportJob.from_record(row)
+
+
+def _sum_typologies(part_rows: Iterable[dict]) -> dict[str, dict[str, int]]:
+    """The document's typology: region and line type counts added up over its pages."""
+    total: dict[str, dict[str, int]] = {"regions": {}, "lines": {}}
+    for row in part_rows:
+        for kind, counts in row.get("typology", {}).items():
+            into = total.setdefault(kind, {})
+            for name, count in counts.items():
+                into[name] = into.get(name, 0) + count
+    return total
 
 
 def _remove_dead_temp_files(root: Path) -> None:
