@@ -486,7 +486,7 @@ async def test_versions_counts_rename_delete(ui_store: Store, tmp_path: Path) ->
     assert stats[first_id].characters == len(
         "Liber baptizatorumAnno domini 1642 die 3 mensisbaptizatus est JoannesAmen"
     )
-    assert empty.id not in stats
+    assert (stats[empty.id].pages, stats[empty.id].lines) == (0, 0)  # listed, empty
     app = EsctuiApp(ui_store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "t")

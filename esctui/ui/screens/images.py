@@ -59,13 +59,15 @@ class ImagesScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("i", "import_menu", "Import"),
         Binding("enter", "open_page", "Page view"),
-        Binding("K,shift+up", "move(-1)", "Move up"),
-        Binding("J,shift+down", "move(1)", "Move down"),
+        Binding("K,shift+up", "move(-1)", "Move up", show=False),
+        Binding("J,shift+down", "move(1)", "Move down", show=False),
         Binding("space", "mark", "Mark"),
         Binding("delete,x", "delete", "Delete"),
-        Binding("D", "describe", "Description"),
-        Binding("t", "versions", "Transcriptions"),
-        Binding("j", "app.jobs", "Jobs"),
+        Binding("D", "describe", "Description", show=False),
+        Binding("t", "versions", "Versions"),  # short: the footer fits 80 columns
+        Binding("E", "export", "Export"),
+        Binding("M", "masks", "Line masks", show=False),
+        Binding("j", "app.jobs", "Jobs", show=False),
     ]
 
     def __init__(self, document_id: str) -> None:
@@ -266,6 +268,23 @@ class ImagesScreen(Screen[None]):
             return
         self.app.push_screen(VersionsScreen(self.document_id))
 
+    def marked_ids(self) -> list[str]:
+        """The marked pages, in page order."""
+        return [p.id for p in self.parts if p.id in self.marked]
+
+    def action_export(self) -> None:
+        if not self.parts:
+            self.notify("This document has no pages to export yet.", severity="warning")
+            return
+        from esctui.ui.screens.export import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.document_id, self.marked_ids()))
+
+    def action_masks(self) -> None:
+        from esctui.ui.screens.masks import open_dialog
+
+        open_dialog(self, self.document_id, self.marked_ids())
+
     def palette_commands(self) -> list[SystemCommand]:
         commands = [
             SystemCommand(f"Import {label}", help_, lambda k=key: self.open_import(k))
@@ -273,5 +292,17 @@ class ImagesScreen(Screen[None]):
         ]
         commands.append(
             SystemCommand("Description", "Edit the document's description", self.action_describe)
+        )
+        commands.append(
+            SystemCommand(
+                "Export", "ALTO, PAGE or text of all or the marked pages (E)", self.action_export
+            )
+        )
+        commands.append(
+            SystemCommand(
+                "Compute line masks",
+                "kraken masks around baselines, all or the marked pages (M)",
+                self.action_masks,
+            )
         )
         return commands

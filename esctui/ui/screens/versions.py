@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any
 
 from rich.markup import escape
 from rich.text import Text
@@ -19,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from esctui.domain import Part, Transcription
 from esctui.domain.errors import EsctuiError
-from esctui.store import PageLayout
+from esctui.importers.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
 from esctui.ui.widgets.tables import selected_row_key
@@ -27,30 +24,6 @@ from esctui.ui.widgets.tables import selected_row_key
 STATS_GROUP = "version-stats"
 ONLY_A = "bold red reverse"  # text only in the left version (or replaced)
 ONLY_B = "bold green reverse"  # text only in the right version (or replacing)
-
-
-@dataclass
-class VersionStats:
-    pages: int = 0  # pages with at least one line of text
-    lines: int = 0  # lines with text
-    characters: int = 0
-
-
-def version_stats(store: Any, document_id: str) -> dict[str, VersionStats]:
-    """Per version id: pages and lines with text, and characters, over the whole document."""
-    stats: dict[str, VersionStats] = defaultdict(VersionStats)
-    for part in store.list_parts(document_id):
-        layout: PageLayout = store.read_page_layout(document_id, part.id)
-        on_page: set[str] = set()
-        for line_text in layout.texts:
-            if line_text.text.strip():
-                item = stats[line_text.transcription_id]
-                item.lines += 1
-                item.characters += len(line_text.text)
-                on_page.add(line_text.transcription_id)
-        for version_id in on_page:
-            stats[version_id].pages += 1
-    return dict(stats)
 
 
 def diff_texts(a: str, b: str) -> tuple[Text, Text]:

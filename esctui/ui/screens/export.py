@@ -1,0 +1,159 @@
+"""The Export dialog (E on the Images screen): format, version, pages and where to write.
+
+The exporter (and lxml) load only when the export starts, never at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Select, Static
+
+from esctui.domain.errors import EsctuiError
+from esctui.ui.screens.dialogs import ConfirmScreen
+
+FORMATS: list[tuple[str, str]] = [
+    ("ALTO v4 XML", "alto"),
+    ("PAGE 2019 XML", "page"),
+    ("plain text", "text"),
+]
+NO_VERSION = "-"  # Select value when the document has no transcription version
+
+
+def safe_file_stem(name: str) -> str:
+    """A document name usable as a file name: no folders, no control or shell-awkward chars."""
+    return re.sub(r"[\s\\/:*?\"<>|\x00-\x1f]+", "_", name).strip("_.") or "export"
+
+
+def default_output(document_name: str, fmt: str) -> str:
+    """``~/<document name>_<format>.zip`` (as typed, with the ~)."""
+    return f"~/{safe_file_stem(document_name)}_{fmt}.zip"
+
+
+class ExportScreen(ModalScreen[None]):
+    """Choose format, version, pages and output; Ctrl+S (or Enter in the path) exports."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "start", "Export"),
+    ]
+
+    def __init__(self, document_id: str, marked_ids: list[str] | None = None) -> None:
+        super().__init__()
+        self.document_id = document_id
+        self.marked_ids = list(marked_ids or [])
+
+    @property
+    def store(self):  # noqa: ANN201 - the app's Store
+        return self.app.store  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        doc = self.store.get_document(self.document_id)
+        self.document_name = doc.name
+        versions = self.store.list_transcriptions(self.document_id)  # oldest first
+        page_count = len(self.store.list_parts(self.document_id))
+        with Vertical(classes="dialog", id="export-dialog"):
+            yield Label(f"Export {escape(doc.name)}", classes="title")
+            yield Label("Format")
+            yield Select(FORMATS, value="alto", allow_blank=False, id="export-format", compact=True)
+            yield Label("Transcription version")
+            if versions:
+                options = [(v.name, v.id) for v in reversed(versions)]  # newest first
+                yield Select(
+                    options,
+                    value=versions[-1].id,
+                    allow_blank=False,
+                    id="export-version",
+                    compact=True,
+                )
+            else:
+                yield Select(
+                    [("none yet: regions and lines only, no text", NO_VERSION)],
+                    value=NO_VERSION,
+                    allow_blank=False,
+                    id="export-version",
+                    compact=True,
+                )
+            yield Label("Pages")
+            pages = [(f"all {page_count} page{'s' * (page_count != 1)}", "all")]
+            if self.marked_ids:
+                n = len(self.marked_ids)
+                pages.insert(0, (f"the {n} marked page{'s' * (n != 1)}", "marked"))
+            yield Select(
+                pages, value=pages[0][1], allow_blank=False, id="export-pages", compact=True
+            )
+            yield Label("Write to")
+            yield Input(default_output(doc.name, "alto"), id="export-path", compact=True)
+            yield Static(
+                "A name ending in .zip writes one ZIP; any other name is a folder (made if "
+                "needed). One file per page, named after its image. Tab: next field; "
+                "Ctrl+S or Enter exports; Escape cancels.",
+                classes="hint",
+            )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#export-format", Select).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id != "export-format":
+            return
+        path = self.query_one("#export-path", Input)
+        defaults = {default_output(self.document_name, fmt) for _, fmt in FORMATS}
+        if path.value.strip() in defaults:  # not typed by the user: follow the format
+            path.value = default_output(self.document_name, str(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_start()
+
+    def action_start(self) -> None:
+        text = self.query_one("#export-path", Input).value.strip()
+        if not text:
+            self.notify("Say where to write the export (a folder, or a name ending in .zip).")
+            self.query_one("#export-path", Input).focus()
+            return
+        out = Path(text).expanduser()
+        if out.suffix.lower() == ".zip" and out.is_file():
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.start(out)
+
+            self.app.push_screen(
+                ConfirmScreen(f"{out} already exists. Replace it?", yes_label="Replace"),
+                answered,
+            )
+            return
+        self.start(out)
+
+    def start(self, out: Path) -> None:
+        from esctui.exporters.export import ExportJob
+
+        fmt = str(self.query_one("#export-format", Select).value)
+        version = str(self.query_one("#export-version", Select).value)
+        pages = self.query_one("#export-pages", Select).value
+        part_ids = self.marked_ids if pages == "marked" else None
+        try:
+            job = ExportJob(
+                self.store,
+                self.document_id,
+                out,
+                format=fmt,
+                version=None if version == NO_VERSION else version,
+                part_ids=part_ids,
+            )
+        except EsctuiError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.dismiss(None)
+        self.app.start_import(job)  # type: ignore[attr-defined]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

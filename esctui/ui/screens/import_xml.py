@@ -1,0 +1,246 @@
+"""The Import > Transcriptions (XML) dialog: pick an ALTO/PAGE file or a ZIP, preview which page
+each XML file goes to, name the version, choose merge or override, then import.
+
+The importer (and lxml) load only when the dialog reads the file, never at start-up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from esctui.domain.errors import EsctuiError
+from esctui.ui.screens.file_picker import FilePickerScreen
+from esctui.ui.widgets.tables import selected_row_key
+
+if TYPE_CHECKING:
+    from esctui.importers.xml import XmlImportPlan
+
+PLAN_GROUP = "xml-plan"
+FILE_WIDTH = 18  # the table fits 80 columns; the line under it says the full names
+PAGE_WIDTH = 14
+
+# The importer's match rules, said in a few words for the preview table.
+SHORT_RULES = {
+    "image file name": "image",
+    "image name ignoring folders": "no folder",
+    "image name ignoring case": "any case",
+    "image name ignoring extension": "no ext.",
+    "XML file name": "file name",
+}
+STATUS_WORDS = {
+    "matched": "ok",
+    "unmatched": "no page",
+    "ambiguous": "ambiguous",
+    "duplicate": "duplicate",
+    "error": "unreadable",
+}
+LEFT_OUT = "left out"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
+def plan_summary(plan: XmlImportPlan) -> str:
+    """E.g. "12 of 14 files match a page; 1 unmatched, 1 ambiguous; 2 ZIP entries left out"."""
+    total = len(plan.entries)
+    matched = len(plan.matched)
+    text = f"{matched} of {_plural(total, 'file')} {'matches' if total == 1 else 'match'} a page"
+    counts = Counter(e.status for e in plan.not_matched)
+    others = [
+        f"{counts[status]} {'unreadable' if status == 'error' else status}"
+        for status in ("unmatched", "ambiguous", "duplicate", "error")
+        if counts[status]
+    ]
+    if others:
+        text += "; " + ", ".join(others)
+    if plan.zip_skipped:
+        n = len(plan.zip_skipped)
+        text += f"; {n} ZIP {'entry' if n == 1 else 'entries'} left out"
+    return text
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def open_dialog(screen: Screen, document_id: str) -> None:
+    """Pick one .xml or .zip file, then show the preview dialog."""
+    app = screen.app
+
+    def picked(paths: list[Path] | None) -> None:
+        if paths:
+            app.push_screen(XmlImportScreen(document_id, paths[0]))
+
+    app.push_screen(
+        FilePickerScreen(
+            "Import ALTO or PAGE transcriptions (an .xml file or a .zip of them)",
+            suffixes={".xml", ".zip"},
+            multiple=False,
+        ),
+        picked,
+    )
+
+
+class XmlImportScreen(ModalScreen[None]):
+    """Read the file, preview the mapping of XML files to pages, then start the import."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "start", "Import"),
+        Binding("ctrl+o", "toggle_override", "Override", show=False),
+    ]
+
+    def __init__(self, document_id: str, path: Path) -> None:
+        super().__init__()
+        self.document_id = document_id
+        self.path = Path(path).expanduser()
+        self.plan: XmlImportPlan | None = None
+        self.details: dict[str, str] = {}  # table row key -> a sentence about it
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide", id="xml-dialog"):
+            yield Label(f"Import transcriptions from {escape(self.path.name)}", classes="title")
+            yield Static("Reading the file…", id="xml-summary")
+            yield DataTable(id="xml-plan", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="xml-detail", classes="hint")
+            yield Label("Version name (an existing version of that name gets the text)")
+            yield Input(id="xml-name", compact=True)
+            yield Checkbox(
+                "Override: replace the existing segmentation of the matched pages",
+                id="xml-override",
+                compact=True,
+            )
+            yield Static(
+                "Off (merge): lines with the same XML id are updated in place, others added. "
+                "Ctrl+S or Enter imports; Escape cancels.",
+                classes="hint",
+            )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        from esctui.importers.xml import default_version_name
+
+        table = self.query_one(DataTable)
+        table.add_column("File", key="file")
+        table.add_column("Page", key="page")
+        table.add_column("By", key="rule")
+        table.add_column("Lines", key="lines")
+        table.add_column("Regs", key="regions")
+        table.add_column("Status", key="status")
+        self.query_one("#xml-name", Input).value = default_version_name(self.path)
+        self.query_one("#xml-name", Input).focus()
+        self.read_plan()
+
+    @property
+    def store(self):  # noqa: ANN201 - the app's Store
+        return self.app.store  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group=PLAN_GROUP, exit_on_error=False)
+    def read_plan(self) -> XmlImportPlan:
+        """Parse every XML file once and match it to a page (writes nothing)."""
+        from esctui.importers.xml import plan_xml_import
+
+        return plan_xml_import(self.store, self.document_id, self.path)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != PLAN_GROUP:
+            return
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            message = (
+                str(error) if isinstance(error, EsctuiError) else f"{type(error).__name__}: {error}"
+            )
+            self.notify(f"Cannot read {self.path.name}: {message}", severity="error", timeout=10)
+            self.dismiss(None)
+        elif event.state == WorkerState.SUCCESS:
+            self.show_plan(event.worker.result)
+
+    def show_plan(self, plan: XmlImportPlan) -> None:
+        self.plan = plan
+        table = self.query_one(DataTable)
+        table.clear()
+        self.details.clear()
+        for index, entry in enumerate(plan.entries):
+            key = f"e{index}"
+            table.add_row(
+                _short(entry.name, FILE_WIDTH),
+                _short(entry.page_name or "—", PAGE_WIDTH),
+                SHORT_RULES.get(entry.rule, entry.rule) if entry.matched else "",
+                str(entry.lines),
+                str(entry.regions),
+                STATUS_WORDS.get(entry.status, entry.status),
+                key=key,
+            )
+            if entry.matched:
+                self.details[key] = (
+                    f"{entry.name} → page {entry.page_name} (by {entry.rule}): "
+                    f"{_plural(entry.lines, 'line')}, {entry.texts} with text"
+                )
+            else:
+                self.details[key] = f"{entry.name}: {entry.reason or entry.status}"
+        for index, skipped in enumerate(plan.zip_skipped):
+            key = f"s{index}"
+            table.add_row(_short(skipped.name, FILE_WIDTH), "—", "", "", "", LEFT_OUT, key=key)
+            self.details[key] = f"{skipped.name}: {skipped.reason}"
+        summary = plan_summary(plan)
+        if not plan.matched:
+            summary += ". Nothing to import: no file matches a page of this document."
+        self.query_one("#xml-summary", Static).update(escape(summary))
+        self.show_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        key = selected_row_key(self.query_one(DataTable))
+        self.query_one("#xml-detail", Static).update(escape(self.details.get(key or "", "")))
+
+    # ------------------------------------------------------------------ actions
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_start()
+
+    def action_toggle_override(self) -> None:
+        self.query_one("#xml-override", Checkbox).toggle()
+
+    def action_start(self) -> None:
+        if self.plan is None:
+            self.notify("Still reading the file; a moment please.", severity="warning")
+            return
+        if not self.plan.matched:
+            self.notify(
+                f"Nothing imported: no XML file in {self.path.name} matches a page of this "
+                "document (see the Status column).",
+                severity="error",
+            )
+            return
+        from esctui.importers.xml import XmlImporter
+
+        name = self.query_one("#xml-name", Input).value.strip() or None
+        override = self.query_one("#xml-override", Checkbox).value
+        try:
+            importer = XmlImporter(
+                self.store, self.document_id, self.path, name=name, override=override
+            )
+        except EsctuiError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.dismiss(None)
+        self.app.start_import(importer)  # type: ignore[attr-defined]
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, PLAN_GROUP)
+        self.dismiss(None)

@@ -1,0 +1,62 @@
+"""Compute line masks (M on the Images screen): which lines, then the kraken job.
+
+kraken loads inside the job, in a thread, and only when a page has a line to compute.
+"""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+from textual.widgets import Static
+
+from esctui.ui.screens.dialogs import Choice, ChoiceScreen
+
+MISSING = "missing"
+ALL = "all"
+
+
+class MasksScreen(ChoiceScreen):
+    """Lines without a mask (the default, first) or all lines (their masks replaced)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            f"Compute line masks with kraken for {scope}",
+            [
+                Choice(MISSING, "Lines without a mask", "the default; existing masks stay"),
+                Choice(ALL, "All lines", "replaces every mask around a baseline"),
+            ],
+        )
+
+    def on_mount(self) -> None:
+        self.query_one(".hint", Static).update(
+            "Up/Down to choose, Enter to compute, Escape to cancel."
+        )
+
+
+def open_dialog(screen: Screen, document_id: str, marked_ids: list[str] | None = None) -> None:
+    """Ask which lines, then run ``MasksJob`` on the marked pages (in page order) or on all."""
+    app = screen.app
+    store = app.store  # type: ignore[attr-defined]
+    page_count = len(store.list_parts(document_id))
+    if not page_count:
+        app.notify("This document has no pages yet.", severity="warning")
+        return
+    part_ids = list(marked_ids) if marked_ids else None
+    if part_ids:
+        scope = f"the {len(part_ids)} marked page{'s' * (len(part_ids) != 1)}"
+    else:
+        scope = f"all {page_count} page{'s' * (page_count != 1)}"
+
+    def chosen(key: str | None) -> None:
+        if key is None:
+            return
+        from esctui.domain.errors import EsctuiError
+        from esctui.importers.masks import MasksJob  # kraken itself loads in the job
+
+        try:
+            job = MasksJob(store, document_id, part_ids=part_ids, only_missing=key == MISSING)
+        except EsctuiError as error:
+            app.notify(str(error), severity="error")
+            return
+        app.start_import(job)  # type: ignore[attr-defined]
+
+    app.push_screen(MasksScreen(scope), chosen)
