@@ -28,6 +28,15 @@ def now() -> float:
     return time.time()
 
 
+STORED_ID_PREFIX = {"region": "eSc_region_", "line": "eSc_line_"}
+
+
+def preferred_xml_id(kind: str, external_id: str, stored_id: str) -> str:
+    """The XML ID of a region or line: the one it came with, else one made from its stored id
+    (``eSc_line_<id>``), which an import back into the same document recognises."""
+    return external_id or f"{STORED_ID_PREFIX[kind]}{stored_id}"
+
+
 class ReadDirection(StrEnum):
     LTR = "ltr"
     RTL = "rtl"

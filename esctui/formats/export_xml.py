@@ -8,7 +8,9 @@ Choices (documented for users in ``esctui export --help``):
 
 - Coordinates are written as whole pixels (PAGE allows nothing else).
 - IDs: the ID a region or line came with (``external_id``) when it is a valid ``xsd:ID`` and
-  unique in the file, else a generated one (``region_N``, ``line_N``).
+  unique in the file; without one, ``eSc_line_<stored id>`` / ``eSc_region_<stored id>``, so
+  that importing the export back into the same document updates those lines in place (the
+  XML importer knows the form); else a generated one (``region_N``, ``line_N``).
 - Region types: ALTO ``TAGREFS`` to an ``OtherTag TYPE="region"``; line types to an
   ``OtherTag TYPE="type"`` (what kraken and eScriptorium read). PAGE: ``@type`` for the PAGE
   text region types, the PAGE element for the other PAGE region kinds (image, graphic, ...)
@@ -40,7 +42,7 @@ from enum import StrEnum
 from lxml import etree
 
 from esctui.domain import Line as StoredLine
-from esctui.domain import LineOffset, LineText, Polygon, ReadDirection, Region
+from esctui.domain import LineOffset, LineText, Polygon, ReadDirection, Region, preferred_xml_id
 from esctui.formats.layout_xml import (
     ALTO_V4_NAMESPACE,
     PAGE_2019_NAMESPACE,
@@ -238,7 +240,10 @@ def _outline_from_baseline(
 
 def _plan(page: ExportPage, notes: Counter[str], *, alto: bool) -> list[_Block]:
     """Blocks in document order, each with its lines in reading order."""
-    ids = _Ids([r.external_id for r in page.regions] + [ln.external_id for ln in page.lines])
+    ids = _Ids(
+        [preferred_xml_id("region", r.external_id, r.id) for r in page.regions]
+        + [preferred_xml_id("line", ln.external_id, ln.id) for ln in page.lines]
+    )
     height = _line_height(page.lines, page.height)
     region_ids = {r.id for r in page.regions}
     lines_of: dict[str | None, list[_Line]] = {}
@@ -263,7 +268,7 @@ def _plan(page: ExportPage, notes: Counter[str], *, alto: bool) -> list[_Block]:
             first_seen.append(key)
         lines_of[key].append(
             _Line(
-                xml_id=ids.take(line.external_id, "line_"),
+                xml_id=ids.take(preferred_xml_id("line", line.external_id, line.id), "line_"),
                 baseline=baseline,
                 outline=outline,
                 outline_made=mask is None,
@@ -285,7 +290,8 @@ def _plan(page: ExportPage, notes: Counter[str], *, alto: bool) -> list[_Block]:
                 continue
             notes[ExportNote.REGION_FROM_LINES] += 1
             polygon = _box_polygon(*_bbox(p for ln in lines for p in ln.outline))
-        block = _Block(ids.take(region.external_id, "region_"), region.type, polygon, lines)
+        xml_id = ids.take(preferred_xml_id("region", region.external_id, region.id), "region_")
+        block = _Block(xml_id, region.type, polygon, lines)
         block_of_region[region.id] = block
         blocks.append(block)
 

@@ -485,7 +485,8 @@ def _apply_reading_order(
 
     Referenced regions bring their lines in document order; a string stands for its line;
     each line and region keeps its first place; what the order leaves out follows in document
-    order. Returns the regions, the lines and how many lines were left out.
+    order. An order that names no region leaves the regions in document order. Returns the
+    regions, the lines and how many lines were left out.
     """
     container_by_id = {c.id: c for c in containers if c.id}
     region_of_line = {id(line): c for c in containers for line in c.lines}
@@ -522,6 +523,10 @@ def _apply_reading_order(
                 left_out += 1
                 add_line(line)
         add_region(container)
+    if not any(ref in container_by_id for ref in refs):
+        # The order names lines only (as ALTO's often does): it says nothing of the regions,
+        # so they keep their document order.
+        regions = [c.region for c in containers if c.region is not None]
     return regions, lines, left_out
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from esctui.domain import Line, LineText, Part, Region, TranscriptionSource
+from esctui.domain import Line, LineText, Part, Region, TranscriptionSource, preferred_xml_id
 from esctui.domain.errors import EsctuiError
 from esctui.formats.layout_xml import LayoutXmlError, ParsedPage, parse_layout_xml
 from esctui.formats.safe_zip import SkippedEntry, ZipReadError, iter_zip_xml
@@ -371,19 +371,23 @@ def merge_layout(
         old = PageLayout()
     change = PageChange(PageLayout(regions=list(old.regions), lines=list(old.lines)))
     layout = change.layout
+    taken: set[str] = set()  # stored ids already matched (each is updated once)
 
-    # Regions
+    # Regions (an ID of the form eSc_region_<stored id> comes from our own export)
     old_regions: dict[object, list[Region]] = {}
     for region in old.regions:
         key = region.external_id or _geometry_key(region.polygon)
         old_regions.setdefault(key, []).append(region)
+        if not region.external_id:
+            old_regions.setdefault(preferred_xml_id("region", "", region.id), []).append(region)
     next_order = max((r.order for r in old.regions), default=-1) + 1
     region_ids: dict[str, str] = {}  # XML region ID -> stored id
     for parsed_region in parsed.regions:
         key = parsed_region.id or _geometry_key(parsed_region.polygon)
-        same = old_regions.get(key)
+        same = [r for r in old_regions.get(key, []) if r.id not in taken]
         if same:
-            region = same.pop(0)
+            region = same[0]
+            taken.add(region.id)
             region.polygon = parsed_region.polygon
             region.type = parsed_region.type
             change.updated_regions += 1
@@ -406,15 +410,18 @@ def merge_layout(
     for line in old.lines:
         key = line.external_id or _geometry_key(line.baseline, line.mask)
         old_lines.setdefault(key, []).append(line)
+        if not line.external_id:
+            old_lines.setdefault(preferred_xml_id("line", "", line.id), []).append(line)
     next_order = max((line.order for line in old.lines), default=-1) + 1
     new_texts: dict[str, LineText] = {}
     cleared: set[str] = set()
     for parsed_line in parsed.lines:
         key = parsed_line.id or _geometry_key(parsed_line.baseline, parsed_line.mask)
         region_id = region_ids.get(parsed_line.region_id or "")
-        same = old_lines.get(key)
+        same = [candidate for candidate in old_lines.get(key, []) if candidate.id not in taken]
         if same:
-            line = same.pop(0)
+            line = same[0]
+            taken.add(line.id)
             line.baseline = parsed_line.baseline
             line.mask = parsed_line.mask
             line.type = parsed_line.type
