@@ -252,3 +252,34 @@ def test_only_a_bare_or_data_dir_command_line_takes_the_fast_tui_path(argv, expe
     from esctui.cli import tui_options
 
     assert tui_options(argv) == expected
+
+
+def test_show_lists_the_typology_and_a_page_delete_updates_it(esctui: Run, data_dir: Path) -> None:
+    from PIL import Image
+
+    from esctui.domain import Line, Region
+    from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
+    from esctui.store import PageLayout, Store
+
+    ok(esctui("documents", "create", "Typed"))
+    store = Store(data_dir)
+    doc = store.get_document("Typed")
+    staging = store.new_staging_dir(doc.id)
+    staged = []
+    for name in ("a", "b"):
+        path = staging / f"{name}.png"
+        Image.new("RGB", (40 + len(staged), 30), "white").save(path)
+        staged += prepare_image(path, staging, DEFAULT_MAX_PIXELS)
+    first, second = store.add_parts(doc.id, staged)[0]
+    for part, kinds in ((first, ["main", "margin"]), (second, ["main"])):
+        regions = [Region(part.id, [(0, 0), (9, 0), (9, 9)], type=kind) for kind in kinds]
+        lines = [Line(part.id, baseline=[(0, 5), (9, 5)], type="heading")]
+        store.write_page_layout(doc.id, part.id, PageLayout(regions=regions, lines=lines))
+    store.close()
+    shown = ok(esctui("documents", "show", "Typed")).stdout
+    assert "region types: main 2, margin 1" in shown
+    assert "line types: heading 2" in shown
+
+    store = Store(data_dir)
+    store.delete_parts(doc.id, [first.id])
+    assert store.get_document(doc.id).typology == {"regions": {"main": 1}, "lines": {"heading": 1}}

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 
 from esctui.cli.context import CliContext
-from esctui.domain import LineOffset, ReadDirection
+from esctui.domain import LineOffset, ReadDirection, describe_typology
 
 
 def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
@@ -145,6 +145,8 @@ def show_document(args: argparse.Namespace, cli: CliContext) -> int:
     )
     if versions:
         cli.print("transcriptions: " + ", ".join(v.name for v in versions))
+    for line in describe_typology(doc.typology):
+        cli.print(line)
     return 0
 
 

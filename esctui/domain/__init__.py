@@ -37,6 +37,17 @@ def preferred_xml_id(kind: str, external_id: str, stored_id: str) -> str:
     return external_id or f"{STORED_ID_PREFIX[kind]}{stored_id}"
 
 
+def describe_typology(typology: dict[str, dict[str, int]]) -> list[str]:
+    """'region types: text 4, marginalia 2' and the same for lines, most frequent first."""
+    lines = []
+    for kind, counts in typology.items():
+        if counts:
+            ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            listed = ", ".join(f"{name} {count}" for name, count in ordered)
+            lines.append(f"{kind.removesuffix('s')} types: {listed}")
+    return lines
+
+
 class ReadDirection(StrEnum):
     LTR = "ltr"
     RTL = "rtl"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib
 
+from rich.markup import escape
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from esctui.domain import Part
+from esctui.domain import Part, describe_typology
 from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
@@ -159,10 +160,11 @@ class ImagesScreen(Screen[None]):
             preview.show(None)
             return
         info.update(
-            f"[b]{part.name}[/b]\npage {part.order + 1} of {len(self.parts)}\n"
-            f"file: {part.original_filename}\n{part.width}x{part.height} {part.format}, "
+            f"[b]{escape(part.name)}[/b]\npage {part.order + 1} of {len(self.parts)}\n"
+            f"file: {escape(part.original_filename)}\n{part.width}x{part.height} {part.format}, "
             f"{human_size(part.byte_size)}\nsha256: {part.sha256[:16]}…\n"
             f"regions {part.region_count}, lines {part.line_count}"
+            + "".join(f"\n{escape(line)}" for line in describe_typology(part.typology))
         )
         preview.show(self.store.part_thumbnail_path(part))
 

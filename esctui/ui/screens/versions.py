@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from esctui.domain import Part, Transcription
+from esctui.domain import Part, Transcription, describe_typology
 from esctui.domain.errors import EsctuiError
 from esctui.importers.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
@@ -95,8 +95,9 @@ class VersionsScreen(Screen[None]):
             self.app.pop_screen()
             return
         self.sub_title = doc.name
+        typology = "\n".join(escape(line) for line in describe_typology(doc.typology))
         self.query_one("#versions-title", Static).update(
-            f"Transcription versions of {escape(doc.name)}"
+            f"Transcription versions of {escape(doc.name)}" + (f"\n{typology}" if typology else "")
         )
         table = self.query_one(DataTable)
         current = select or self.selected_id()
