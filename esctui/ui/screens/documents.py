@@ -22,12 +22,12 @@ class DocumentsScreen(Screen[None]):
         Binding("enter", "open", "Open", show=True, priority=False),
         Binding("n", "new", "New"),
         Binding("r", "rename", "Rename"),
-        Binding("e", "settings", "Settings"),
-        Binding("D", "describe", "Description"),
+        Binding("e", "settings", "Edit"),
+        Binding("D", "describe", "Describe"),
         Binding("delete,x", "delete", "Delete"),
         Binding("j", "app.jobs", "Jobs"),
         Binding("m", "app.models", "Models"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("q", "app.quit", "Quit", show=False),  # Ctrl+Q too; listed in Help
     ]
 
     def compose(self) -> ComposeResult:
