@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
@@ -20,7 +20,7 @@ Polygon = list[Point]
 
 def new_id() -> str:
     """A short random identifier, unique across processes."""
-    return uuid.uuid4().hex[:16]
+    return os.urandom(8).hex()  # 64 random bits, as the first half of a uuid4 (but cheaper)
 
 
 def now() -> float:
@@ -67,7 +67,11 @@ class Record:
     def to_record(self) -> dict[str, Any]:
         # Field by field rather than dataclasses.asdict (which deep-copies every point of every
         # polygon first): the store writes thousands of lines per page import.
-        return {name: _jsonable(getattr(self, name)) for name in _field_names(type(self))}
+        record = {}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            record[name] = value if type(value) in _PLAIN else _jsonable(value)
+        return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Self:
