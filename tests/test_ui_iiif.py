@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from iiif_server import IiifTestServer
-from test_iiif_import import BOOK_LABELS, RTL_LABEL, add_collection, give_distinct_images
+from iiif_server import Fault, IiifTestServer
+from PIL import Image
+from test_iiif_import import (
+    BOOK_LABELS,
+    RTL_LABEL,
+    add_collection,
+    give_distinct_images,
+    image_path,
+    served,
+)
 
 from esctui.domain import JobStatus
 from esctui.store import Store
@@ -106,3 +114,46 @@ async def test_a_collection_becomes_one_document_per_manifest(
     jobs = {j.kind: j for j in store.list_jobs()}
     assert jobs["sequence"].status == JobStatus.DONE.value
     assert len(jobs["sequence"].report.imported) == 2
+
+
+async def test_cancel_from_the_progress_window_keeps_whole_pages_and_a_rerun_resumes(
+    server: IiifTestServer, store: Store, tmp_path: Path
+) -> None:
+    """Slow last pages make the timing certain: the cancel lands while they are coming."""
+    give_distinct_images(server, "v3_book-1", tmp_path)
+    for canvas in served(server, "v3_book-1").canvases[2:]:
+        server.inject(image_path(canvas), Fault(delay=5.0))  # once: the rerun is fast
+    doc = store.create_document("Book")
+    url = server.manifest_url("v3_book-1")
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_iiif_dialog(app, pilot)
+        app.screen.query_one("#url").value = url
+        await pilot.press("enter")
+        for _ in range(600):  # until the two fast pages are in
+            if any(p.done >= 2 for p in app.progress.values()):
+                break
+            await pilot.pause(0.02)
+        assert isinstance(app.screen, ProgressScreen)
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        [job] = store.list_jobs()
+        assert job.status == JobStatus.CANCELLED.value
+        kept = store.list_parts(doc.id)
+        assert len(kept) == 2
+        assert [p.name for p in kept] == BOOK_LABELS[: len(kept)]
+        for part in kept:  # whole images, readable
+            with Image.open(store.part_image_path(part)) as image:
+                image.verify()
+
+        await pilot.press("escape")  # close the progress window
+        await pilot.pause()
+        await pilot.press("i")
+        await pilot.press("down", "down", "enter")
+        app.screen.query_one("#url").value = url
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    assert [p.name for p in store.list_parts(doc.id)] == BOOK_LABELS  # the rest, once each

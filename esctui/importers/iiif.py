@@ -16,8 +16,8 @@ gives are set, other keys kept).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -229,38 +229,51 @@ class IiifImporter:
         staging: Path,
         pool: ThreadPoolExecutor,
     ) -> None:
-        """Stage downloaded images in worker threads; commit them in canvas order, in batches."""
+        """Stage downloaded images in worker threads; commit them in canvas order, in batches.
+
+        Downloads are read by one task and staged pages taken by another, so a page counts
+        (and is committed) as soon as it is staged, even while the next canvas is still coming.
+        """
         from esctui.importers.iiif_fetch import DownloadStatus
 
-        window = STAGING_WORKERS * 2
-        pending: deque[tuple[DownloadResult, Future[list[StagedFile]]]] = deque()
-        async with CommitBatches(
-            partial(self._commit, ctx), every_seconds=self.commit_every_seconds
-        ) as batches:
+        # (result, its staging) in canvas order; a failed download has no staging; None ends.
+        queue: asyncio.Queue[tuple[DownloadResult, Future[list[StagedFile]] | None] | None]
+        queue = asyncio.Queue()
 
-            async def take_one() -> None:
-                result, future = pending.popleft()
-                try:
-                    await batches.add(*await asyncio.wrap_future(future))
-                except ImageRejectedError as error:
-                    ctx.report.add_skipped(_canvas_name(result), f"{error} ({result.url})")
-                ctx.advance(result.label)
+        async def read_downloads() -> None:
+            try:
+                async for result in results:
+                    if result.status is DownloadStatus.SKIPPED:
+                        continue
+                    if result.status is DownloadStatus.FAILED:
+                        queue.put_nowait((result, None))
+                        continue
+                    ctx.working_on(result.label)
+                    queue.put_nowait((result, pool.submit(self._stage, result, staging)))
+            finally:
+                queue.put_nowait(None)
 
-            async for result in results:
-                if result.status is DownloadStatus.SKIPPED:
-                    continue
-                if result.status is DownloadStatus.FAILED:
-                    while pending:  # keep the report in canvas order
-                        await take_one()
-                    ctx.report.add_skipped(_canvas_name(result), result.error)
+        reader = asyncio.create_task(read_downloads())
+        try:
+            async with CommitBatches(
+                partial(self._commit, ctx), every_seconds=self.commit_every_seconds
+            ) as batches:
+                while (item := await queue.get()) is not None:
+                    result, staging_future = item
+                    if staging_future is None:
+                        ctx.report.add_skipped(_canvas_name(result), result.error)
+                    else:
+                        try:
+                            await batches.add(*await asyncio.wrap_future(staging_future))
+                        except ImageRejectedError as error:
+                            ctx.report.add_skipped(_canvas_name(result), f"{error} ({result.url})")
                     ctx.advance(result.label)
-                    continue
-                ctx.working_on(result.label)
-                pending.append((result, pool.submit(self._stage, result, staging)))
-                while pending and (len(pending) >= window or pending[0][1].done()):
-                    await take_one()
-            while pending:
-                await take_one()
+            await reader  # a download error ends the import with its message
+        finally:
+            if not reader.done():
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
 
     @staticmethod
     def _stage(result: DownloadResult, staging: Path) -> list[StagedFile]:

@@ -64,6 +64,7 @@ def format_seconds(seconds: float) -> str:
 
 
 ProgressCallback = Callable[[JobProgress], None]
+PROGRESS_INTERVAL = 0.1  # seconds between progress snapshots
 
 
 class JobContext:
@@ -77,6 +78,7 @@ class JobContext:
         self._started = time.monotonic()
         self._current = ""
         self._last_sent = 0.0
+        self._trailing_scheduled = False
 
     def start(self, total: int | None) -> None:
         """Say how many items there are (None if unknown yet)."""
@@ -109,12 +111,26 @@ class JobContext:
         )
 
     def _emit(self, force: bool = False) -> None:
+        """Send a snapshot, at most ten a second; a held-back one follows within 0.1 s."""
         if self._on_progress is None:
             return
         t = time.monotonic()
-        if force or t - self._last_sent >= 0.1:  # at most ten updates a second
+        wait = PROGRESS_INTERVAL - (t - self._last_sent)
+        if force or wait <= 0:
             self._last_sent = t
             self._on_progress(self.snapshot())
+            return
+        if not self._trailing_scheduled:  # else the last change would show only at the next
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # called from a worker thread: the next call sends it
+                return
+            self._trailing_scheduled = True
+            loop.call_later(wait, self._send_trailing)
+
+    def _send_trailing(self) -> None:
+        self._trailing_scheduled = False
+        self._emit()
 
 
 class Importer(Protocol):
@@ -192,7 +208,9 @@ class ImportSequence:
                 ctx.working_on(f"{name}: {progress.describe()}")
 
             job = await run_job(self.store, importer, forward)
-            line = f"{job.status}: {job.report.summary()}" + (f" — {job.error}" if job.error else "")
+            line = f"{job.status}: {job.report.summary()}" + (
+                f" — {job.error}" if job.error else ""
+            )
             if job.status == JobStatus.DONE.value and not job.report.skipped:
                 ctx.report.add_imported(importer.title, line)
             else:
