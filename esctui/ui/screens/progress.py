@@ -62,6 +62,13 @@ class ProgressScreen(ModalScreen[None]):
             lines.append(f"… and {len(job.report.skipped) - 5} more (r for the full report)")
         self.query_one("#status", Static).update("\n".join(lines))
         self.query_one(".hint", Static).update("Escape closes; r shows the full report.")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Cancel leaves the footer once the job has ended; the full report needs a job."""
+        if action == "cancel_job":
+            return not self.worker.is_finished
+        return True
 
     def action_cancel_job(self) -> None:
         if self.worker.is_finished:
