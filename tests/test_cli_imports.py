@@ -72,3 +72,27 @@ def test_recognition_model_is_added_typed_and_recognised_twice(tmp_path: Path) -
     assert listed["name"] == "rec" and listed["kinds"] == ["recognition"]
     again = esctui(data, "models", "add", str(model), "--name", "rec2")
     assert again.returncode == 1 and "same file" in again.stderr
+
+
+def test_an_encrypted_pdf_imports_with_its_password_from_stdin(tmp_path: Path) -> None:
+    import pymupdf
+
+    locked = tmp_path / "locked.pdf"
+    with pymupdf.open(CORPUS / "pdf" / "three_scans.pdf") as pdf:
+        pdf.save(locked, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o")
+    data = tmp_path / "data"
+    esctui(data, "documents", "create", "P")
+    refused = esctui(data, "import", "pdf", "P", str(locked))
+    assert refused.returncode == 1 and "no password was given" in refused.stderr
+    env = {**os.environ, "ESCTUI_DATA": str(data)}
+    imported = subprocess.run(
+        [sys.executable, "-m", "esctui", "import", "pdf", "P", str(locked), "--password"],
+        input="u\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
+    assert imported.returncode == 0, imported.stderr
+    shown = json.loads(esctui(data, "documents", "show", "P", "--json").stdout)
+    assert len(shown["parts"]) == 3

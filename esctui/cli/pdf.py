@@ -27,6 +27,12 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
         help="also import the PDF's text layer as a transcription version "
         "(default name: '<file stem> (PDF text)')",
     )
+    p.add_argument(
+        "--password",
+        action="store_true",
+        help="the PDF is encrypted: ask for its password (read from the terminal, or from the "
+        "first line of standard input when it is not a terminal)",
+    )
     p.set_defaults(handler=import_pdf)
 
 
@@ -37,6 +43,20 @@ def import_pdf(args: argparse.Namespace, cli: CliContext) -> int:
     text_layer = args.text_layer
     if text_layer == "":
         text_layer = f"{Path(args.file).stem} (PDF text)"
+    password = _read_password(args.file) if args.password else None
     return cli.run_import(
-        PdfImporter(cli.store, doc.id, args.file, dpi=args.dpi, text_layer=text_layer)
+        PdfImporter(
+            cli.store, doc.id, args.file, dpi=args.dpi, text_layer=text_layer, password=password
+        )
     )
+
+
+def _read_password(file: str) -> str:
+    """From the terminal without echo, or the first line of standard input (scripts)."""
+    import sys
+
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"Password for {Path(file).name}: ")
+    return sys.stdin.readline().rstrip("\n")

@@ -130,6 +130,20 @@ def open_pdf(path: Path, *, password: str | None = None) -> PdfSource:
     return PdfSource(Path(path), password=password)
 
 
+def needs_password(path: Path) -> bool:
+    """True for an encrypted PDF that cannot be opened without its password (False for
+    anything else, readable or not: the import says what is wrong with it)."""
+    try:
+        with _MUPDF_LOCK:
+            doc = pymupdf.open(str(path), filetype="pdf")
+            try:
+                return bool(doc.needs_pass)
+            finally:
+                doc.close()
+    except Exception:  # noqa: BLE001 - not readable: the import reports why
+        return False
+
+
 class PdfSource:
     """An open PDF: page count, page images, text layer. Safe to use from several threads."""
 
@@ -157,8 +171,8 @@ class PdfSource:
                     what = "the password given is wrong" if password else "no password was given"
                     raise PdfError(
                         f"{self.name} is encrypted and needs a password to open ({what}). "
-                        "Open it in a PDF reader with its password, save an unprotected copy, "
-                        "and import that copy."
+                        "Give its password (esctui import pdf --password; the import dialog "
+                        "asks for it), or save an unprotected copy and import that."
                     )
                 if doc.is_repaired and not ends_properly:
                     raise PdfError(

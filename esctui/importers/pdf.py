@@ -11,8 +11,8 @@ one line per text line, its box as the mask and a baseline, committed with its p
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,12 +41,14 @@ class PdfImporter:
         *,
         dpi: int = 300,
         text_layer: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.store = store
         self.document_id = document_id
         self.path = Path(path).expanduser()
         self.dpi = dpi
         self.text_layer = text_layer.strip() if text_layer else None
+        self.password = password or None  # for an encrypted PDF; never stored
         self.title = f"PDF: {self.path.name} into {store.get_document(document_id).name}"
         self._version: Transcription | None = None
         self._page_text: dict[int, list[PdfTextLine]] = {}  # id(StagedFile) -> its text lines
@@ -56,7 +58,9 @@ class PdfImporter:
         from esctui.formats.pdf import PdfError, open_pdf  # pymupdf: never at start-up
 
         try:
-            source = await asyncio.to_thread(open_pdf, self.path)
+            source = await asyncio.to_thread(
+                functools.partial(open_pdf, self.path, password=self.password)
+            )
         except PdfError as error:
             raise PdfImportError(str(error)) from error
         if self.text_layer:
@@ -72,7 +76,7 @@ class PdfImporter:
             for warning in source.warnings:
                 ctx.report.notes.append(warning)
             ctx.start(source.page_count)
-            async with CommitBatches(partial(self._commit, ctx)) as batches:
+            async with CommitBatches(functools.partial(self._commit, ctx)) as batches:
                 for index in range(source.page_count):
                     name = f"{self.path.stem}_{index + 1}"
                     ctx.working_on(f"page {index + 1}")

@@ -48,20 +48,29 @@ class TextPromptScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
-        self, prompt: str, value: str = "", *, placeholder: str = "", hint: str = ""
+        self,
+        prompt: str,
+        value: str = "",
+        *,
+        placeholder: str = "",
+        hint: str = "",
+        password: bool = False,
     ) -> None:
         super().__init__()
         self.prompt = prompt
         self.value = value
         self.placeholder = placeholder
         self.hint = hint
+        self.password = password  # typed characters are hidden
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.prompt)
             if self.hint:
                 yield Static(self.hint, classes="hint")
-            yield Input(self.value, placeholder=self.placeholder, id="answer")
+            yield Input(
+                self.value, placeholder=self.placeholder, password=self.password, id="answer"
+            )
             yield Static("Enter to confirm, Escape to cancel.", classes="hint")
         yield Footer(compact=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def parse_dpi(text: str) -> int | None:
 class PdfOptions:
     dpi: int = DEFAULT_DPI
     text_layer: str | None = None  # version name for the PDF's text layer; None: not imported
+    password: str | None = None  # for an encrypted PDF (asked for only then)
 
 
 class PdfOptionsScreen(ModalScreen[PdfOptions | None]):
@@ -86,14 +88,10 @@ class PdfOptionsScreen(ModalScreen[PdfOptions | None]):
 
 
 def open_dialog(screen: Screen, document_id: str) -> None:
-    """Pick one PDF, ask for the DPI, then run the import with live progress."""
+    """Pick one PDF, ask for its password if it is encrypted, then the DPI; run the import."""
     app = screen.app
 
-    def picked(paths: list[Path] | None) -> None:
-        if not paths:
-            return
-        path = paths[0]
-
+    def ask_options(path: Path, password: str | None) -> None:
         def chosen(options: PdfOptions | None) -> None:
             if options is None:
                 return
@@ -105,9 +103,35 @@ def open_dialog(screen: Screen, document_id: str) -> None:
                 path,
                 dpi=options.dpi,
                 text_layer=options.text_layer,
+                password=password,
             )
             app.start_import(importer)  # type: ignore[attr-defined]
 
         app.push_screen(PdfOptionsScreen(path), chosen)
+
+    async def check_encryption(path: Path) -> None:
+        from esctui.formats.pdf import needs_password  # pymupdf, in a thread
+
+        if not await asyncio.to_thread(needs_password, path):
+            ask_options(path, None)
+            return
+        from esctui.ui.screens.dialogs import TextPromptScreen
+
+        def typed(password: str | None) -> None:
+            if password is not None:
+                ask_options(path, password)
+
+        app.push_screen(
+            TextPromptScreen(
+                f"{path.name} is encrypted: its password",
+                hint="Used to open the file for this import only; it is not stored.",
+                password=True,
+            ),
+            typed,
+        )
+
+    def picked(paths: list[Path] | None) -> None:
+        if paths:
+            app.run_worker(check_encryption(paths[0]), group="pdf-check")
 
     app.push_screen(FilePickerScreen("Import a PDF", suffixes={".pdf"}, multiple=False), picked)
