@@ -331,7 +331,26 @@ async def test_failed_image_is_reported_and_fetched_on_the_next_run(
     again = await run(store, document, url)  # the server has the page now
     assert [item.name for item in again.report.imported] == ["Title page"]
     assert server.count("/full/") == 1
-    assert [p.name for p in store.list_parts(document.id)][-1] == "Title page"
+    assert [p.name for p in store.list_parts(document.id)] == BOOK_LABELS  # canvas order again
+    assert any("put back in the manifest's canvas order" in n for n in again.report.notes)
+
+
+async def test_a_late_page_stays_last_when_the_document_holds_other_pages(
+    server, store, tmp_path
+) -> None:
+    from esctui.importers.images import LocalImagesImporter
+
+    give_distinct_images(server, "v3_book-1", tmp_path)
+    manifest = served(server, "v3_book-1")
+    server.inject(image_path(manifest.canvases[2]), Fault(status=404, body=b"Not Found"))
+    document = new_document(store)
+    cover = make_image(tmp_path / "cover.png", size=(300, 400), text="cover")
+    await run_job(store, LocalImagesImporter(store, document.id, [cover]))
+    url = server.manifest_url("v3_book-1")
+    await run(store, document, url)
+    again = await run(store, document, url)
+    names = [p.name for p in store.list_parts(document.id)]
+    assert names == ["cover", "Blank page", "Frontispiece", "Blank page", "Bookplate", "Title page"]
     assert any("move them with K/J" in note for note in again.report.notes)
 
 

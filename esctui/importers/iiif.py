@@ -220,7 +220,7 @@ class IiifImporter:
             finally:
                 await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
                 await asyncio.to_thread(_remove_tree, staging)
-        self._note_order(ctx, manifest, done_keys)
+        await finish_in_thread(self._restore_order, ctx, manifest, done_keys)
 
     async def _pipeline(
         self,
@@ -331,8 +331,11 @@ class IiifImporter:
                 )
         self.store.update_document(document)
 
-    def _note_order(self, ctx: JobContext, manifest: IiifManifest, done_before: set[str]) -> None:
-        """Say so when a resumed import appended pages that come earlier in the manifest."""
+    def _restore_order(
+        self, ctx: JobContext, manifest: IiifManifest, done_before: set[str]
+    ) -> None:
+        """A resumed import appends pages that may come earlier in the manifest: put them back
+        in canvas order when the document holds this manifest's pages only; else say so."""
         position = {canvas.key: canvas.index for canvas in manifest.canvases}
         earlier = [position[key] for key in done_before if key in position]
         if not earlier:
@@ -342,12 +345,23 @@ class IiifImporter:
             for canvas in manifest.canvases
             if canvas.key in self._added_keys and canvas.index < max(earlier)
         ]
-        if out_of_order:
-            ctx.report.notes.append(
-                "pages imported on this run come earlier in the manifest than pages imported "
-                f"before ({', '.join(out_of_order)}); they were added at the end of the "
-                "document: move them with K/J if needed."
-            )
+        if not out_of_order:
+            return
+        with self.store.transaction():
+            parts = self.store.list_parts(self.document_id)
+            if all(part.external_id in position for part in parts):
+                ordered = sorted(parts, key=lambda part: position[part.external_id])
+                self.store.reorder_parts(self.document_id, [part.id for part in ordered])
+                ctx.report.notes.append(
+                    f"pages fetched on this run ({', '.join(out_of_order)}) were put back in "
+                    "the manifest's canvas order."
+                )
+                return
+        ctx.report.notes.append(
+            "pages imported on this run come earlier in the manifest than pages imported "
+            f"before ({', '.join(out_of_order)}); the document also holds other pages, so they "
+            "were added at the end: move them with K/J if needed."
+        )
 
 
 def _canvas_name(result: DownloadResult) -> str:
