@@ -421,6 +421,45 @@ async def test_bad_manifests_fail_the_job_clearly(server, store) -> None:
     assert store.get_document(document.id).description == ""
 
 
+async def test_sub_collections_are_followed_once_each_to_their_manifests(server) -> None:
+    """A v2 top collection -> a v3 sub-collection (listing the top again: a loop) -> manifests."""
+    sub = server.add_document(
+        "/sub.json",
+        {
+            "@context": "http://iiif.io/api/presentation/3/context.json",
+            "id": f"{server.base_url}/sub.json",
+            "type": "Collection",
+            "label": {"en": ["Shelf B"]},
+            "items": [
+                {"id": server.manifest_url("v3_rtl"), "type": "Manifest",
+                 "label": {"en": [RTL_LABEL]}},
+                {"id": f"{server.base_url}/top.json", "type": "Collection",
+                 "label": {"en": ["back to the top"]}},
+            ],
+        },
+    )  # fmt: skip
+    top = server.add_document(
+        "/top.json",
+        {
+            "@context": "http://iiif.io/api/presentation/2/context.json",
+            "@id": f"{server.base_url}/top.json",
+            "@type": "sc:Collection",
+            "label": "Library",
+            "manifests": [
+                {"@id": server.manifest_url("v3_book-1"), "@type": "sc:Manifest",
+                 "label": "Simple Manifest - Book"},
+            ],
+            "collections": [{"@id": sub, "@type": "sc:Collection", "label": "Shelf B"}],
+        },
+    )  # fmt: skip
+    members = await collection_members(top)
+    assert members == [
+        CollectionMember("Simple Manifest - Book", server.manifest_url("v3_book-1")),
+        CollectionMember(RTL_LABEL, server.manifest_url("v3_rtl")),
+    ]
+    assert server.count("/top.json") == 1 and server.count("/sub.json") == 1
+
+
 async def test_collection_is_refused_by_the_importer_and_listed(server, store) -> None:
     url = add_collection(server)
     document = new_document(store)

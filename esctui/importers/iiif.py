@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # httpx is imported only when an import runs
 
 DEFAULT_CONCURRENCY = 8  # as iiif_fetch.DEFAULT_CONCURRENCY (not imported: keeps httpx lazy)
 DEFAULT_TIMEOUT = 30.0
+MAX_COLLECTION_DEPTH = 3  # sub-collection levels followed (real ones rarely nest deeper)
 STAGING_WORKERS = min(4, os.cpu_count() or 2)  # threads that check and thumbnail images
 BLOCK_START = "--- from the IIIF manifest {url} ---"
 BLOCK_END = "--- end of the IIIF manifest ---"
@@ -84,17 +85,53 @@ async def collection_members(
     source: str, *, client: httpx.AsyncClient | None = None
 ) -> list[CollectionMember]:
     """The manifests to import for ``source``: a collection's member manifests (label, url),
-    in its order, or the manifest itself when ``source`` is a manifest.
+    in its order, sub-collections included, or the manifest itself when ``source`` is one.
 
-    Sub-collections are not followed. Raises IiifError when the source cannot be read.
+    Raises IiifError when the source cannot be read.
     """
     from esctui.importers.iiif_fetch import fetch_manifest
 
     source = check_source(source)
     parsed = await fetch_manifest(source, client=client)
     if isinstance(parsed, IiifCollection):
-        return list(parsed.manifests)
+        return await collection_manifests(parsed, client=client)
     return [CollectionMember(parsed.label or source, source)]
+
+
+async def collection_manifests(
+    collection: IiifCollection,
+    *,
+    client: httpx.AsyncClient | None = None,
+    max_depth: int = MAX_COLLECTION_DEPTH,
+) -> list[CollectionMember]:
+    """Every manifest of ``collection``, its own first, then those of its sub-collections
+    (fetched, depth first, at most ``max_depth`` levels; each collection read once)."""
+    from esctui.importers.iiif_fetch import fetch_manifest
+
+    manifests: list[CollectionMember] = []
+    seen_manifests: set[str] = set()
+    seen_collections = {collection.url, collection.id}
+
+    async def walk(current: IiifCollection, depth: int) -> None:
+        for member in current.manifests:
+            if member.url not in seen_manifests:
+                seen_manifests.add(member.url)
+                manifests.append(member)
+        if depth >= max_depth:
+            return
+        for sub in current.collections:
+            if sub.url in seen_collections:
+                continue
+            seen_collections.add(sub.url)
+            parsed = await fetch_manifest(sub.url, client=client)
+            if isinstance(parsed, IiifCollection):
+                await walk(parsed, depth + 1)
+            elif parsed.url not in seen_manifests:  # listed as a collection, but a manifest
+                seen_manifests.add(parsed.url)
+                manifests.append(CollectionMember(parsed.label or sub.label, sub.url))
+
+    await walk(collection, 0)
+    return manifests
 
 
 def member_document_names(prefix: str, members: list[CollectionMember]) -> list[str]:

@@ -91,7 +91,16 @@ class IiifImportScreen(ModalScreen[None]):
             self.notify(str(error), severity="error", timeout=10)
             return
         if isinstance(parsed, IiifCollection):
-            self._offer_collection(parsed, max_width)
+            from esctui.importers.iiif import collection_manifests
+
+            self._say("Reading the collection (and its sub-collections)…")
+            try:
+                members = await collection_manifests(parsed)
+            except EsctuiError as error:
+                self._say("Enter to import, Escape to cancel.")
+                self.notify(str(error), severity="error", timeout=10)
+                return
+            self._offer_collection(parsed.label, members, max_width)
             return
         from esctui.importers.iiif import IiifImporter
 
@@ -99,15 +108,14 @@ class IiifImportScreen(ModalScreen[None]):
         self.dismiss(None)
         self.app.start_import(importer)  # type: ignore[attr-defined]
 
-    def _offer_collection(self, collection, max_width: int | None) -> None:  # noqa: ANN001
+    def _offer_collection(self, label: str, members: list, max_width: int | None) -> None:
         from esctui.ui.screens.dialogs import ConfirmScreen
 
-        members = list(collection.manifests)
         if not members:
             self.notify("This IIIF collection lists no manifests.", severity="error")
             self._say("Enter to import, Escape to cancel.")
             return
-        label = collection.label or "This collection"
+        label = label or "This collection"
 
         def answered(yes: bool | None) -> None:
             if yes:
