@@ -79,6 +79,7 @@ class JobContext:
         self._current = ""
         self._last_sent = 0.0
         self._trailing_scheduled = False
+        self.closed = False  # the job has ended: no more snapshots
 
     def start(self, total: int | None) -> None:
         """Say how many items there are (None if unknown yet)."""
@@ -90,7 +91,8 @@ class JobContext:
         """Count ``n`` items done; ``current`` names what is being worked on."""
         self.job.done += n
         self._current = current
-        self._emit(force=self.job.done == self._total_or_none())
+        # The first and the last item are always shown at once; the others ten times a second.
+        self._emit(force=self.job.done in (n, self._total_or_none()))
 
     def working_on(self, current: str) -> None:
         """Name the current item without counting it."""
@@ -130,7 +132,8 @@ class JobContext:
 
     def _send_trailing(self) -> None:
         self._trailing_scheduled = False
-        self._emit()
+        if not self.closed:
+            self._emit()
 
 
 class Importer(Protocol):
@@ -178,6 +181,7 @@ async def run_job(
 
 
 def _finish(store: Store, job: ImportJob, ctx: JobContext) -> None:
+    ctx.closed = True
     job.finished = now()
     job.report = ctx.report
     store.save_job(job)
