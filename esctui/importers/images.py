@@ -168,7 +168,7 @@ def _stage_single(
     target = stem.with_suffix(SUFFIX_FOR_FORMAT[fmt])
     thumbnail = stem.with_suffix(".thumb.jpg")
     _save_thumbnail(thumb_source, thumbnail)
-    target.write_bytes(data)
+    write_synced(target, data)
     width, height = thumb_source.size if orientation not in (1, None) else image.size
     if fmt in {"JPEG", "MPO"} and orientation in (1, None):
         width, height = _original_size(data)
@@ -204,7 +204,7 @@ def _stage_frame(
     target = stem.with_suffix(".tif")
     thumbnail = stem.with_suffix(".thumb.jpg")
     _save_thumbnail(frame, thumbnail)
-    target.write_bytes(data)
+    write_synced(target, data)
     return StagedFile(
         image=target,
         thumbnail=thumbnail,
@@ -234,12 +234,23 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def write_synced(target: Path, data: bytes) -> None:
+    """Write a staged file and fsync it here, in the worker thread: the commit that later
+    points at it must not find it empty after a power loss (kill -9 alone never could)."""
+    with open(target, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def _save_thumbnail(image: Image.Image, target: Path) -> None:
     thumb = image.copy() if image.mode in ("RGB", "L") else image.convert("RGB")
     thumb.thumbnail(THUMBNAIL_SIZE)
     if thumb.mode not in ("RGB", "L"):
         thumb = thumb.convert("RGB")
-    thumb.save(target, "JPEG", quality=80)
+    buffer = io.BytesIO()
+    thumb.save(buffer, "JPEG", quality=80)
+    write_synced(target, buffer.getvalue())
 
 
 class LocalImagesImporter:

@@ -48,7 +48,7 @@ from esctui.domain import (
     now,
 )
 from esctui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
-from esctui.store.atomic import AtomicJSONStorage, flush_all
+from esctui.store.atomic import AtomicJSONStorage, flush_all, fsync_dir
 
 SCHEMA_VERSION = 1
 LOCK_TIMEOUT_SECONDS = 60.0
@@ -514,6 +514,9 @@ class Store:
                 seen[item.sha256] = item.name
                 added.append(part)
                 order += 1
+            if added and self.durable:  # the renames above, on disk before the JSON points at them
+                fsync_dir(doc_dir / "images")
+                fsync_dir(doc_dir / "thumbs")
             self._touch_document(document_id)
         return added, duplicates
 
