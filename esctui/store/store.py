@@ -721,8 +721,13 @@ class Store:
             if self._models().get((_ROW.name == model.name) & (_ROW.owner == model.owner)):
                 raise ConflictError(f"You already have a model named {model.name!r}.")
             target = self.models_dir() / model.filename
+            if self.durable:  # its bytes on disk before the catalog names it
+                with open(file, "rb+") as handle:
+                    os.fsync(handle.fileno())
             shutil.move(file, target)
             self.on_rollback(lambda: target.unlink(missing_ok=True))
+            if self.durable:
+                fsync_dir(target.parent)
             self._models().insert(model.to_record())
         return model
 
