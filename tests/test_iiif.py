@@ -949,7 +949,7 @@ async def test_image_urls_that_are_not_http_are_refused(tmp_path, url: str) -> N
 async def test_local_manifest_file() -> None:
     manifest = await fetch_manifest(str(MANIFEST_DIR / "v3_rtl.json"))
     assert isinstance(manifest, IiifManifest) and len(manifest.canvases) == 5
-    assert manifest.url == str(MANIFEST_DIR / "v3_rtl.json")
+    assert manifest.url == str((MANIFEST_DIR / "v3_rtl.json").resolve())
 
 
 @pytest.mark.parametrize(
