@@ -88,3 +88,20 @@ async def test_an_import_sequence_records_each_import_and_sums_them_up(store: St
     assert "1 skipped" in job.report.skipped[0].reason
     kinds = sorted(j.title for j in store.list_jobs())
     assert kinds == ["first", "second", "two"]
+
+
+def test_fewer_collections_nests_and_restores_the_thresholds() -> None:
+    import gc
+
+    from esctui.importers.jobs import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections(gen0=50_000):
+        assert gc.get_threshold()[0] == max(50_000, before[0])
+        with fewer_collections():
+            assert gc.get_threshold()[0] == max(50_000, before[0])
+        assert gc.get_threshold()[0] == max(50_000, before[0])  # the outer one still runs
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a failing job")
+    assert gc.get_threshold() == before

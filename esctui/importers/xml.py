@@ -32,7 +32,7 @@ from esctui.domain import Line, LineText, Part, Region, TranscriptionSource, pre
 from esctui.domain.errors import EsctuiError
 from esctui.formats.layout_xml import LayoutXmlError, ParsedPage, parse_layout_xml
 from esctui.formats.safe_zip import SkippedEntry, ZipReadError, iter_zip_xml
-from esctui.importers.jobs import JobContext, finish_in_thread
+from esctui.importers.jobs import JobContext, fewer_collections, finish_in_thread
 from esctui.store import PageLayout, Store
 
 COMMIT_SECONDS = 1.0
@@ -523,6 +523,10 @@ class XmlImporter:
         self._invalid_files: list[str] = []
 
     async def run(self, ctx: JobContext) -> None:
+        with fewer_collections():  # many parsed pages alive at once: see its docstring
+            await self._run(ctx)
+
+    async def _run(self, ctx: JobContext) -> None:
         sources, skipped = await asyncio.to_thread(read_xml_sources, self.path)
         parts = await asyncio.to_thread(self.store.list_parts, self.document_id)
         planner = XmlPlanner(parts, self.path, validate=self.validate)
