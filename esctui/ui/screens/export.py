@@ -17,6 +17,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from esctui.domain.errors import EsctuiError
 from esctui.ui.screens.dialogs import ConfirmScreen
+from esctui.ui.widgets.store_access import StoreAccess
 
 FORMATS: list[tuple[str, str]] = [
     ("ALTO v4 XML", "alto"),
@@ -36,7 +37,7 @@ def default_output(document_name: str, fmt: str) -> str:
     return f"~/{safe_file_stem(document_name)}_{fmt}.zip"
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(StoreAccess, ModalScreen[None]):
     """Choose format, version, pages and output; Ctrl+S (or Enter in the path) exports."""
 
     BINDINGS = [
@@ -48,10 +49,6 @@ class ExportScreen(ModalScreen[None]):
         super().__init__()
         self.document_id = document_id
         self.marked_ids = list(marked_ids or [])
-
-    @property
-    def store(self):  # noqa: ANN201 - the app's Store
-        return self.app.store  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         doc = self.store.get_document(self.document_id)

@@ -16,6 +16,7 @@ from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
 from esctui.ui.widgets.preview import PagePreview
+from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import selected_row_key
 
 # Import menu: key -> (label, help, "module:function"). The function takes (screen, document_id)
@@ -53,7 +54,7 @@ def human_size(n: int) -> str:
     return f"{n} B"
 
 
-class ImagesScreen(Screen[None]):
+class ImagesScreen(StoreAccess, Screen[None]):
     """Pages of a document in order, with an info panel and a preview of the selected page."""
 
     BINDINGS = [
@@ -100,10 +101,6 @@ class ImagesScreen(Screen[None]):
     def on_job_finished(self, message: JobFinished) -> None:
         if message.job.document_id == self.document_id:
             self.reload()
-
-    @property
-    def store(self):  # noqa: ANN201 - the app's Store
-        return self.app.store  # type: ignore[attr-defined]
 
     def reload(self, select: str | None = None) -> None:
         try:

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from esctui.domain.errors import EsctuiError
 from esctui.ui.screens.file_picker import FilePickerScreen
+from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import selected_row_key
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def open_dialog(screen: Screen, document_id: str) -> None:
     )
 
 
-class XmlImportScreen(ModalScreen[None]):
+class XmlImportScreen(StoreAccess, ModalScreen[None]):
     """Read the file, preview the mapping of XML files to pages, then start the import."""
 
     BINDINGS = [
@@ -142,10 +143,6 @@ class XmlImportScreen(ModalScreen[None]):
         self.query_one("#xml-name", Input).value = default_version_name(self.path)
         self.query_one("#xml-name", Input).focus()
         self.read_plan()
-
-    @property
-    def store(self):  # noqa: ANN201 - the app's Store
-        return self.app.store  # type: ignore[attr-defined]
 
     @work(thread=True, exclusive=True, group=PLAN_GROUP, exit_on_error=False)
     def read_plan(self) -> XmlImportPlan:

@@ -18,6 +18,7 @@ from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from esctui.ui.screens.images import human_size
+from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import selected_row_key
 
 MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
@@ -143,7 +144,7 @@ def describe_model(model: Model, user: str) -> str:
     return "\n".join(lines)
 
 
-class ModelsScreen(Screen[None]):
+class ModelsScreen(StoreAccess, Screen[None]):
     """List models, show what kraken says about the selected one, upload, rename, delete."""
 
     BINDINGS = [
@@ -176,10 +177,6 @@ class ModelsScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Name", "Kind", "Access")
         self.reload()
-
-    @property
-    def store(self):  # noqa: ANN201 - the app's Store
-        return self.app.store  # type: ignore[attr-defined]
 
     def reload(self, select: str | None = None) -> None:
         table = self.query_one(DataTable)

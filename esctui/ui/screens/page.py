@@ -18,6 +18,7 @@ from esctui.domain import Line, Part, Polygon, Region, Transcription
 from esctui.domain.errors import EsctuiError
 from esctui.store import PageLayout
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
+from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import selected_row_key
 
 NO_LAYOUT = "No regions or lines yet — import ALTO/PAGE XML with i on the Images screen."
@@ -169,7 +170,7 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
-class PageScreen(Screen[None]):
+class PageScreen(StoreAccess, Screen[None]):
     """Lines of one page in reading order, with a version switcher and a layout preview."""
 
     BINDINGS = [
@@ -209,10 +210,6 @@ class PageScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#page-side").border_title = "Regions · layout"
         self.reload()
-
-    @property
-    def store(self):  # noqa: ANN201 - the app's Store
-        return self.app.store  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ loading
 

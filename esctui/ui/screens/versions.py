@@ -19,6 +19,7 @@ from esctui.domain.errors import EsctuiError
 from esctui.importers.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
+from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import selected_row_key
 
 STATS_GROUP = "version-stats"
@@ -43,7 +44,7 @@ def _created(version: Transcription) -> str:
     return dt.datetime.fromtimestamp(version.created).strftime("%Y-%m-%d %H:%M")
 
 
-class VersionsScreen(Screen[None]):
+class VersionsScreen(StoreAccess, Screen[None]):
     """The document's transcription versions with what each one holds."""
 
     BINDINGS = [
@@ -83,10 +84,6 @@ class VersionsScreen(Screen[None]):
     def on_job_finished(self, message: JobFinished) -> None:
         if message.job.document_id == self.document_id:
             self.reload()
-
-    @property
-    def store(self):  # noqa: ANN201 - the app's Store
-        return self.app.store  # type: ignore[attr-defined]
 
     def reload(self, select: str | None = None) -> None:
         try:
@@ -268,7 +265,7 @@ class VersionsScreen(Screen[None]):
         ]
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(StoreAccess, Screen[None]):
     """One page, two versions side by side, line by line; differing lines highlighted."""
 
     BINDINGS = [
@@ -299,10 +296,6 @@ class CompareScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.reload()
-
-    @property
-    def store(self):  # noqa: ANN201 - the app's Store
-        return self.app.store  # type: ignore[attr-defined]
 
     def reload(self) -> None:
         try:
