@@ -216,3 +216,15 @@ async def test_command_palette_offers_main_actions(ui_store: Store) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert type(app.screen).__name__ == "DocumentFormScreen"
+
+
+async def test_home_and_end_go_to_the_first_and_last_row(ui_store: Store) -> None:
+    for name in ("Alpha", "Beta", "Gamma"):
+        ui_store.create_document(name)
+    app = EsctuiApp(ui_store)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DataTable)
+        await pilot.press("end")
+        assert table.cursor_row == 2
+        await pilot.press("home")
+        assert table.cursor_row == 0

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from esctui.domain import Document
 from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
-from esctui.ui.widgets.tables import selected_row_key
+from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 
 class DocumentsScreen(Screen[None]):
@@ -33,7 +33,7 @@ class DocumentsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Documents", classes="title")
-        yield DataTable(id="documents", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="documents")
         yield Static("", id="empty", classes="empty")
         yield Footer(compact=True)
 

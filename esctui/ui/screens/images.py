@@ -17,7 +17,7 @@ from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
 from esctui.ui.widgets.preview import PagePreview
 from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import selected_row_key
+from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 # Import menu: key -> (label, help, "module:function"). The function takes (screen, document_id)
 # and opens that import's dialog; each importer's UI lives in its own module.
@@ -83,7 +83,7 @@ class ImagesScreen(StoreAccess, Screen[None]):
         yield Static("", id="doc-title", classes="title")
         with Horizontal():
             with Vertical():
-                yield DataTable(id="pages", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="pages")
                 yield Static("", id="empty", classes="empty")
             with Vertical(classes="side panel"):
                 yield Static("", id="info")

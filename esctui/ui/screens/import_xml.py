@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from esctui.domain.errors import EsctuiError
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import selected_row_key
+from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 if TYPE_CHECKING:
     from esctui.importers.xml import XmlImportPlan
@@ -114,7 +114,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
         with Vertical(classes="dialog wide", id="xml-dialog"):
             yield Label(f"Import transcriptions from {escape(self.path.name)}", classes="title")
             yield Static("Reading the file…", id="xml-summary")
-            yield DataTable(id="xml-plan", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="xml-plan")
             yield Static("", id="xml-detail", classes="hint")
             yield Label("Version name (an existing version of that name gets the text)")
             yield Input(id="xml-name", compact=True)

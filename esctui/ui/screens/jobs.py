@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from esctui.domain import ImportJob
 from esctui.ui.messages import JobFinished, JobUpdated
-from esctui.ui.widgets.tables import selected_row_key
+from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 
 def render_report(job: ImportJob, live: str = "") -> str:
@@ -59,7 +59,7 @@ class JobsScreen(Screen[None]):
         yield Header()
         yield Static("Jobs", classes="title")
         with Horizontal():
-            yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="jobs")
             with VerticalScroll(classes="side panel", id="report-box"):
                 yield Static("", id="report")
         yield Footer(compact=True)

@@ -19,7 +19,7 @@ from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from esctui.ui.screens.images import human_size
 from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import selected_row_key
+from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
 ALPHABET_SAMPLE = 60
@@ -165,7 +165,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
         yield Static("", id="model-status", classes="muted")
         with Horizontal():
             with Vertical():
-                yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="models")
                 yield Static("", id="empty", classes="empty")
             with VerticalScroll(classes="side panel", id="model-panel"):
                 yield Static("", id="model-info")

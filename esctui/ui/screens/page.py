@@ -19,7 +19,7 @@ from esctui.domain.errors import EsctuiError
 from esctui.store import PageLayout
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
 from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import selected_row_key
+from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 NO_LAYOUT = "No regions or lines yet — import ALTO/PAGE XML with i on the Images screen."
 
@@ -199,7 +199,7 @@ class PageScreen(StoreAccess, Screen[None]):
         yield Static("", id="page-title", classes="title")
         with Horizontal():
             with Vertical(id="page-main"):
-                yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="lines")
                 yield Static("", id="empty", classes="empty")
                 yield Static("", id="line-text")
             with Vertical(id="page-side", classes="panel"):

@@ -20,7 +20,7 @@ from esctui.importers.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
 from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import selected_row_key
+from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 STATS_GROUP = "version-stats"
 ONLY_A = "bold red reverse"  # text only in the left version (or replaced)
@@ -63,7 +63,7 @@ class VersionsScreen(StoreAccess, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="versions-title", classes="title")
-        yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="versions")
         yield Static("", id="empty", classes="empty")
         yield Static("", id="versions-status", classes="muted")
         yield Footer(compact=True)
@@ -289,7 +289,7 @@ class CompareScreen(StoreAccess, Screen[None]):
         yield Header()
         yield Static("", id="compare-title", classes="title")
         with Vertical():
-            yield DataTable(id="compare", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="compare")
             yield Static("", id="empty", classes="empty")
             yield Static("", id="compare-line")
         yield Footer(compact=True)
