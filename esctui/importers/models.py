@@ -23,7 +23,7 @@ def add_model(store: Store, path: str | Path, *, name: str | None = None) -> Mod
     source = Path(path).expanduser()
     read_model_header(source)  # cheap checks first: no torch for junk files
     with tempfile.TemporaryDirectory(dir=store.models_dir()) as tmp:
-        copy = Path(tmp) / f"upload{source.suffix.lower()}"
+        copy = Path(tmp) / source.name  # kraken's messages then name the user's file
         shutil.copyfile(source, copy)  # validate and hash our own copy, not the user's file
         info = validate_model(copy)
         existing = store.find_model_by_hash(info.sha256)

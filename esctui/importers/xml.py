@@ -267,14 +267,15 @@ class XmlPlanner:
                 match = self.matcher.match(parsed.image_filename, name)
                 if match.part is not None:
                     parsed = self._parse(data, name, match.part)
-        except LayoutXmlError as error:
-            return XmlPlanEntry(name, EntryStatus.ERROR, image_filename=guess, reason=str(error))
+        except LayoutXmlError as error:  # its message starts with the file name: said once
+            reason = str(error).removeprefix(f"{name}: ")
+            return XmlPlanEntry(name, EntryStatus.ERROR, image_filename=guess, reason=reason)
         except Exception as error:  # noqa: BLE001 - a reader bug on one file must not stop all
             return XmlPlanEntry(
                 name,
                 EntryStatus.ERROR,
                 image_filename=guess,
-                reason=f"{name}: could not be read ({type(error).__name__}: {error})",
+                reason=f"could not be read ({type(error).__name__}: {error})",
             )
         entry = XmlPlanEntry(
             name,

@@ -11,11 +11,13 @@ from textual.widgets import Footer, Static
 GENERAL = """\
 [b]esctui[/b] imports pages, models and transcriptions for HTR projects.
 
-Documents → Enter opens a document's pages → i imports (local images, PDF, IIIF, ALTO/PAGE XML).
-Imports run in the background: the progress window can be sent away with b and the Jobs
-screen (j) shows every import with its report. Models (m) lists kraken models.
+Documents → Enter opens a document's pages → i imports (local images, PDF, IIIF, ALTO/PAGE \
+XML). On a page list: Enter shows a page's lines, t its transcription versions, E exports, \
+M computes line masks.
+Imports run in the background: the progress window can be sent away with b and the Jobs \
+screen (j) shows every import with its report. Models (m) lists and uploads kraken models.
 
-Everywhere: Tab moves between widgets, Escape goes back, Ctrl+P opens the command palette,
+Everywhere: Tab moves between widgets, Escape goes back, Ctrl+P opens the command palette, \
 Ctrl+Q quits.
 """
 

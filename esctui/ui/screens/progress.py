@@ -53,6 +53,8 @@ class ProgressScreen(ModalScreen[None]):
         if job.id != self.job_id and self.worker.result is not job:
             return
         self.finished_job = job
+        # A definite bar at the end: a job that failed before it knew its size would spin on.
+        self.query_one("#bar", ProgressBar).update(total=max(job.total, 1), progress=job.done)
         lines = [f"{job.status}: {job.report.summary()}"]
         if job.error:
             lines.append(job.error)
