@@ -6,7 +6,10 @@ Keep this file small; fixtures used by one test file belong in that file.
 from __future__ import annotations
 
 import functools
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -124,3 +127,34 @@ def jpeg_copies(source: Path, folder: Path, count: int, name: str = "page{}.jpg"
 def jpeg_copies_fixture() -> Callable[..., list[Path]]:
     """``jpeg_copies(source, folder, count, name="page{}.jpg")``."""
     return jpeg_copies
+
+
+def make_pages(folder: Path, count: int, size: tuple[int, int] = (60, 80)) -> list[Path]:
+    """``count`` PNG pages ``page1.png``... in ``folder``, each of a different width."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(1, count + 1):
+        path = folder / f"page{i}.png"
+        Image.new("RGB", (size[0] + i, size[1]), (i * 20 % 255, 90, 140)).save(path)
+        paths.append(path)
+    return paths
+
+
+async def type_text(pilot, text: str) -> None:  # noqa: ANN001 - Pilot
+    """Type ``text`` key by key, as a person would."""
+    for char in text:
+        await pilot.press(char if char != " " else "space")
+
+
+def run_esctui(
+    data: Path, *args: str, input: str | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """``python -m esctui ARGS`` as a real process on the data folder ``data``."""
+    return subprocess.run(
+        [sys.executable, "-m", "esctui", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, "ESCTUI_DATA": str(data)},
+        timeout=timeout,
+    )

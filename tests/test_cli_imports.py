@@ -5,25 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_esctui as esctui
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not there")
-
-
-def esctui(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ESCTUI_DATA": str(data)}
-    return subprocess.run(
-        [sys.executable, "-m", "esctui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=240,
-    )
 
 
 def test_pdf_pages_are_stored_byte_for_byte(tmp_path: Path) -> None:
@@ -84,15 +72,7 @@ def test_an_encrypted_pdf_imports_with_its_password_from_stdin(tmp_path: Path) -
     esctui(data, "documents", "create", "P")
     refused = esctui(data, "import", "pdf", "P", str(locked))
     assert refused.returncode == 1 and "no password was given" in refused.stderr
-    env = {**os.environ, "ESCTUI_DATA": str(data)}
-    imported = subprocess.run(
-        [sys.executable, "-m", "esctui", "import", "pdf", "P", str(locked), "--password"],
-        input="u\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=240,
-    )
+    imported = esctui(data, "import", "pdf", "P", str(locked), "--password", input="u\n")
     assert imported.returncode == 0, imported.stderr
     shown = json.loads(esctui(data, "documents", "show", "P", "--json").stdout)
     assert len(shown["parts"]) == 3

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import run_esctui as esctui
 from lxml import etree
 from PIL import Image
 
@@ -351,17 +350,6 @@ def test_parse_page_numbers() -> None:
 # --------------------------------------------------------------------------------------------
 # the CLI
 # --------------------------------------------------------------------------------------------
-
-
-def esctui(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ESCTUI_DATA": str(data)}
-    return subprocess.run(
-        [sys.executable, "-m", "esctui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 def test_cli_export(tmp_path: Path) -> None:

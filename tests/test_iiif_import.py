@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import jpeg_copies, make_image
+from conftest import run_esctui as esctui
 from iiif_server import CORPUS, MANIFEST_DIR, Fault, IiifTestServer
 from PIL import Image
 
@@ -518,16 +518,6 @@ def add_collection(server: IiifTestServer) -> str:
 
 # --------------------------------------------------------------------------------------------
 # The command line (a real subprocess; the server runs in this test process)
-
-
-def esctui(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "esctui", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ESCTUI_DATA": str(data)},
-        timeout=120,
-    )
 
 
 def shown(data: Path, document: str) -> dict:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from PIL import Image
+from conftest import make_pages, type_text
 from textual.widgets import DataTable, Input
 
 from esctui.store import Store
@@ -21,33 +20,13 @@ from esctui.ui.screens.progress import ProgressScreen
 SIZE = (80, 24)  # the smallest terminal we promise
 
 
-@pytest.fixture
-def ui_store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "data")
-
-
-def make_pages(folder: Path, count: int) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(1, count + 1):
-        path = folder / f"page{i}.png"
-        Image.new("RGB", (60 + i, 80), (i * 20 % 255, 90, 140)).save(path)
-        paths.append(path)
-    return paths
-
-
-async def type_text(pilot, text: str) -> None:  # noqa: ANN001 - Pilot
-    for char in text:
-        await pilot.press(char if char != " " else "space")
-
-
 def table_names(app: EsctuiApp, column: int) -> list[str]:
     table = app.screen.query_one(DataTable)
     return [str(table.get_row_at(i)[column]) for i in range(table.row_count)]
 
 
-async def test_create_rename_describe_delete_document(ui_store: Store) -> None:
-    app = EsctuiApp(ui_store)
+async def test_create_rename_describe_delete_document(store: Store) -> None:
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, DocumentsScreen)
         await pilot.press("n")
@@ -56,7 +35,7 @@ async def test_create_rename_describe_delete_document(ui_store: Store) -> None:
         await type_text(pilot, "Latin")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        [doc] = ui_store.list_documents()
+        [doc] = store.list_documents()
         assert (doc.name, doc.main_script) == ("Register 1642", "Latin")
         assert table_names(app, 0) == ["Register 1642"]
 
@@ -66,7 +45,7 @@ async def test_create_rename_describe_delete_document(ui_store: Store) -> None:
         await type_text(pilot, "Register B")
         await pilot.press("enter")
         await pilot.pause()
-        assert ui_store.get_document(doc.id).name == "Register B"
+        assert store.get_document(doc.id).name == "Register B"
 
         await pilot.press("D")
         assert isinstance(app.screen, DescriptionScreen)
@@ -75,36 +54,36 @@ async def test_create_rename_describe_delete_document(ui_store: Store) -> None:
         await type_text(pilot, "archive: AD 33")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        described = ui_store.get_document(doc.id)
+        described = store.get_document(doc.id)
         assert described.description == "Parish register"
         assert described.metadata == {"archive": "AD 33"}
 
         await pilot.press("x")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")  # keep it
-        assert ui_store.list_documents()
+        assert store.list_documents()
         await pilot.press("x")
         await pilot.press("y")
         await pilot.pause()
-        assert ui_store.list_documents() == []
+        assert store.list_documents() == []
 
 
-async def test_duplicate_name_is_a_notification_not_a_crash(ui_store: Store) -> None:
-    ui_store.create_document("Same")
-    app = EsctuiApp(ui_store)
+async def test_duplicate_name_is_a_notification_not_a_crash(store: Store) -> None:
+    store.create_document("Same")
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
         await type_text(pilot, "Same")
         await pilot.press("enter")
         await pilot.pause()
-        assert len(ui_store.list_documents()) == 1
+        assert len(store.list_documents()) == 1
         assert any("already exists" in n.message for n in app._notifications)
 
 
-async def test_import_images_in_picked_order_with_progress(ui_store: Store, tmp_path: Path) -> None:
+async def test_import_images_in_picked_order_with_progress(store: Store, tmp_path: Path) -> None:
     pages = make_pages(tmp_path / "scans", 3)
-    doc = ui_store.create_document("Book")
-    app = EsctuiApp(ui_store)
+    doc = store.create_document("Book")
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         assert isinstance(app.screen, ImagesScreen)
@@ -126,14 +105,14 @@ async def test_import_images_in_picked_order_with_progress(ui_store: Store, tmp_
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ImagesScreen)
-        assert [p.name for p in ui_store.list_parts(doc.id)] == ["page3", "page1", "page2"]
+        assert [p.name for p in store.list_parts(doc.id)] == ["page3", "page1", "page2"]
         assert table_names(app, 2) == ["page3", "page1", "page2"]
 
 
-async def test_picker_adds_a_folder_in_natural_order(ui_store: Store, tmp_path: Path) -> None:
+async def test_picker_adds_a_folder_in_natural_order(store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "root" / "folder"
     make_pages(folder, 11)
-    app = EsctuiApp(ui_store)
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         picked: list = []
         app.push_screen(
@@ -149,42 +128,42 @@ async def test_picker_adds_a_folder_in_natural_order(ui_store: Store, tmp_path: 
         assert len(picked[0]) == 11
 
 
-async def test_reorder_and_delete_pages(ui_store: Store, tmp_path: Path) -> None:
+async def test_reorder_and_delete_pages(store: Store, tmp_path: Path) -> None:
     import asyncio
 
     from esctui.importers.images import LocalImagesImporter
     from esctui.importers.jobs import run_job
 
-    doc = ui_store.create_document("Book")
-    await run_job(ui_store, LocalImagesImporter(ui_store, doc.id, make_pages(tmp_path / "s", 3)))
-    app = EsctuiApp(ui_store)
+    doc = store.create_document("Book")
+    await run_job(store, LocalImagesImporter(store, doc.id, make_pages(tmp_path / "s", 3)))
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         await pilot.press("J")  # page1 moves down
         await pilot.pause()
-        assert [p.name for p in ui_store.list_parts(doc.id)] == ["page2", "page1", "page3"]
+        assert [p.name for p in store.list_parts(doc.id)] == ["page2", "page1", "page3"]
         await pilot.press("K")
         await pilot.pause()
-        assert [p.name for p in ui_store.list_parts(doc.id)] == ["page1", "page2", "page3"]
+        assert [p.name for p in store.list_parts(doc.id)] == ["page1", "page2", "page3"]
         # mark two pages, delete them
         await pilot.press("space", "space", "x")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await pilot.pause()
         await asyncio.sleep(0)
-        assert [p.name for p in ui_store.list_parts(doc.id)] == ["page3"]
-        assert ui_store.get_document(doc.id).page_count == 1
+        assert [p.name for p in store.list_parts(doc.id)] == ["page3"]
+        assert store.get_document(doc.id).page_count == 1
 
 
-async def test_jobs_screen_shows_reports(ui_store: Store, tmp_path: Path) -> None:
+async def test_jobs_screen_shows_reports(store: Store, tmp_path: Path) -> None:
     from esctui.importers.images import LocalImagesImporter
     from esctui.importers.jobs import run_job
 
-    doc = ui_store.create_document("Book")
+    doc = store.create_document("Book")
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
-    await run_job(ui_store, LocalImagesImporter(ui_store, doc.id, [broken]))
-    app = EsctuiApp(ui_store)
+    await run_job(store, LocalImagesImporter(store, doc.id, [broken]))
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("j")
         assert isinstance(app.screen, JobsScreen)
@@ -194,8 +173,8 @@ async def test_jobs_screen_shows_reports(ui_store: Store, tmp_path: Path) -> Non
         assert isinstance(app.screen, DocumentsScreen)
 
 
-async def test_help_lists_the_screen_keys(ui_store: Store) -> None:
-    app = EsctuiApp(ui_store)
+async def test_help_lists_the_screen_keys(store: Store) -> None:
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -205,8 +184,8 @@ async def test_help_lists_the_screen_keys(ui_store: Store) -> None:
         assert isinstance(app.screen, DocumentsScreen)
 
 
-async def test_command_palette_offers_main_actions(ui_store: Store) -> None:
-    app = EsctuiApp(ui_store)
+async def test_command_palette_offers_main_actions(store: Store) -> None:
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert {"Jobs", "Models", "New document"} <= set(titles)
@@ -218,10 +197,10 @@ async def test_command_palette_offers_main_actions(ui_store: Store) -> None:
         assert type(app.screen).__name__ == "DocumentFormScreen"
 
 
-async def test_home_and_end_go_to_the_first_and_last_row(ui_store: Store) -> None:
+async def test_home_and_end_go_to_the_first_and_last_row(store: Store) -> None:
     for name in ("Alpha", "Beta", "Gamma"):
-        ui_store.create_document(name)
-    app = EsctuiApp(ui_store)
+        store.create_document(name)
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(DataTable)
         await pilot.press("end")

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from conftest import make_pages, type_text
 from textual.widgets import DataTable, Input, Static
 
 from esctui.domain import Line, LineText, Model, Region
@@ -32,32 +32,14 @@ OVERFIT = CORPUS / "models" / "overfit.mlmodel"
 BLLA = Path(importlib.util.find_spec("kraken").origin).parent / "blla.mlmodel"  # type: ignore[arg-type,union-attr]
 
 
-@pytest.fixture
-def ui_store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "data")
-
-
-def make_pages(folder: Path, count: int) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(1, count + 1):
-        path = folder / f"page{i}.png"
-        Image.new("RGB", (300 + i, 400), (i * 20 % 255, 90, 140)).save(path)
-        paths.append(path)
-    return paths
-
-
 async def add_pages(store: Store, document_id: str, folder: Path, count: int) -> None:
     from esctui.importers.images import LocalImagesImporter
     from esctui.importers.jobs import run_job
 
-    job = await run_job(store, LocalImagesImporter(store, document_id, make_pages(folder, count)))
+    job = await run_job(
+        store, LocalImagesImporter(store, document_id, make_pages(folder, count, (300, 400)))
+    )
     assert job.status == "done"
-
-
-async def type_text(pilot, text: str) -> None:  # noqa: ANN001 - Pilot
-    for char in text:
-        await pilot.press(char if char != " " else "space")
 
 
 async def submit_path(pilot, app: EsctuiApp, path: Path) -> None:  # noqa: ANN001 - Pilot
@@ -94,9 +76,9 @@ def static_text(app: EsctuiApp, selector: str) -> str:
 # --------------------------------------------------------------------------- PDF import
 
 
-async def test_import_pdf_through_the_menu(ui_store: Store) -> None:
-    doc = ui_store.create_document("Book")
-    app = EsctuiApp(ui_store)
+async def test_import_pdf_through_the_menu(store: Store) -> None:
+    doc = store.create_document("Book")
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         assert isinstance(app.screen, ImagesScreen)
@@ -113,15 +95,15 @@ async def test_import_pdf_through_the_menu(ui_store: Store) -> None:
         await pilot.pause()
         assert isinstance(app.screen, ImagesScreen)
         names = ["three_scans_1", "three_scans_2", "three_scans_3"]
-        assert [p.name for p in ui_store.list_parts(doc.id)] == names
+        assert [p.name for p in store.list_parts(doc.id)] == names
         assert column(app, 2) == names
-        [job] = ui_store.list_jobs()
+        [job] = store.list_jobs()
         assert (job.kind, job.status) == ("pdf", "done")
 
 
-async def test_pdf_text_layer_becomes_a_version_seen_in_the_page_view(ui_store: Store) -> None:
-    doc = ui_store.create_document("Book")
-    app = EsctuiApp(ui_store)
+async def test_pdf_text_layer_becomes_a_version_seen_in_the_page_view(store: Store) -> None:
+    doc = store.create_document("Book")
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "i", "down", "enter")
         await submit_path(pilot, app, CORPUS / "pdf" / "scan_with_text_layer.pdf")
@@ -130,10 +112,10 @@ async def test_pdf_text_layer_becomes_a_version_seen_in_the_page_view(ui_store: 
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        [version] = ui_store.list_transcriptions(doc.id)
+        [version] = store.list_transcriptions(doc.id)
         assert version.name == "PDF text"
-        [part] = ui_store.list_parts(doc.id)
-        layout = ui_store.read_page_layout(doc.id, part.id)
+        [part] = store.list_parts(doc.id)
+        layout = store.read_page_layout(doc.id, part.id)
         assert layout.lines and layout.texts_for(version.id)
         await pilot.press("escape", "enter")  # close the progress window, open the page
         assert isinstance(app.screen, PageScreen)
@@ -145,15 +127,15 @@ async def test_pdf_text_layer_becomes_a_version_seen_in_the_page_view(ui_store: 
 
 
 async def test_pdf_dialog_asks_an_encrypted_pdf_s_password_and_refuses_a_bad_dpi(
-    ui_store: Store, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     import pymupdf
 
     locked = tmp_path / "locked scans.pdf"
     with pymupdf.open(THREE_SCANS) as pdf:
         pdf.save(locked, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o")
-    doc = ui_store.create_document("Book")
-    app = EsctuiApp(ui_store)
+    doc = store.create_document("Book")
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
 
         async def pick_with_password(password: str) -> None:
@@ -173,10 +155,10 @@ async def test_pdf_dialog_asks_an_encrypted_pdf_s_password_and_refuses_a_bad_dpi
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        [job] = ui_store.list_jobs()
+        [job] = store.list_jobs()
         assert job.status == "failed" and "the password given is wrong" in job.error
         assert any("failed" in m and "locked scans.pdf" in m for m in messages(app))
-        assert ui_store.list_parts(doc.id) == []
+        assert store.list_parts(doc.id) == []
         await pilot.press("escape")  # close the progress window
 
         await pick_with_password("u")
@@ -189,7 +171,7 @@ async def test_pdf_dialog_asks_an_encrypted_pdf_s_password_and_refuses_a_bad_dpi
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert len(ui_store.list_parts(doc.id)) == 3
+        assert len(store.list_parts(doc.id)) == 3
 
 
 # --------------------------------------------------------------------------- models
@@ -219,13 +201,11 @@ def store_model(store: Store, name: str, *, shared_with: list[str] | None = None
 
 
 @pytest.mark.slow
-async def test_upload_blla_shows_validation_then_its_metadata(
-    ui_store: Store, tmp_path: Path
-) -> None:
+async def test_upload_blla_shows_validation_then_its_metadata(store: Store, tmp_path: Path) -> None:
     assert BLLA.name == "blla.mlmodel", "kraken's blla.mlmodel is missing"
     source = tmp_path / "blla.mlmodel"
     shutil.copyfile(BLLA, source)
-    app = EsctuiApp(ui_store)
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         assert isinstance(app.screen, ModelsScreen)
@@ -239,7 +219,7 @@ async def test_upload_blla_shows_validation_then_its_metadata(
         assert "Validating blla.mlmodel" in static_text(app, "#model-status")
         await pilot.press("down")  # the UI answers while kraken works in a child process
         await settle(pilot, app)
-        [model] = ui_store.list_models()
+        [model] = store.list_models()
         assert (model.name, model.kinds) == ("Layout", ["segmentation"])
         assert column(app, 0) == ["Layout"]
         assert app.screen.query_one("#model-status", Static).display is False
@@ -260,20 +240,20 @@ async def test_upload_blla_shows_validation_then_its_metadata(
         ):
             assert expected in info, expected
         assert any("Model: blla.mlmodel: done" in m for m in messages(app))
-        assert [j.kind for j in ui_store.list_jobs()] == ["model"]  # listed on the Jobs screen
+        assert [j.kind for j in store.list_jobs()] == ["model"]  # listed on the Jobs screen
         # the same file again: refused, nothing added
         await pilot.press("u")
         await submit_path(pilot, app, source)
         await pilot.press("enter")  # empty name: the model's own
         await settle(pilot, app)
         assert any("same file as the model 'Layout'" in m for m in messages(app))
-        assert len(ui_store.list_models()) == 1
+        assert len(store.list_models()) == 1
 
 
-async def test_upload_of_random_bytes_is_refused(ui_store: Store, tmp_path: Path) -> None:
+async def test_upload_of_random_bytes_is_refused(store: Store, tmp_path: Path) -> None:
     junk = tmp_path / "x.mlmodel"
     junk.write_bytes(os.urandom(4096))
-    app = EsctuiApp(ui_store)
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m", "u")
         await submit_path(pilot, app, junk)
@@ -281,8 +261,8 @@ async def test_upload_of_random_bytes_is_refused(ui_store: Store, tmp_path: Path
         await settle(pilot, app)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert errors and "x.mlmodel" in errors[0].message
-        assert ui_store.list_models() == []
-        assert [p for p in ui_store.models_dir().rglob("*") if p.is_file()] == []
+        assert store.list_models() == []
+        assert [p for p in store.models_dir().rglob("*") if p.is_file()] == []
         assert "No models yet" in static_text(app, "#empty")
 
 
@@ -403,14 +383,12 @@ def build_layout(store: Store, document_id: str, part_id: str) -> tuple[str, str
     return first.id, second.id, lines
 
 
-async def test_page_screen_lines_versions_preview_and_paging(
-    ui_store: Store, tmp_path: Path
-) -> None:
-    doc = ui_store.create_document("Register")
-    await add_pages(ui_store, doc.id, tmp_path / "scans", 2)
-    first_part, second_part = ui_store.list_parts(doc.id)
-    build_layout(ui_store, doc.id, first_part.id)
-    app = EsctuiApp(ui_store)
+async def test_page_screen_lines_versions_preview_and_paging(store: Store, tmp_path: Path) -> None:
+    doc = store.create_document("Register")
+    await add_pages(store, doc.id, tmp_path / "scans", 2)
+    first_part, second_part = store.list_parts(doc.id)
+    build_layout(store, doc.id, first_part.id)
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "enter")  # open the document, then its first page
         assert isinstance(app.screen, PageScreen)
@@ -487,24 +465,24 @@ def test_layout_drawing_keeps_the_page_proportions() -> None:
 # --------------------------------------------------------------------------- versions
 
 
-async def test_versions_counts_rename_delete(ui_store: Store, tmp_path: Path) -> None:
-    doc = ui_store.create_document("Register")
-    await add_pages(ui_store, doc.id, tmp_path / "scans", 2)
-    parts = ui_store.list_parts(doc.id)
-    first_id, second_id, lines = build_layout(ui_store, doc.id, parts[0].id)
+async def test_versions_counts_rename_delete(store: Store, tmp_path: Path) -> None:
+    doc = store.create_document("Register")
+    await add_pages(store, doc.id, tmp_path / "scans", 2)
+    parts = store.list_parts(doc.id)
+    first_id, second_id, lines = build_layout(store, doc.id, parts[0].id)
     # the first version also has a line on page 2
     line = Line(parts[1].id, [(5, 5), (50, 5)])
-    ui_store.write_page_layout(
+    store.write_page_layout(
         doc.id, parts[1].id, PageLayout([], [line], [LineText(line.id, first_id, "Amen")])
     )
-    empty = ui_store.create_transcription(doc.id, "empty", "manual")
-    stats = version_stats(ui_store, doc.id)
+    empty = store.create_transcription(doc.id, "empty", "manual")
+    stats = version_stats(store, doc.id)
     assert (stats[first_id].pages, stats[first_id].lines) == (2, 4)
     assert stats[first_id].characters == len(
         "Liber baptizatorumAnno domini 1642 die 3 mensisbaptizatus est JoannesAmen"
     )
     assert (stats[empty.id].pages, stats[empty.id].lines) == (0, 0)  # listed, empty
-    app = EsctuiApp(ui_store)
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "t")
         assert isinstance(app.screen, VersionsScreen)
@@ -521,12 +499,12 @@ async def test_versions_counts_rename_delete(ui_store: Store, tmp_path: Path) ->
         await pilot.press("enter")
         await pilot.pause()
         assert any("already exists" in m for m in messages(app))
-        assert ui_store.get_transcription(doc.id, second_id).name == "normalised"
+        assert store.get_transcription(doc.id, second_id).name == "normalised"
         await pilot.press("r")
         app.screen.query_one(Input).value = "regularised"
         await pilot.press("enter")
         await pilot.pause()
-        assert ui_store.get_transcription(doc.id, second_id).name == "regularised"
+        assert store.get_transcription(doc.id, second_id).name == "regularised"
         assert column(app, 0)[1] == "regularised"
 
         await pilot.press("x")
@@ -534,22 +512,22 @@ async def test_versions_counts_rename_delete(ui_store: Store, tmp_path: Path) ->
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert [v.name for v in ui_store.list_transcriptions(doc.id)] == ["diplomatic", "empty"]
+        assert [v.name for v in store.list_transcriptions(doc.id)] == ["diplomatic", "empty"]
         assert all(
             t.transcription_id != second_id
-            for t in ui_store.read_page_layout(doc.id, parts[0].id).texts
+            for t in store.read_page_layout(doc.id, parts[0].id).texts
         )
         assert column(app, 0) == ["diplomatic", "empty"]
-        ui_store.create_transcription(doc.id, "regularised", "manual")  # the name is free
+        store.create_transcription(doc.id, "regularised", "manual")  # the name is free
 
 
-async def test_compare_two_versions_side_by_side(ui_store: Store, tmp_path: Path) -> None:
-    doc = ui_store.create_document("Register")
-    await add_pages(ui_store, doc.id, tmp_path / "scans", 2)
-    parts = ui_store.list_parts(doc.id)
-    build_layout(ui_store, doc.id, parts[0].id)
-    ui_store.create_transcription(doc.id, "third", "manual")
-    app = EsctuiApp(ui_store)
+async def test_compare_two_versions_side_by_side(store: Store, tmp_path: Path) -> None:
+    doc = store.create_document("Register")
+    await add_pages(store, doc.id, tmp_path / "scans", 2)
+    parts = store.list_parts(doc.id)
+    build_layout(store, doc.id, parts[0].id)
+    store.create_transcription(doc.id, "third", "manual")
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "t", "c")  # compare "diplomatic" with …
         assert isinstance(app.screen, ChoiceScreen)
@@ -582,10 +560,10 @@ async def test_compare_two_versions_side_by_side(ui_store: Store, tmp_path: Path
         assert isinstance(app.screen, VersionsScreen)
 
 
-async def test_compare_needs_two_versions(ui_store: Store, tmp_path: Path) -> None:
-    doc = ui_store.create_document("Register")
-    ui_store.create_transcription(doc.id, "only", "manual")
-    app = EsctuiApp(ui_store)
+async def test_compare_needs_two_versions(store: Store, tmp_path: Path) -> None:
+    doc = store.create_document("Register")
+    store.create_transcription(doc.id, "only", "manual")
+    app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "t", "c")
         assert isinstance(app.screen, VersionsScreen)
