@@ -874,3 +874,32 @@ def test_kill_9_during_an_import_then_a_clean_reopen(
         f"page{i}" for i in range(1, KILL_IMAGES + 1) if f"page{i}" not in {p.name for p in parts}
     ]
     assert final.get_document(doc.id).page_count == KILL_IMAGES
+
+
+def test_saving_a_stale_document_copy_keeps_the_typology_the_pages_gave(
+    store: Store, make_image
+) -> None:
+    from esctui.domain import Line
+
+    doc = store.create_document("Codex")
+    [part] = add_pages(store, doc.id, make_image, ["p1"])
+    stale = store.get_document(doc.id)  # e.g. a description dialog left open
+    lines = [Line(part.id, baseline=[(0, 5), (9, 5)], type="heading")]
+    store.write_page_layout(doc.id, part.id, PageLayout(lines=lines))
+    stale.description = "written meanwhile"
+    store.update_document(stale)
+    saved = store.get_document(doc.id)
+    assert saved.description == "written meanwhile"
+    assert saved.typology == {"regions": {}, "lines": {"heading": 1}}
+
+
+def test_a_marker_with_our_pid_from_an_earlier_process_counts_as_a_crash(store: Store) -> None:
+    """After a restart the new process may get the crashed one's pid: still a crash."""
+    doc = store.create_document("Codex")
+    orphan = store.document_dir(doc.id) / "images" / "orphan.png"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"left by a crash")
+    store.close()
+    (store.root / ".sessions" / f"{os.getpid()}-deadbeef").touch()  # not a Store open here
+    Store(store.root)
+    assert not orphan.exists()

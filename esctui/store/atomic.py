@@ -53,28 +53,33 @@ def write_files_durably(files: list[tuple[Path, bytes]], *, durable: bool = True
     them together (with ext4's ordered mode the first fsync carries the others' data); each
     folder is fsynced once after the renames. Each file is still old or new after a crash.
     """
-    temps: list[tuple[Path, Path, int]] = []
+    temps: list[tuple[Path, Path]] = []  # (target, temporary file) written so far
+    renamed = 0
     try:
-        for path, data in files:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            temps.append((path, tmp, fd))
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        for _path, _tmp, fd in temps:
+        descriptors: list[int] = []
+        try:
+            for path, data in files:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+                descriptors.append(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+                temps.append((path, tmp))
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(descriptors[-1], view) :]
             if durable:
-                os.fsync(fd)
-        for path, tmp, fd in temps:
-            os.close(fd)
+                for fd in descriptors:
+                    os.fsync(fd)
+        finally:
+            for fd in descriptors:  # each closed once, success or not
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        for path, tmp in temps:
             os.replace(tmp, path)
-        temps = []
-    finally:
-        for _path, tmp, fd in temps:  # failed before the renames: leave the old files alone
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            renamed += 1
+    except BaseException:
+        for _path, tmp in temps[renamed:]:  # not renamed: those files keep their old content
             tmp.unlink(missing_ok=True)
+        raise
     if durable:
         for folder in {path.parent for path, _data in files}:
             fsync_dir(folder)

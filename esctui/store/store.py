@@ -52,6 +52,7 @@ from esctui.store.atomic import AtomicJSONStorage, flush_all, fsync_dir
 
 SCHEMA_VERSION = 1
 LOCK_TIMEOUT_SECONDS = 60.0
+_OPEN_SESSIONS: set[Path] = set()  # session markers of the Stores open in this process
 _ROW = Query()
 
 
@@ -136,6 +137,7 @@ class Store:
         marker = getattr(self, "_session", None)
         if marker is not None:
             marker.unlink(missing_ok=True)
+            _OPEN_SESSIONS.discard(marker)
             self._session = None
             atexit.unregister(self.close)
 
@@ -146,6 +148,7 @@ class Store:
         folder.mkdir(exist_ok=True)
         marker = folder / f"{os.getpid()}-{secrets.token_hex(4)}"
         marker.touch()
+        _OPEN_SESSIONS.add(marker)
         return marker
 
     def _dead_sessions(self) -> list[Path]:
@@ -155,7 +158,10 @@ class Store:
         dead = []
         for marker in folder.iterdir():
             pid = marker.name.split("-")[0]
-            if not (pid.isdigit() and _pid_alive(int(pid))):
+            ours = pid == str(os.getpid())  # ours and not open here: an earlier process, pid reused
+            if not (pid.isdigit() and _pid_alive(int(pid))) or (
+                ours and marker not in _OPEN_SESSIONS
+            ):
                 dead.append(marker)
         return dead
 
@@ -231,7 +237,7 @@ class Store:
             path = item[0]
             return 2 if path == self.catalog_path else 1 if path.name == "document.json" else 0
 
-        dirty = sorted(self._dirty(), key=rank)
+        dirty = self._dirty()
         for level in (0, 1, 2):
             flush_all([storage for path, storage in dirty if rank((path, storage)) == level])
 
@@ -290,7 +296,10 @@ class Store:
                 shutil.rmtree(doc_dir, ignore_errors=True)  # a deleted or never-committed doc
                 continue
             self._remove_orphan_files(doc_dir.name)
-            self._touch_page_count(doc_dir.name)
+            row = self._document_row(doc_dir.name) or {}
+            self._touch_document(  # a crash between the page, document and catalog writes
+                doc_dir.name, changed=False, typology=bool(row.get("typology"))
+            )
         _remove_dead_temp_files(self.root)
 
     def _quick_recovery(self) -> None:
@@ -308,13 +317,6 @@ class Store:
                     },
                     _ROW.id == row["id"],
                 )
-
-    def _touch_page_count(self, document_id: str) -> None:
-        """Recount pages: a crash between the document and catalog writes leaves it behind."""
-        count = len(self._parts(document_id))
-        row = self._document_row(document_id)
-        if row is not None and row.get("page_count") != count:
-            self._documents().update({"page_count": count}, _ROW.id == document_id)
 
     def _remove_orphan_files(self, document_id: str) -> None:
         doc_dir = self.document_dir(document_id)
@@ -379,7 +381,8 @@ class Store:
                 raise NotFoundError(f"The document {document.name!r} no longer exists.")
             self._check_name_free(document.name, except_id=document.id)
             record = document.to_record()
-            record.pop("page_count")
+            for derived in ("page_count", "typology"):  # kept by the store from the pages
+                record.pop(derived)
             self._documents().update(record, _ROW.id == document.id)
         return self.get_document(document.id)
 
@@ -401,11 +404,21 @@ class Store:
             folder.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
 
-    def _touch_document(self, document_id: str) -> None:
-        parts = self._parts(document_id)
-        self._documents().update(
-            {"updated": now(), "page_count": len(parts)}, _ROW.id == document_id
-        )
+    def _touch_document(
+        self, document_id: str, *, changed: bool = True, typology: bool = False
+    ) -> None:
+        """Recompute what the catalog derives from the pages: the page count, and with
+        ``typology`` the type counts (after layouts changed); with ``changed``, also mark the
+        document as changed now."""
+        rows = self._parts(document_id).all()
+        totals: dict[str, object] = {"page_count": len(rows)}
+        if typology:
+            totals["typology"] = _sum_typologies(rows)
+        if changed:
+            totals["updated"] = now()
+        row = self._document_row(document_id)
+        if row is not None and any(row.get(key) != value for key, value in totals.items()):
+            self._documents().update(totals, _ROW.id == document_id)
 
     # ------------------------------------------------------------------ parts (pages)
 
@@ -557,10 +570,7 @@ class Store:
             for index, row in enumerate(remaining):
                 if row["order"] != index:
                     table.update({"order": index}, _ROW.id == row["id"])
-            self._touch_document(document_id)
-            self._documents().update(
-                {"typology": _sum_typologies(remaining)}, _ROW.id == document_id
-            )
+            self._touch_document(document_id, typology=True)
         for row in rows:  # after commit: the files are no longer referenced
             for rel in (row["filename"], row["thumbnail"], f"pages/{row['id']}.json"):
                 (doc_dir / rel).unlink(missing_ok=True)
@@ -626,10 +636,7 @@ class Store:
             }
             doc_ids = [row.doc_id for row in parts.all() if row["id"] in counts]
             parts.update(lambda row: row.update(counts[row["id"]]), doc_ids=doc_ids)
-            self._documents().update(
-                {"updated": now(), "typology": _sum_typologies(parts.all())},
-                _ROW.id == document_id,
-            )
+            self._touch_document(document_id, typology=True)
 
     # ------------------------------------------------------------------ transcriptions
 
