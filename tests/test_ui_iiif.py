@@ -157,3 +157,18 @@ async def test_cancel_from_the_progress_window_keeps_whole_pages_and_a_rerun_res
         await pilot.pause()
         await app.workers.wait_for_complete()
     assert [p.name for p in store.list_parts(doc.id)] == BOOK_LABELS  # the rest, once each
+
+
+async def test_escape_in_the_dialog_leaves_running_imports_alone(store: Store) -> None:
+    import asyncio
+
+    store.create_document("Book")
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        background = app.run_worker(asyncio.sleep(30), group="jobs")  # an import, sent away
+        await open_iiif_dialog(app, pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ImagesScreen)
+        assert not background.is_cancelled
+        background.cancel()

@@ -12,10 +12,11 @@ from textual.widgets import DataTable, Footer, Header, Static
 from esctui.domain import Document
 from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
+from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 
-class DocumentsScreen(Screen[None]):
+class DocumentsScreen(StoreAccess, Screen[None]):
     """Create, rename, describe, delete and open documents."""
 
     BINDINGS = [
@@ -52,7 +53,7 @@ class DocumentsScreen(Screen[None]):
         table = self.query_one(DataTable)
         current = select or self.selected_id()
         table.clear()
-        documents = self.app.store.list_documents()  # type: ignore[attr-defined]
+        documents = self.store.list_documents()
         for doc in documents:
             table.add_row(
                 doc.name,
@@ -77,7 +78,7 @@ class DocumentsScreen(Screen[None]):
         if doc_id is None:
             self.notify("No document selected. Press n to create one.", severity="warning")
             return None
-        return self.app.store.get_document(doc_id)  # type: ignore[attr-defined]
+        return self.store.get_document(doc_id)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
@@ -96,7 +97,7 @@ class DocumentsScreen(Screen[None]):
             if doc is None:
                 return
             try:
-                new = self.app.store.create_document(  # type: ignore[attr-defined]
+                new = self.store.create_document(
                     doc.name,
                     main_script=doc.main_script,
                     read_direction=doc.read_direction,
@@ -116,7 +117,7 @@ class DocumentsScreen(Screen[None]):
         if doc is None:
             return
         try:
-            self.app.store.update_document(doc)  # type: ignore[attr-defined]
+            self.store.update_document(doc)
         except EsctuiError as error:
             self.notify(str(error), severity="error")
             return
@@ -160,7 +161,7 @@ class DocumentsScreen(Screen[None]):
             if not yes:
                 return
             try:
-                self.app.store.delete_document(doc.id)  # type: ignore[attr-defined]
+                self.store.delete_document(doc.id)
             except EsctuiError as error:
                 self.notify(str(error), severity="error")
                 return

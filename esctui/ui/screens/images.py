@@ -93,7 +93,6 @@ class ImagesScreen(StoreAccess, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns(" ", "#", "Page", "Size", "Regions", "Lines")
-        self.reload()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -178,14 +177,7 @@ class ImagesScreen(StoreAccess, Screen[None]):
 
     def open_import(self, key: str) -> None:
         module_name, _, function = IMPORT_MENU[key][2].partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            self.notify(
-                f"{IMPORT_MENU[key][0]}: not available in this version.", severity="warning"
-            )
-            return
-        getattr(module, function)(self, self.document_id)
+        getattr(importlib.import_module(module_name), function)(self, self.document_id)
 
     def action_move(self, delta: int) -> None:
         part = self.selected_part()
@@ -250,21 +242,13 @@ class ImagesScreen(StoreAccess, Screen[None]):
         part = self.selected_part()
         if part is None:
             return
-        try:
-            from esctui.ui.screens.page import PageScreen
-        except ModuleNotFoundError:
-            self.notify("The page view is not available in this version.", severity="warning")
-            return
+        from esctui.ui.screens.page import PageScreen
+
         self.app.push_screen(PageScreen(self.document_id, part.id))
 
     def action_versions(self) -> None:
-        try:
-            from esctui.ui.screens.versions import VersionsScreen
-        except ModuleNotFoundError:
-            self.notify(
-                "Transcription versions are not available in this version.", severity="warning"
-            )
-            return
+        from esctui.ui.screens.versions import VersionsScreen
+
         self.app.push_screen(VersionsScreen(self.document_id))
 
     def marked_ids(self) -> list[str]:

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from esctui.domain.errors import EsctuiError
+from esctui.ui.widgets.store_access import StoreAccess
 
 
 def open_dialog(screen: Screen, document_id: str) -> None:
@@ -17,7 +18,7 @@ def open_dialog(screen: Screen, document_id: str) -> None:
     screen.app.push_screen(IiifImportScreen(document_id))
 
 
-class IiifImportScreen(ModalScreen[None]):
+class IiifImportScreen(StoreAccess, ModalScreen[None]):
     """Read the address, look at what it is (manifest or collection), then import it."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -54,7 +55,7 @@ class IiifImportScreen(ModalScreen[None]):
         self.start()
 
     def action_cancel(self) -> None:
-        self.workers.cancel_all()
+        self.workers.cancel_group(self, "iiif-inspect")  # only this dialog's: imports go on
         self.dismiss(None)
 
     def _say(self, text: str) -> None:
@@ -104,7 +105,7 @@ class IiifImportScreen(ModalScreen[None]):
             return
         from esctui.importers.iiif import IiifImporter
 
-        importer = IiifImporter(self.app.store, self.document_id, source, max_width=max_width)  # type: ignore[attr-defined]
+        importer = IiifImporter(self.store, self.document_id, source, max_width=max_width)  # type: ignore[attr-defined]
         self.dismiss(None)
         self.app.start_import(importer)  # type: ignore[attr-defined]
 
@@ -138,7 +139,7 @@ class IiifImportScreen(ModalScreen[None]):
         from esctui.importers.iiif import IiifImporter, member_document_names
         from esctui.importers.jobs import ImportSequence
 
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.store
         importers = []
         for member, name in zip(members, member_document_names("", members), strict=True):
             try:

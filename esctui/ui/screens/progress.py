@@ -67,15 +67,12 @@ class ProgressScreen(ModalScreen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Cancel leaves the footer once the job has ended; the full report needs a job."""
+        """Cancel leaves the footer (and its key does nothing) once the job has ended."""
         if action == "cancel_job":
             return not self.worker.is_finished
         return True
 
     def action_cancel_job(self) -> None:
-        if self.worker.is_finished:
-            self.notify("The import has already ended.")
-            return
         self.worker.cancel()
         self.query_one("#status", Static).update("cancelling… pages already imported stay whole")
 

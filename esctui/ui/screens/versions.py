@@ -76,16 +76,17 @@ class VersionsScreen(StoreAccess, Screen[None]):
         table.add_column("Pages", key="pages")
         table.add_column("Lines", key="lines")
         table.add_column("Chars", key="chars")
-        self.reload()
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        """First shown, or back from a dialog: the texts are counted once, not on every return."""
+        self.reload(recount=self.stats is None)
 
     def on_job_finished(self, message: JobFinished) -> None:
         if message.job.document_id == self.document_id:
             self.reload()
 
-    def reload(self, select: str | None = None) -> None:
+    def reload(self, select: str | None = None, *, recount: bool = True) -> None:
+        """Show the versions; ``recount`` counts their texts again (reads every page)."""
         try:
             doc = self.store.get_document(self.document_id)
         except EsctuiError:
@@ -116,7 +117,7 @@ class VersionsScreen(StoreAccess, Screen[None]):
         if current is not None and any(v.id == current for v in self.versions):
             table.move_cursor(row=table.get_row_index(current))
         table.focus()
-        if self.versions:
+        if self.versions and recount:
             self.query_one("#versions-status", Static).update("Counting lines and characters…")
             store, document_id = self.store, self.document_id
             self.run_worker(
@@ -180,7 +181,7 @@ class VersionsScreen(StoreAccess, Screen[None]):
                 self.notify(str(error), severity="error")
                 return
             self.notify(f"Renamed to {name!r}.")
-            self.reload(select=version.id)
+            self.reload(select=version.id, recount=False)  # a new name, the same texts
 
         self.app.push_screen(
             TextPromptScreen(f"New name for the version {version.name!r}", version.name), renamed
