@@ -161,6 +161,7 @@ class _Ids:
         self.reserved = {i for i, n in counts.items() if n == 1}
         self.used: set[str] = set()
         self.generated = 0
+        self._next: dict[str, int] = {}  # prefix -> first number not tried yet
 
     def take(self, stored: str, prefix: str) -> str:
         if stored in self.reserved and stored not in self.used:
@@ -171,9 +172,11 @@ class _Ids:
         return self.new(prefix)
 
     def new(self, prefix: str) -> str:
-        n = 1
+        """``prefix`` + the smallest free number (``used`` only grows: count on from the last)."""
+        n = self._next.get(prefix, 1)
         while f"{prefix}{n}" in self.used or f"{prefix}{n}" in self.reserved:
             n += 1
+        self._next[prefix] = n + 1
         self.used.add(f"{prefix}{n}")
         return f"{prefix}{n}"
 

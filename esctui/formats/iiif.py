@@ -17,7 +17,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from esctui.domain.errors import EsctuiError
 
@@ -315,6 +317,25 @@ def _load_json(data: bytes | str | dict[str, Any], url: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise IiifError(f"{url} holds JSON, but not a IIIF manifest (no manifest object).")
     return parsed
+
+
+def check_source(source: str) -> str:
+    """The source stripped, or IiifError for what cannot be imported (no network used):
+    another scheme than http/https (file:, ftp:, ...), or a local file that is not there."""
+    source = source.strip()
+    if not source:
+        raise IiifError("give the address of a IIIF manifest (http:// or https://) or a file.")
+    scheme = urlsplit(source).scheme.lower()
+    if scheme in ("http", "https"):
+        return source
+    if len(scheme) > 1:  # one letter is a Windows drive (C:\...)
+        raise IiifError(
+            f"cannot import '{source}': only web addresses starting with http:// or https:// "
+            f"(or a manifest file on this computer) can be imported, not '{scheme}:' addresses."
+        )
+    if not Path(source).expanduser().is_file():
+        raise IiifError(f"there is no manifest file at {Path(source).expanduser()}.")
+    return source
 
 
 def presentation_version(obj: dict[str, Any]) -> int:

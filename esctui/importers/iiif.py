@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from esctui.domain import Document, ReadDirection
-from esctui.formats.iiif import CollectionMember, IiifCollection, IiifError, IiifManifest
+from esctui.formats.iiif import (
+    CollectionMember,
+    IiifCollection,
+    IiifError,
+    IiifManifest,
+    check_source,
+)
 from esctui.importers.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
 from esctui.importers.jobs import CommitBatches, JobContext, finish_in_thread
 from esctui.store import StagedFile, Store
@@ -60,25 +66,6 @@ class IiifCollectionError(IiifError):
             "manifest. Import each manifest into its own document (esctui import iiif "
             "--each-manifest), or give the address of one of its manifests."
         )
-
-
-def check_source(source: str) -> str:
-    """The source stripped, or IiifError for what cannot be imported (no network used):
-    another scheme than http/https (file:, ftp:, ...), or a local file that is not there."""
-    source = source.strip()
-    if not source:
-        raise IiifError("give the address of a IIIF manifest (http:// or https://) or a file.")
-    scheme = urlsplit(source).scheme.lower()
-    if scheme in ("http", "https"):
-        return source
-    if len(scheme) > 1:  # one letter is a Windows drive (C:\...)
-        raise IiifError(
-            f"cannot import '{source}': only web addresses starting with http:// or https:// "
-            f"(or a manifest file on this computer) can be imported, not '{scheme}:' addresses."
-        )
-    if not Path(source).expanduser().is_file():
-        raise IiifError(f"there is no manifest file at {Path(source).expanduser()}.")
-    return source
 
 
 async def collection_members(

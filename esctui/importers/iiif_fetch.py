@@ -54,6 +54,7 @@ from esctui.formats.iiif import (
     IiifError,
     IiifManifest,
     ImageService,
+    check_source,
     image_url_from_info,
     parse_manifest,
 )
@@ -242,9 +243,8 @@ async def fetch_manifest(
     files, HTTP errors ("the server answered 404 Not Found for <url>"), timeouts, redirect
     loops, HTML pages, invalid manifests.
     """
-    source = source.strip()
-    scheme = urlsplit(source).scheme.lower()
-    if scheme in ("http", "https"):
+    source = check_source(source)
+    if urlsplit(source).scheme.lower() in ("http", "https"):
         policy = _RetryPolicy(retries, backoff, max_retry_after)
         if client is None:
             async with make_client() as own_client:
@@ -252,14 +252,7 @@ async def fetch_manifest(
         else:
             data = await _get_bytes(client, source, policy, limit=MAX_MANIFEST_BYTES)
         return parse_manifest(data, url=source)
-    if len(scheme) > 1:  # one letter is a Windows drive (C:\...)
-        raise IiifError(
-            f"cannot import '{source}': only web addresses starting with http:// or https:// "
-            f"(or a manifest file on this computer) can be imported, not '{scheme}:' addresses."
-        )
     path = Path(source).expanduser()
-    if not path.is_file():
-        raise IiifError(f"there is no manifest file at {path}.")
     data = await asyncio.to_thread(path.read_bytes)
     return parse_manifest(data, url=str(path.resolve()))
 

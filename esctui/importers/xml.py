@@ -264,8 +264,9 @@ class XmlPlanner:
         try:
             parsed = self._parse(data, name, match.part)
             if parsed.image_filename != guess:  # the quick look was fooled: match again
+                first = match.part
                 match = self.matcher.match(parsed.image_filename, name)
-                if match.part is not None:
+                if match.part is not None and match.part is not first:  # another page's size
                     parsed = self._parse(data, name, match.part)
         except LayoutXmlError as error:  # its message starts with the file name: said once
             reason = str(error).removeprefix(f"{name}: ")
@@ -551,6 +552,7 @@ class XmlImporter:
                     if entry.matched:
                         batch.append(entry)
                     else:
+                        entry.parsed = None  # not imported: free it now (the plan keeps counts)
                         ctx.report.add_skipped(entry.name, entry.reason)
                     ctx.advance(entry.name)
                 if batch and time.monotonic() - last_commit >= COMMIT_SECONDS:
