@@ -16,7 +16,7 @@ from conftest import run_esctui as esctui
 from lxml import etree
 from PIL import Image
 
-from esctui.cli.export import parse_page_numbers
+from esctui.cli.context import parse_page_numbers
 from esctui.domain import Line, LineText, Part, Region
 from esctui.exporters.export import (
     ExportJob,

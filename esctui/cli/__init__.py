@@ -97,11 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from esctui.ui.app import run_app
 
         return run_app(data_dir=data_dir, user=user)
-    from esctui.cli.context import CliContext
+    from esctui.cli.context import EXIT_USAGE, CliContext, UsageError
 
     cli = CliContext(data_dir=data_dir, user=user, json_output=getattr(args, "json", False))
     try:
         return int(args.handler(args, cli) or 0)
+    except UsageError as error:
+        cli.error(str(error))
+        return EXIT_USAGE
     except EsctuiError as error:
         cli.error(str(error))
         return 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from typing import Any
 
 from esctui.domain import ImportJob, JobStatus
+from esctui.domain.errors import EsctuiError
 from esctui.importers.jobs import Importer, JobProgress, run_job
 from esctui.store import Store, resolve_data_dir
 
@@ -75,11 +77,67 @@ class CliContext:
             self.print(f"{job.status}: {report.summary()}  [job {job.id}]")
             if job.error:
                 self.error(job.error)
-        if job.status == JobStatus.FAILED.value:
-            return EXIT_FAILED
-        if job.status == JobStatus.CANCELLED.value:
-            return EXIT_CANCELLED
-        return EXIT_PARTIAL if report.skipped else EXIT_OK
+        return exit_status(job)
+
+    def confirmed(self, question: str, *, yes: bool) -> bool:
+        """``--yes``, or the user's y on a terminal; elsewhere a UsageError (never guess)."""
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to delete without --yes when not on a terminal")
+        if input(f"{question} [y/N] ").strip().lower() in ("y", "yes"):
+            return True
+        self.print("kept")
+        return False
+
+    def page_ids(self, document_id: str, spec: str | None) -> list[str] | None:
+        """The pages a ``--pages`` option names, in its order (None: every page).
+
+        Raises UsageError (exit status 2) for a malformed spec or a page that does not exist.
+        """
+        if not spec:
+            return None
+        parts = self.store.list_parts(document_id)
+        try:
+            return [parts[n - 1].id for n in parse_page_numbers(spec, len(parts))]
+        except ValueError as error:
+            raise UsageError(f"--pages: {error}") from None
+
+
+class UsageError(EsctuiError):
+    """A command line that asks for something impossible (exit status 2)."""
+
+
+def exit_status(job: ImportJob) -> int:
+    """0 done, 3 done with items skipped, 1 failed, 130 cancelled."""
+    if job.status == JobStatus.FAILED.value:
+        return EXIT_FAILED
+    if job.status == JobStatus.CANCELLED.value:
+        return EXIT_CANCELLED
+    return EXIT_PARTIAL if job.report.skipped else EXIT_OK
+
+
+_PAGE_SPEC = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
+def parse_page_numbers(spec: str, count: int) -> list[int]:
+    """1-based page numbers from ``"1,3-5"`` (in the order given, each once).
+
+    Raises ``ValueError`` with a plain message for a malformed spec or a page out of range.
+    """
+    numbers: list[int] = []
+    for piece in spec.split(","):
+        match = _PAGE_SPEC.match(piece)
+        if not match:
+            raise ValueError(f"{piece.strip()!r} is not a page number or a range like 3-5.")
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if first < 1 or last < first:
+            raise ValueError(f"{piece.strip()!r} is not a valid range of pages.")
+        if last > count:
+            raise ValueError(f"page {last} does not exist; the document has {count} pages.")
+        numbers.extend(n for n in range(first, last + 1) if n not in numbers)
+    return numbers
 
 
 class _ProgressDisplay:

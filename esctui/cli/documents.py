@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from esctui.cli.context import CliContext
+from esctui.cli.context import CliContext, UsageError
 from esctui.domain import LineOffset, ReadDirection, describe_typology
 
 
@@ -90,16 +90,8 @@ def rename_document(args: argparse.Namespace, cli: CliContext) -> int:
 
 def delete_document(args: argparse.Namespace, cli: CliContext) -> int:
     doc = cli.store.get_document(args.document)
-    if not args.yes:
-        import sys
-
-        if not sys.stdin.isatty():
-            cli.error("refusing to delete without --yes when not on a terminal")
-            return 2
-        answer = input(f"Delete {doc.name!r} and its {doc.page_count} pages? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            cli.print("kept")
-            return 1
+    if not cli.confirmed(f"Delete {doc.name!r} and its {doc.page_count} pages?", yes=args.yes):
+        return 1
     cli.store.delete_document(doc.id)
     cli.print(f"deleted {doc.name!r}") if not cli.json_output else cli.emit_json(
         {"deleted": doc.id}
@@ -157,8 +149,7 @@ def describe_document(args: argparse.Namespace, cli: CliContext) -> int:
     for pair in args.set:
         key, sep, value = pair.partition("=")
         if not sep:
-            cli.error(f"--set wants KEY=VALUE, got {pair!r}")
-            return 2
+            raise UsageError(f"--set wants KEY=VALUE, got {pair!r}")
         doc.metadata[key.strip()] = value.strip()
     for key in args.unset:
         doc.metadata.pop(key, None)

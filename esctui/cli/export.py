@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this one light
     from esctui.cli.context import CliContext
-    from esctui.domain import Part
-
-EXIT_USAGE = 2
 
 FORMAT_HELP = """\
 Formats (one file per page, named after the page image: scan_0012.jpg -> scan_0012.xml):
@@ -51,36 +48,6 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
     p.set_defaults(handler=export)
 
 
-_PAGE_SPEC = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
-
-
-def parse_page_numbers(spec: str, count: int) -> list[int]:
-    """1-based page numbers from ``"1,3-5"`` (in the order given, each once).
-
-    Raises ``ValueError`` with a plain message for a malformed spec or a page out of range.
-    """
-    numbers: list[int] = []
-    for piece in spec.split(","):
-        match = _PAGE_SPEC.match(piece)
-        if not match:
-            raise ValueError(f"{piece.strip()!r} is not a page number or a range like 3-5.")
-        first = int(match.group(1))
-        last = int(match.group(2) or first)
-        if first < 1 or last < first:
-            raise ValueError(f"{piece.strip()!r} is not a valid range of pages.")
-        if last > count:
-            raise ValueError(f"page {last} does not exist; the document has {count} pages.")
-        numbers.extend(n for n in range(first, last + 1) if n not in numbers)
-    return numbers
-
-
-def select_parts(parts: list[Part], spec: str | None) -> list[Part]:
-    """The pages named by a ``--pages`` spec (all when None)."""
-    if not spec:
-        return parts
-    return [parts[n - 1] for n in parse_page_numbers(spec, len(parts))]
-
-
 def _default_out(document_name: str, fmt: str) -> Path:
     safe = re.sub(r"[^\w.-]+", "_", document_name).strip("._") or "export"
     return Path.cwd() / f"{safe}_{fmt}.zip"
@@ -90,12 +57,7 @@ def export(args: argparse.Namespace, cli: CliContext) -> int:
     from esctui.exporters.export import ExportJob
 
     doc = cli.store.get_document(args.document)
-    parts = cli.store.list_parts(doc.id)
-    try:
-        chosen = select_parts(parts, args.pages)
-    except ValueError as error:
-        cli.error(f"--pages: {error}")
-        return EXIT_USAGE
+    part_ids = cli.page_ids(doc.id, args.pages)
     out = Path(args.out) if args.out else _default_out(doc.name, args.format)
     job = ExportJob(
         cli.store,
@@ -103,6 +65,6 @@ def export(args: argparse.Namespace, cli: CliContext) -> int:
         out,
         format=args.format,
         version=args.version,
-        part_ids=[p.id for p in chosen] if args.pages else None,
+        part_ids=part_ids,
     )
     return cli.run_import(job)

@@ -13,8 +13,8 @@ from esctui.cli.context import (
     EXIT_OK,
     EXIT_PARTIAL,
     CliContext,
+    exit_status,
 )
-from esctui.domain import ImportJob, JobStatus
 
 DESCRIPTION = """\
 Download every page image of a IIIF manifest (Presentation API 2 or 3) into the document DOC,
@@ -118,7 +118,7 @@ def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
                 codes.append(EXIT_CANCELLED)
                 break
             records.append({"document": name, "created": created, **job.to_record()})
-            code = _exit_status(job)
+            code = exit_status(job)
         else:
             cli.print(f"manifest  {member.label} -> document {name!r}")
             code = cli.run_import(importer)
@@ -133,12 +133,3 @@ def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
         if worst in codes:
             return worst
     return EXIT_OK
-
-
-def _exit_status(job: ImportJob) -> int:
-    """The exit status ``CliContext.report_job`` gives a finished job."""
-    if job.status == JobStatus.FAILED.value:
-        return EXIT_FAILED
-    if job.status == JobStatus.CANCELLED.value:
-        return EXIT_CANCELLED
-    return EXIT_PARTIAL if job.report.skipped else EXIT_OK

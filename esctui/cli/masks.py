@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this one light
     from esctui.cli.context import CliContext
 
-EXIT_USAGE = 2
-
 
 def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
     p = commands.add_parser(
@@ -33,20 +31,13 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
 
 
 def compute_masks(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.cli.export import select_parts
     from esctui.importers.masks import MasksJob
 
     doc = cli.store.get_document(args.document)
-    parts = cli.store.list_parts(doc.id)
-    try:
-        chosen = select_parts(parts, args.pages)
-    except ValueError as error:
-        cli.error(f"--pages: {error}")
-        return EXIT_USAGE
     job = MasksJob(
         cli.store,
         doc.id,
-        part_ids=[p.id for p in chosen] if args.pages else None,
+        part_ids=cli.page_ids(doc.id, args.pages),
         only_missing=not args.all_lines,
     )
     return cli.run_import(job)

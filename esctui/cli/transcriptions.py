@@ -91,16 +91,9 @@ def rename_version(args: argparse.Namespace, cli: CliContext) -> int:
 def delete_version(args: argparse.Namespace, cli: CliContext) -> int:
     doc = cli.store.get_document(args.document)
     version = cli.store.get_transcription(doc.id, args.version)
-    if not args.yes:
-        import sys
-
-        if not sys.stdin.isatty():
-            cli.error("refusing to delete without --yes when not on a terminal")
-            return 2
-        answer = input(f"Delete the version {version.name!r} and all its texts? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            cli.print("kept")
-            return 1
+    question = f"Delete the version {version.name!r} and all its texts?"
+    if not cli.confirmed(question, yes=args.yes):
+        return 1
     cli.store.delete_transcription(doc.id, version.id)
     if cli.json_output:
         cli.emit_json({"deleted": version.id, "name": version.name})
