@@ -117,22 +117,25 @@ class PdfImporter:
             added, duplicates = self.store.add_parts(self.document_id, batch)
             skipped = {id(staged) for staged, _ in duplicates}
             kept = [staged for staged in batch if id(staged) not in skipped]
-            lines_added = 0
+            layouts: dict[str, PageLayout] = {}
             if self._version is not None:
                 for staged, part in zip(kept, added, strict=True):
-                    lines_added += self._store_text(part, self._page_text.pop(id(staged), []))
+                    layout = self._text_layout(part, self._page_text.pop(id(staged), []))
+                    if layout.lines:
+                        layouts[part.id] = layout
+                self.store.write_page_layouts(self.document_id, layouts)  # one write per batch
         for part in added:
             ctx.report.add_imported(part.name, f"page {part.order + 1}")
         for staged, existing in duplicates:
             self._page_text.pop(id(staged), None)
             ctx.report.add_skipped(staged.original_filename, f"same image as page {existing!r}")
         if self._version is not None:
-            ctx.report.count("text lines", lines_added)
+            ctx.report.count("text lines", sum(len(x.lines) for x in layouts.values()))
             ctx.report.notes.extend(self._text_errors)
             self._text_errors.clear()
 
-    def _store_text(self, part: Part, text_lines: list[PdfTextLine]) -> int:
-        """Write one page's text layer as lines with text in the version; returns the count."""
+    def _text_layout(self, part: Part, text_lines: list[PdfTextLine]) -> PageLayout:
+        """One page's text layer as lines, with their texts in the version."""
         assert self._version is not None
         lines: list[Line] = []
         texts: list[LineText] = []
@@ -146,8 +149,4 @@ class PdfImporter:
             )
             lines.append(line)
             texts.append(LineText(line.id, self._version.id, text_line.text))
-        if lines:
-            self.store.write_page_layout(
-                self.document_id, part.id, PageLayout(lines=lines, texts=texts)
-            )
-        return len(lines)
+        return PageLayout(lines=lines, texts=texts)
