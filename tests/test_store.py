@@ -893,6 +893,18 @@ def test_saving_a_stale_document_copy_keeps_the_typology_the_pages_gave(
     assert saved.typology == {"regions": {}, "lines": {"heading": 1}}
 
 
+def test_a_model_copy_left_by_a_killed_upload_is_swept(store: Store, live_pid: int) -> None:
+    dead = store.models_dir() / f".upload-{dead_pid()}-abcd"
+    alive = store.models_dir() / f".upload-{live_pid}-abcd"
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "big.mlmodel").write_bytes(b"x" * 1000)
+    leave_crash_marker(store)
+    Store(store.root)
+    assert not dead.exists()
+    assert (alive / "big.mlmodel").exists()  # still being validated by a live process
+
+
 def test_a_marker_with_our_pid_from_an_earlier_process_counts_as_a_crash(store: Store) -> None:
     """After a restart the new process may get the crashed one's pid: still a crash."""
     doc = store.create_document("Codex")

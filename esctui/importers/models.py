@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,7 +23,10 @@ def add_model(store: Store, path: str | Path, *, name: str | None = None) -> Mod
 
     source = Path(path).expanduser()
     read_model_header(source)  # cheap checks first: no torch for junk files
-    with tempfile.TemporaryDirectory(dir=store.models_dir()) as tmp:
+    # The pid in the name lets the store sweep a copy left by a killed process.
+    with tempfile.TemporaryDirectory(
+        prefix=f".upload-{os.getpid()}-", dir=store.models_dir()
+    ) as tmp:
         copy = Path(tmp) / source.name  # kraken's messages then name the user's file
         shutil.copyfile(source, copy)  # validate and hash our own copy, not the user's file
         info = validate_model(copy)

@@ -301,6 +301,10 @@ class Store:
                 doc_dir.name, changed=False, typology=bool(row.get("typology"))
             )
         _remove_dead_temp_files(self.root)
+        for upload in self.models_dir().glob(".upload-*"):  # a model being validated
+            pid = upload.name.split("-")[1]
+            if not (pid.isdigit() and _pid_alive(int(pid))):
+                shutil.rmtree(upload, ignore_errors=True)
 
     def _quick_recovery(self) -> None:
         """On every open: finish interrupted deletes; mark jobs of ended processes failed."""
