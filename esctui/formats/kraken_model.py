@@ -34,6 +34,7 @@ from typing import Any, BinaryIO, Literal
 
 from esctui.domain import ModelKind
 from esctui.domain.errors import EsctuiError
+from esctui.formats.kraken_model_worker import looks_out_of_memory
 
 ModelFormat = Literal["coreml", "safetensors"]
 
@@ -992,15 +993,13 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-_MEMORY_SIGNS = ("MemoryError", "bad_alloc", "can't allocate memory", "Cannot allocate memory")
-
 
 def _failure_message(header: ModelHeader, result: dict[str, Any], memory_limit: int) -> str:
     name = header.path.name
     kind = result.get("kind")
     memory = _bytes_text(memory_limit)
     if kind == "memory" or (
-        kind == "crash" and any(sign in result.get("stderr", "") for sign in _MEMORY_SIGNS)
+        kind == "crash" and looks_out_of_memory(result.get("stderr", ""))
     ):
         return f"{name}: the model needed more than {memory} of memory while loading — refused."
     if kind == "timeout":

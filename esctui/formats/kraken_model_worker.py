@@ -20,12 +20,19 @@ import sys
 from typing import Any
 
 _MEMORY_SIGNS = (
+    "memoryerror",
     "can't allocate memory",
     "cannot allocate memory",
     "bad_alloc",
     "out of memory",
     "failed to map segment",
 )
+
+
+def looks_out_of_memory(text: str) -> bool:
+    """Whether an error text (or a crashed child's stderr) says memory ran out."""
+    text = text.lower()
+    return any(sign in text for sign in _MEMORY_SIGNS)
 
 
 class _WarningCollector(logging.Handler):
@@ -113,7 +120,7 @@ def _failure(error: BaseException, memory_limit: int) -> dict[str, Any]:
     text = " ".join(f"{type(e).__name__}: {e}" for e in chain).lower()
     if (
         any(isinstance(e, MemoryError) for e in chain)
-        or any(sign in text for sign in _MEMORY_SIGNS)
+        or looks_out_of_memory(text)
         or _near_memory_limit(memory_limit)
     ):
         return {"ok": False, "kind": "memory", "message": str(error)}
