@@ -993,14 +993,11 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-
 def _failure_message(header: ModelHeader, result: dict[str, Any], memory_limit: int) -> str:
     name = header.path.name
     kind = result.get("kind")
     memory = _bytes_text(memory_limit)
-    if kind == "memory" or (
-        kind == "crash" and looks_out_of_memory(result.get("stderr", ""))
-    ):
+    if kind == "memory" or (kind == "crash" and looks_out_of_memory(result.get("stderr", ""))):
         return f"{name}: the model needed more than {memory} of memory while loading — refused."
     if kind == "timeout":
         return (

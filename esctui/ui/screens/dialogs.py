@@ -93,10 +93,17 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, choices: list[Choice]) -> None:
+    def __init__(
+        self,
+        title: str,
+        choices: list[Choice],
+        *,
+        hint: str = "Up/Down to choose, Enter to open, Escape to cancel.",
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -108,7 +115,7 @@ class ChoiceScreen(ModalScreen[str | None]):
                 ],
                 id="choices",
             )
-            yield Static("Up/Down to choose, Enter to open, Escape to cancel.", classes="hint")
+            yield Static(self.hint, classes="hint")
         yield Footer(compact=True)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

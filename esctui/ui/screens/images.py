@@ -18,6 +18,7 @@ from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, Descr
 from esctui.ui.widgets.preview import PagePreview
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.text import human_size
 
 # Import menu: key -> (label, help, "module:function"). The function takes (screen, document_id)
 # and opens that import's dialog; each importer's UI lives in its own module.
@@ -43,15 +44,6 @@ IMPORT_MENU: dict[str, tuple[str, str, str]] = {
         "esctui.ui.screens.import_xml:open_dialog",
     ),
 }
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 class ImagesScreen(StoreAccess, Screen[None]):

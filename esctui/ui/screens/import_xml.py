@@ -23,6 +23,7 @@ from esctui.domain.errors import EsctuiError
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.text import plural, shorten
 
 if TYPE_CHECKING:
     from esctui.importers.xml import XmlImportPlan
@@ -49,15 +50,11 @@ STATUS_WORDS = {
 LEFT_OUT = "left out"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' * (count != 1)}"
-
-
 def plan_summary(plan: XmlImportPlan) -> str:
     """E.g. "12 of 14 files match a page; 1 unmatched, 1 ambiguous; 2 ZIP entries left out"."""
     total = len(plan.entries)
     matched = len(plan.matched)
-    text = f"{matched} of {_plural(total, 'file')} {'matches' if total == 1 else 'match'} a page"
+    text = f"{matched} of {plural(total, 'file')} {'matches' if total == 1 else 'match'} a page"
     counts = Counter(e.status for e in plan.not_matched)
     others = [
         f"{counts[status]} {'unreadable' if status == 'error' else status}"
@@ -70,10 +67,6 @@ def plan_summary(plan: XmlImportPlan) -> str:
         n = len(plan.zip_skipped)
         text += f"; {n} ZIP {'entry' if n == 1 else 'entries'} left out"
     return text
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def open_dialog(screen: Screen, document_id: str) -> None:
@@ -172,8 +165,8 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
         for index, entry in enumerate(plan.entries):
             key = f"e{index}"
             table.add_row(
-                _short(entry.name, FILE_WIDTH),
-                _short(entry.page_name or "—", PAGE_WIDTH),
+                shorten(entry.name, FILE_WIDTH),
+                shorten(entry.page_name or "—", PAGE_WIDTH),
                 SHORT_RULES.get(entry.rule, entry.rule) if entry.matched else "",
                 str(entry.lines),
                 str(entry.regions),
@@ -183,13 +176,13 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
             if entry.matched:
                 self.details[key] = (
                     f"{entry.name} → page {entry.page_name} (by {entry.rule}): "
-                    f"{_plural(entry.lines, 'line')}, {entry.texts} with text"
+                    f"{plural(entry.lines, 'line')}, {entry.texts} with text"
                 )
             else:
                 self.details[key] = f"{entry.name}: {entry.reason or entry.status}"
         for index, skipped in enumerate(plan.zip_skipped):
             key = f"s{index}"
-            table.add_row(_short(skipped.name, FILE_WIDTH), "—", "", "", "", LEFT_OUT, key=key)
+            table.add_row(shorten(skipped.name, FILE_WIDTH), "—", "", "", "", LEFT_OUT, key=key)
             self.details[key] = f"{skipped.name}: {skipped.reason}"
         summary = plan_summary(plan)
         if not plan.matched:

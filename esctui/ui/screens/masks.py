@@ -6,7 +6,6 @@ kraken loads inside the job, in a thread, and only when a page has a line to com
 from __future__ import annotations
 
 from textual.screen import Screen
-from textual.widgets import Static
 
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
 
@@ -24,11 +23,7 @@ class MasksScreen(ChoiceScreen):
                 Choice(MISSING, "Lines without a mask", "the default; existing masks stay"),
                 Choice(ALL, "All lines", "replaces every mask around a baseline"),
             ],
-        )
-
-    def on_mount(self) -> None:
-        self.query_one(".hint", Static).update(
-            "Up/Down to choose, Enter to compute, Escape to cancel."
+            hint="Up/Down to choose, Enter to compute, Escape to cancel.",
         )
 
 

@@ -17,9 +17,9 @@ from esctui.domain import Model
 from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
-from esctui.ui.screens.images import human_size
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.text import human_size
 
 MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
 ALPHABET_SAMPLE = 60
@@ -162,7 +162,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Models", classes="title")
-        yield Static("", id="model-status", classes="muted")
+        yield Static("", id="model-status")
         with Horizontal():
             with Vertical():
                 yield RowTable(id="models")

@@ -20,6 +20,7 @@ from esctui.store import PageLayout
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.text import shorten
 
 NO_LAYOUT = "No regions or lines yet — import ALTO/PAGE XML with i on the Images screen."
 
@@ -165,11 +166,6 @@ def default_version(versions: list[Transcription], layout: PageLayout) -> str | 
     return versions[-1].id if versions else None
 
 
-def shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
-
-
 class PageScreen(StoreAccess, Screen[None]):
     """Lines of one page in reading order, with a version switcher and a layout preview."""
 
@@ -283,7 +279,7 @@ class PageScreen(StoreAccess, Screen[None]):
                 str(number),
                 region_number.get(line.region_id or "", "–"),
                 shorten(line.type, 8),
-                shorten(self.texts.get(line.id, ""), self._text_width),
+                shorten(" ".join(self.texts.get(line.id, "").split()), self._text_width),
                 f"{conf.confidence:.2f}" if conf and conf.confidence is not None else "",
                 key=line.id,
             )

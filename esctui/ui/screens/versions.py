@@ -21,6 +21,7 @@ from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.text import shorten
 
 STATS_GROUP = "version-stats"
 ONLY_A = "bold red reverse"  # text only in the left version (or replaced)
@@ -65,7 +66,7 @@ class VersionsScreen(StoreAccess, Screen[None]):
         yield Static("", id="versions-title", classes="title")
         yield RowTable(id="versions")
         yield Static("", id="empty", classes="empty")
-        yield Static("", id="versions-status", classes="muted")
+        yield Static("", id="versions-status")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -331,8 +332,8 @@ class CompareScreen(StoreAccess, Screen[None]):
         width = max(10, (self.size.width - 3 - 1 - 2 * 4 - 2) // 2)
         table.add_column("#", width=3, key="n")
         table.add_column("≠", width=1, key="mark")
-        table.add_column(shorten_label(left.name, width), width=width, key="left")
-        table.add_column(shorten_label(right.name, width), width=width, key="right")
+        table.add_column(shorten(left.name, width), width=width, key="left")
+        table.add_column(shorten(right.name, width), width=width, key="right")
         for number, (line_id, a, b) in enumerate(self.rows, 1):
             if a == b:
                 cells: tuple[Text | str, Text | str] = (
@@ -394,7 +395,3 @@ class CompareScreen(StoreAccess, Screen[None]):
             return
         self.part_id = self.parts[index].id
         self.reload()
-
-
-def shorten_label(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
