@@ -69,3 +69,13 @@ def test_cli_text_layer_option_names_the_version_after_the_file(
         "scan_with_text_layer (PDF text)"
     ]
     assert json.loads(result.stdout)["status"] == "done"
+
+
+def test_an_impossible_resolution_fails_in_plain_words(store: Store, corpus: Path) -> None:
+    doc = store.create_document("P")
+    job = asyncio.run(
+        run_job(store, PdfImporter(store, doc.id, corpus / "pdf" / "three_scans.pdf", dpi=0))
+    )
+    assert job.status == JobStatus.FAILED.value
+    assert job.error == "The resolution for rendered pages must be from 10 to 1200 DPI, not 0."
+    assert store.list_parts(doc.id) == []

@@ -55,8 +55,18 @@ class PdfImporter:
         self._text_errors: list[str] = []
 
     async def run(self, ctx: JobContext) -> None:
-        from esctui.formats.pdf import PdfError, open_pdf  # pymupdf: never at start-up
+        from esctui.formats.pdf import (  # pymupdf: not at start-up
+            MAX_DPI,
+            MIN_DPI,
+            PdfError,
+            open_pdf,
+        )
 
+        if not MIN_DPI <= self.dpi <= MAX_DPI:
+            raise PdfImportError(
+                f"The resolution for rendered pages must be from {MIN_DPI} to {MAX_DPI} DPI, "
+                f"not {self.dpi}."
+            )
         try:
             source = await asyncio.to_thread(
                 functools.partial(open_pdf, self.path, password=self.password)
