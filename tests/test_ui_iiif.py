@@ -172,3 +172,19 @@ async def test_escape_in_the_dialog_leaves_running_imports_alone(store: Store) -
         assert isinstance(app.screen, ImagesScreen)
         assert not background.is_cancelled
         background.cancel()
+
+
+async def test_the_dialog_reads_the_manifest_once(
+    server: IiifTestServer, store: Store, tmp_path: Path
+) -> None:
+    give_distinct_images(server, "v3_book-1", tmp_path)
+    store.create_document("Book")
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_iiif_dialog(app, pilot)
+        app.screen.query_one("#url").value = server.manifest_url("v3_book-1")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    assert server.count("/manifests/v3_book-1.json") == 1

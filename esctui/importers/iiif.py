@@ -179,8 +179,11 @@ class IiifImporter:
         retries: int = 4,
         backoff: float = 0.5,
         commit_every_seconds: float = 1.0,
+        manifest: IiifManifest | None = None,
     ) -> None:
+        """``manifest``: the manifest already read from ``source`` (it is not fetched again)."""
         self.store = store
+        self.manifest = manifest
         self.document_id = document_id
         self.source = source.strip()
         self.max_width = max_width
@@ -205,7 +208,7 @@ class IiifImporter:
         ctx.working_on("reading the manifest")
         source = check_source(self.source)
         async with make_client(timeout=self.timeout, concurrency=self.concurrency) as client:
-            parsed = await fetch_manifest(source, client=client)
+            parsed = self.manifest or await fetch_manifest(source, client=client)
             if isinstance(parsed, IiifCollection):
                 raise IiifCollectionError(parsed)
             manifest = parsed

@@ -105,7 +105,9 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
             return
         from esctui.importers.iiif import IiifImporter
 
-        importer = IiifImporter(self.store, self.document_id, source, max_width=max_width)  # type: ignore[attr-defined]
+        importer = IiifImporter(
+            self.store, self.document_id, source, max_width=max_width, manifest=parsed
+        )
         self.dismiss(None)
         self.app.start_import(importer)  # type: ignore[attr-defined]
 
