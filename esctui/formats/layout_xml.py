@@ -372,6 +372,51 @@ class _Reader:
         """Qualified tag name in this file's namespace."""
         return self.prefix + local
 
+    def page_frame(
+        self,
+        page: etree._Element,
+        width_attr: str,
+        height_attr: str,
+        image_size: tuple[int, int] | None,
+        unit: str,
+    ) -> tuple[int, int]:
+        """Read the page size the XML states (a warning when unusable), then ``set_frame``."""
+        page_w, page_h = _number(page.get(width_attr)), _number(page.get(height_attr))
+        xml_size = (page_w, page_h) if page_w and page_h and page_w > 0 and page_h > 0 else None
+        if xml_size is None:
+            self.warnings.append(
+                f"The page size in the XML ({page.get(width_attr)} × {page.get(height_attr)}) "
+                "is not usable."
+            )
+        return self.set_frame(xml_size, image_size, unit)
+
+    def result(
+        self,
+        fmt: str,
+        version: str,
+        image_filename: str,
+        size: tuple[int, int],
+        regions: list[ParsedRegion],
+        lines: list[ParsedLine],
+        order_name: str,
+    ) -> ParsedPage:
+        """The ParsedPage, with what this reader counted and noted."""
+        return ParsedPage(
+            format=fmt,
+            version=version,
+            image_filename=image_filename,
+            width=size[0],
+            height=size[1],
+            regions=regions,
+            lines=lines,
+            typology=_typology(regions, lines),
+            repairs={str(key): count for key, count in self.repairs.items()},
+            warnings=self.warnings,
+            scale_note=self.scale_note,
+            reading_order=f"ReadingOrder {order_name}" if order_name else "document order",
+            source_name=self.name,
+        )
+
     def set_frame(
         self, xml_size: tuple[float, float] | None, image_size: tuple[int, int] | None, unit: str
     ) -> tuple[int, int]:
@@ -571,14 +616,7 @@ class _AltoReader(_Reader):
         if len(pages) > 1:
             self.warnings.append(f"The file has {len(pages)} pages; only the first is read.")
         page = pages[0]
-        page_w, page_h = _number(page.get("WIDTH")), _number(page.get("HEIGHT"))
-        xml_size = (page_w, page_h) if page_w and page_h and page_w > 0 and page_h > 0 else None
-        if xml_size is None:
-            self.warnings.append(
-                f"The page size in the XML ({page.get('WIDTH')} × {page.get('HEIGHT')}) "
-                "is not usable."
-            )
-        width, height = self.set_frame(xml_size, image_size, unit)
+        size = self.page_frame(page, "WIDTH", "HEIGHT", image_size, unit)
 
         self.tag_types = self._read_tags()
         self.composed_flattened = 0
@@ -603,21 +641,8 @@ class _AltoReader(_Reader):
                 f"{left_out} line(s) not in the reading order {order_name} were put after "
                 "the ordered ones, in document order."
             )
-        return ParsedPage(
-            format="alto",
-            version=_alto_version(root, self.ns),
-            image_filename=image_filename,
-            width=width,
-            height=height,
-            regions=regions,
-            lines=lines,
-            typology=_typology(regions, lines),
-            repairs={str(key): count for key, count in self.repairs.items()},
-            warnings=self.warnings,
-            scale_note=self.scale_note,
-            reading_order=f"ReadingOrder {order_name}" if order_name else "document order",
-            source_name=self.name,
-        )
+        version = _alto_version(root, self.ns)
+        return self.result("alto", version, image_filename, size, regions, lines, order_name)
 
     def _read_tags(self) -> dict[str, tuple[str, str]]:
         """Tag ID -> (TYPE, LABEL) for the tags that can name a type."""
@@ -843,15 +868,7 @@ class _PageReader(_Reader):
         if len(pages) > 1:
             self.warnings.append(f"The file has {len(pages)} pages; only the first is read.")
         page = pages[0]
-        page_w = _number(page.get("imageWidth"))
-        page_h = _number(page.get("imageHeight"))
-        xml_size = (page_w, page_h) if page_w and page_h and page_w > 0 and page_h > 0 else None
-        if xml_size is None:
-            self.warnings.append(
-                f"The page size in the XML ({page.get('imageWidth')} × "
-                f"{page.get('imageHeight')}) is not usable."
-            )
-        width, height = self.set_frame(xml_size, image_size, "pixel")
+        size = self.page_frame(page, "imageWidth", "imageHeight", image_size, "pixel")
 
         self.region_tags = {q(k): k for k in PAGE_REGION_TYPES}
         self.q_coords, self.q_line = q("Coords"), q("TextLine")
@@ -873,21 +890,9 @@ class _PageReader(_Reader):
                 f"{left_out} line(s) in regions missing from the reading order {order_name} "
                 "were put after the ordered ones, in document order."
             )
-        return ParsedPage(
-            format="page",
-            version=_page_version(self.ns),
-            image_filename=(page.get("imageFilename") or "").strip(),
-            width=width,
-            height=height,
-            regions=regions,
-            lines=lines,
-            typology=_typology(regions, lines),
-            repairs={str(key): count for key, count in self.repairs.items()},
-            warnings=self.warnings,
-            scale_note=self.scale_note,
-            reading_order=f"ReadingOrder {order_name}" if order_name else "document order",
-            source_name=self.name,
-        )
+        image_filename = (page.get("imageFilename") or "").strip()
+        version = _page_version(self.ns)
+        return self.result("page", version, image_filename, size, regions, lines, order_name)
 
     def _read_regions(
         self, elements: Iterable[etree._Element], containers: list[_Container]
