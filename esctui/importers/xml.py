@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Generic, TypeVar
 
 from esctui.domain import Line, LineText, Part, Region, TranscriptionSource, preferred_xml_id
 from esctui.domain.errors import EsctuiError
@@ -360,6 +361,29 @@ def _geometry_key(*shapes: list | None) -> tuple:
     )
 
 
+Item = TypeVar("Item", Region, Line)
+
+
+class _OnThePage(Generic[Item]):
+    """Regions or lines already on a page, found by their XML ID (``eSc_line_<stored id>`` for
+    one exported without an ID), else by exact shape; each is matched at most once."""
+
+    def __init__(self, items: list[Item], kind: str, shape_of: Callable[[Item], object]) -> None:
+        self._by_key: dict[object, list[Item]] = {}
+        for item in items:
+            self._by_key.setdefault(item.external_id or shape_of(item), []).append(item)
+            if not item.external_id:
+                self._by_key.setdefault(preferred_xml_id(kind, "", item.id), []).append(item)
+        self._taken: set[str] = set()
+
+    def take(self, key: object) -> Item | None:
+        for item in self._by_key.get(key, []):
+            if item.id not in self._taken:
+                self._taken.add(item.id)
+                return item
+        return None
+
+
 def merge_layout(
     old: PageLayout, parsed: ParsedPage, part_id: str, version_id: str, *, override: bool
 ) -> PageChange:
@@ -373,23 +397,15 @@ def merge_layout(
         old = PageLayout()
     change = PageChange(PageLayout(regions=list(old.regions), lines=list(old.lines)))
     layout = change.layout
-    taken: set[str] = set()  # stored ids already matched (each is updated once)
 
-    # Regions (an ID of the form eSc_region_<stored id> comes from our own export)
-    old_regions: dict[object, list[Region]] = {}
-    for region in old.regions:
-        key = region.external_id or _geometry_key(region.polygon)
-        old_regions.setdefault(key, []).append(region)
-        if not region.external_id:
-            old_regions.setdefault(preferred_xml_id("region", "", region.id), []).append(region)
+    # Regions
+    old_regions = _OnThePage(old.regions, "region", lambda r: _geometry_key(r.polygon))
     next_order = max((r.order for r in old.regions), default=-1) + 1
     region_ids: dict[str, str] = {}  # XML region ID -> stored id
     for parsed_region in parsed.regions:
         key = parsed_region.id or _geometry_key(parsed_region.polygon)
-        same = [r for r in old_regions.get(key, []) if r.id not in taken]
-        if same:
-            region = same[0]
-            taken.add(region.id)
+        region = old_regions.take(key)
+        if region is not None:
             region.polygon = parsed_region.polygon
             region.type = parsed_region.type
             change.updated_regions += 1
@@ -408,22 +424,15 @@ def merge_layout(
             region_ids.setdefault(parsed_region.id, region.id)
 
     # Lines
-    old_lines: dict[object, list[Line]] = {}
-    for line in old.lines:
-        key = line.external_id or _geometry_key(line.baseline, line.mask)
-        old_lines.setdefault(key, []).append(line)
-        if not line.external_id:
-            old_lines.setdefault(preferred_xml_id("line", "", line.id), []).append(line)
+    old_lines = _OnThePage(old.lines, "line", lambda ln: _geometry_key(ln.baseline, ln.mask))
     next_order = max((line.order for line in old.lines), default=-1) + 1
     new_texts: dict[str, LineText] = {}
     cleared: set[str] = set()
     for parsed_line in parsed.lines:
         key = parsed_line.id or _geometry_key(parsed_line.baseline, parsed_line.mask)
         region_id = region_ids.get(parsed_line.region_id or "")
-        same = [candidate for candidate in old_lines.get(key, []) if candidate.id not in taken]
-        if same:
-            line = same[0]
-            taken.add(line.id)
+        line = old_lines.take(key)
+        if line is not None:
             line.baseline = parsed_line.baseline
             line.mask = parsed_line.mask
             line.type = parsed_line.type
