@@ -87,7 +87,13 @@ class Repair(StrEnum):
 
 
 class LayoutXmlError(ValueError):
-    """The file cannot be read as ALTO or PAGE; the message names the file and says why."""
+    """The file cannot be read as ALTO or PAGE: ``reason`` says why; the message is
+    ``"<file name>: <reason>"``."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -164,25 +170,27 @@ def _read_source(source: bytes | Path, name: str, max_bytes: int) -> bytes:
         try:
             size = path.stat().st_size
         except OSError as exc:
-            raise LayoutXmlError(f"{name}: the file cannot be opened ({exc.strerror}).") from exc
+            raise LayoutXmlError(name, f"the file cannot be opened ({exc.strerror}).") from exc
         if size > max_bytes:
             raise LayoutXmlError(
-                f"{name}: the file is {size / 1e6:.1f} MB; files larger than "
-                f"{max_bytes / 1e6:.0f} MB are not read."
+                name,
+                f"the file is {size / 1e6:.1f} MB; files larger than "
+                f"{max_bytes / 1e6:.0f} MB are not read.",
             )
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise LayoutXmlError(f"{name}: the file cannot be read ({exc.strerror}).") from exc
+            raise LayoutXmlError(name, f"the file cannot be read ({exc.strerror}).") from exc
     else:
         raise TypeError("source must be bytes or a Path")
     if len(data) > max_bytes:
         raise LayoutXmlError(
-            f"{name}: the file is {len(data) / 1e6:.1f} MB; files larger than "
-            f"{max_bytes / 1e6:.0f} MB are not read."
+            name,
+            f"the file is {len(data) / 1e6:.1f} MB; files larger than "
+            f"{max_bytes / 1e6:.0f} MB are not read.",
         )
     if not data.strip():
-        raise LayoutXmlError(f"{name}: the file is empty.")
+        raise LayoutXmlError(name, "the file is empty.")
     return data
 
 
@@ -205,29 +213,29 @@ def _declares_entities(data: bytes) -> bool:
 def _parse_xml(data: bytes, name: str) -> etree._Element:
     """Parse with entities, DTDs and network off; refuse any document that declares entities."""
     if _declares_entities(data):
-        raise LayoutXmlError(f"{name}: {_ENTITY_REFUSAL}")
+        raise LayoutXmlError(name, f"{_ENTITY_REFUSAL}")
     try:
         root = etree.fromstring(data, _safe_parser())
     except etree.XMLSyntaxError as exc:
         start = data.lstrip()[:4]
         if not start.startswith((b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
             raise LayoutXmlError(
-                f"{name}: this is not an XML file (it does not start with '<')."
+                name, "this is not an XML file (it does not start with '<')."
             ) from exc
         message = _POSITION.sub("", str(exc.msg or exc))
         if "entity" in message.lower() and "amplification" in message.lower():
-            raise LayoutXmlError(f"{name}: {_ENTITY_REFUSAL}") from exc
+            raise LayoutXmlError(name, f"{_ENTITY_REFUSAL}") from exc
         last_line = data.rstrip().count(b"\n") + 1
         hint = ""
         if exc.lineno is not None and exc.lineno >= last_line:
             hint = " The file seems to be cut short (an incomplete download or copy?)."
         raise LayoutXmlError(
-            f"{name}: the XML is not well-formed and cannot be read "
-            f"(line {exc.lineno}: {message}).{hint}"
+            name,
+            f"the XML is not well-formed and cannot be read (line {exc.lineno}: {message}).{hint}",
         ) from exc
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise LayoutXmlError(f"{name}: {_ENTITY_REFUSAL}")
+        raise LayoutXmlError(name, f"{_ENTITY_REFUSAL}")
     return root
 
 
@@ -612,7 +620,7 @@ class _AltoReader(_Reader):
         image_filename = (file_el.text or "").strip() if file_el is not None else ""
         pages = root.findall(f"{q('Layout')}/{q('Page')}")
         if not pages:
-            raise LayoutXmlError(f"{self.name}: this ALTO file has no Layout/Page element.")
+            raise LayoutXmlError(self.name, "this ALTO file has no Layout/Page element.")
         if len(pages) > 1:
             self.warnings.append(f"The file has {len(pages)} pages; only the first is read.")
         page = pages[0]
@@ -864,7 +872,7 @@ class _PageReader(_Reader):
         q = self.q
         pages = self.root.findall(q("Page"))
         if not pages:
-            raise LayoutXmlError(f"{self.name}: this PAGE file has no Page element.")
+            raise LayoutXmlError(self.name, "this PAGE file has no Page element.")
         if len(pages) > 1:
             self.warnings.append(f"The file has {len(pages)} pages; only the first is read.")
         page = pages[0]
@@ -1014,7 +1022,7 @@ def _page_version(ns: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _not_layout_message(root: etree._Element, name: str) -> str:
+def _not_layout_message(root: etree._Element) -> str:
     local = _local_name(root.tag)
     namespace = _namespace(root.tag)
     described = f"<{local}>" + (f" (namespace {namespace})" if namespace else "")
@@ -1028,7 +1036,7 @@ def _not_layout_message(root: etree._Element, name: str) -> str:
     elif local.lower() == "html":
         hint = " It looks like HTML (perhaps hOCR), which cannot be imported."
     return (
-        f"{name}: this XML file is neither ALTO nor PAGE; its root element is {described}, "
+        f"this XML file is neither ALTO nor PAGE; its root element is {described}, "
         f"where <alto> or <PcGts> was expected.{hint}"
     )
 
@@ -1058,7 +1066,7 @@ def parse_layout_xml(
     elif local == "PcGts":
         result = _PageReader(root, name).read(image_size)
     else:
-        raise LayoutXmlError(_not_layout_message(root, name))
+        raise LayoutXmlError(name, _not_layout_message(root))
     if validate:
         result.validation = validate_layout_xml(root, result.format, result.version)
     if not result.image_filename:

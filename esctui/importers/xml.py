@@ -269,9 +269,8 @@ class XmlPlanner:
                 match = self.matcher.match(parsed.image_filename, name)
                 if match.part is not None and match.part is not first:  # another page's size
                     parsed = self._parse(data, name, match.part)
-        except LayoutXmlError as error:  # its message starts with the file name: said once
-            reason = str(error).removeprefix(f"{name}: ")
-            return XmlPlanEntry(name, EntryStatus.ERROR, image_filename=guess, reason=reason)
+        except LayoutXmlError as error:  # the report names the file: the reason alone
+            return XmlPlanEntry(name, EntryStatus.ERROR, image_filename=guess, reason=error.reason)
         except Exception as error:  # noqa: BLE001 - a reader bug on one file must not stop all
             return XmlPlanEntry(
                 name,
