@@ -208,6 +208,7 @@ class _ZipSource:
         self.infos: dict[str, zipfile.ZipInfo] = {}
 
     def entries(self, skip: list[SkippedEntry]) -> Iterator[tuple[str, int]]:
+        self.infos = {}
         for info in self.archive.infolist():
             if info.is_dir():
                 continue
@@ -492,7 +493,6 @@ class ImageArchive:
             f"the pages are in the order of the METS file {mets_path} ({mets.page_order}); "
             "a METS in the archive wins over the order of the file names"
         )
-        found.versions = {g.use: g.version_name for g in mets.transcription_groups}
         found.skipped.extend(mets.skipped)
         found.notes.extend(mets.notes)
         listed: set[str] = set()
@@ -526,6 +526,8 @@ class ImageArchive:
                         )
                     )
             found.pages.append(page)
+        used = {group for page in found.pages for group in page.transcriptions}
+        found.versions = {g.use: g.version_name for g in mets.transcription_groups if g.use in used}
         unlisted = [n for n, e in self._entries.items() if e.kind == "image" and n not in listed]
         if unlisted:
             shown = ", ".join(natsorted(unlisted, alg=ns.PATH | ns.IGNORECASE)[:3])
