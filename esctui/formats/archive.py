@@ -38,7 +38,9 @@ from esctui.formats.mets import (
     DEFAULT_SETTINGS,
     DEFAULT_VERSION_NAME,
     MetsDocument,
+    MetsPage,
     MetsSettings,
+    MetsWalk,
     read_mets,
 )
 from esctui.formats.safe_zip import SkippedEntry, ZipReadError
@@ -152,6 +154,8 @@ class ArchiveInventory:
         versions: each transcription group with the version name its files go into.
         mets: the METS read from the archive (None when there is none).
         mets_path: where that METS is in the archive ("" when none).
+        linked_mets: the METS files inside the archive that ``mets`` links to (``mptr``: the
+            volumes of a multi-volume work), read in order; their pages follow its own.
         order: where the page order comes from, in plain words.
         skipped: the entries left out, with the reasons.
         notes: other things the user should know, in plain words.
@@ -163,6 +167,7 @@ class ArchiveInventory:
     versions: dict[str, str] = field(default_factory=dict)
     mets: MetsDocument | None = None
     mets_path: str = ""
+    linked_mets: list[MetsDocument] = field(default_factory=list)
     order: str = ""
     skipped: list[SkippedEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -248,8 +253,12 @@ class _FolderSource:
     def entries(self, skip: list[SkippedEntry]) -> Iterator[tuple[str, int]]:
         count = 0
         for folder, dirs, files in os.walk(self.root, followlinks=False):
-            dirs.sort()
             here = Path(folder)
+            for linked in [d for d in dirs if (here / d).is_symlink()]:
+                dirs.remove(linked)
+                name = (here / linked).relative_to(self.root).as_posix()
+                skip.append(SkippedEntry(name, "it is a symbolic link (to a folder)"))
+            dirs.sort()
             for base in sorted(files):
                 full = here / base
                 name = full.relative_to(self.root).as_posix()
@@ -489,29 +498,76 @@ class ImageArchive:
             settings=settings,
         )
         found.mets, found.mets_path = mets, mets_path
+        documents = self._linked_mets(found, mets, image_group, version_name, settings)
+        found.linked_mets = documents[1:]
         found.order = (
-            f"the pages are in the order of the METS file {mets_path} ({mets.page_order}); "
-            "a METS in the archive wins over the order of the file names"
+            f"the pages are in the order of the METS file {mets_path} ({mets.page_order})"
+            + (
+                f" and of the {len(documents) - 1} METS files it links to"
+                if found.linked_mets
+                else ""
+            )
+            + "; a METS in the archive wins over the order of the file names"
         )
-        found.skipped.extend(mets.skipped)
-        found.notes.extend(mets.notes)
         listed: set[str] = set()
-        for mets_page in mets.pages:
-            page = ArchivePage(mets_page.index, mets_page.label, notes=list(mets_page.notes))
-            image = mets_page.image
-            if image is not None and image.path and self._entries[image.path].kind != "image":
-                page.notes.append(f"its image {image.path} is not an image file")
-            elif image is not None:
-                page.image, page.image_url = image.path, image.url
-                listed.add(image.path)
-            for group, file in mets_page.transcriptions.items():
-                entry = self._entries.get(file.path)
-                if entry is None:
-                    page.notes.append(f"its {group} file is remote ({file.url}), not read here")
-                    continue
-                if entry.kind != "xml":
-                    page.notes.append(f"its {group} file {file.path} is not ALTO or PAGE")
-                    continue
+        groups: dict[str, str] = {}
+        for document in documents:
+            found.skipped.extend(document.skipped)
+            found.notes.extend(document.notes)
+            groups.update((g.use, g.version_name) for g in document.transcription_groups)
+            for mets_page in document.pages:
+                page = self._page_from_mets(found, mets_page, len(found.pages) + 1, listed)
+                found.pages.append(page)
+        used = {group for page in found.pages for group in page.transcriptions}
+        found.versions = {use: name for use, name in groups.items() if use in used}
+        unlisted = [n for n, e in self._entries.items() if e.kind == "image" and n not in listed]
+        if unlisted:
+            shown = ", ".join(natsorted(unlisted, alg=ns.PATH | ns.IGNORECASE)[:3])
+            found.notes.append(
+                f"{len(unlisted)} image(s) of the archive are not pages of the METS and are "
+                f"left out ({shown}{' …' if len(unlisted) > 3 else ''})."
+            )
+
+    def _linked_mets(
+        self,
+        found: ArchiveInventory,
+        mets: MetsDocument,
+        image_group: str | None,
+        version_name: str,
+        settings: MetsSettings,
+    ) -> list[MetsDocument]:
+        """The METS and the METS files inside the archive it links to (``mptr``), in order."""
+        if not mets.children:
+            return [mets]
+        walk = MetsWalk(mets, image_group=image_group, version_name=version_name, settings=settings)
+        while (link := walk.next_link()) is not None:
+            if not link.path:
+                walk.skip(link, "it is outside the archive (only METS files inside it are read)")
+                continue
+            try:
+                walk.add(link, self.read_xml(link.path, limit=settings.max_bytes))
+            except ArchiveEntryError as error:
+                walk.skip(link, error.reason)
+        found.skipped.extend(walk.skipped)
+        return walk.documents
+
+    def _page_from_mets(
+        self, found: ArchiveInventory, mets_page: MetsPage, index: int, listed: set[str]
+    ) -> ArchivePage:
+        page = ArchivePage(index, mets_page.label, notes=list(mets_page.notes))
+        image = mets_page.image
+        if image is not None and image.path and self._entries[image.path].kind != "image":
+            page.notes.append(f"its image {image.path} is not an image file")
+        elif image is not None:
+            page.image, page.image_url = image.path, image.url
+            listed.add(image.path)
+        for group, file in mets_page.transcriptions.items():
+            entry = self._entries.get(file.path)
+            if entry is None:
+                page.notes.append(f"its {group} file is remote ({file.url}), not read here")
+            elif entry.kind != "xml":
+                page.notes.append(f"its {group} file {file.path} is not ALTO or PAGE")
+            else:
                 page.transcriptions[group] = file.path
                 if file.path not in listed:
                     listed.add(file.path)
@@ -521,20 +577,11 @@ class ImageArchive:
                             entry.format,
                             entry.image_filename,
                             group,
-                            page.index,
+                            index,
                             "listed in the METS",
                         )
                     )
-            found.pages.append(page)
-        used = {group for page in found.pages for group in page.transcriptions}
-        found.versions = {g.use: g.version_name for g in mets.transcription_groups if g.use in used}
-        unlisted = [n for n, e in self._entries.items() if e.kind == "image" and n not in listed]
-        if unlisted:
-            shown = ", ".join(natsorted(unlisted, alg=ns.PATH | ns.IGNORECASE)[:3])
-            found.notes.append(
-                f"{len(unlisted)} image(s) of the archive are not pages of the METS and are "
-                f"left out ({shown}{' …' if len(unlisted) > 3 else ''})."
-            )
+        return page
 
     def _pages_from_images(self, found: ArchiveInventory) -> None:
         images = [n for n, e in self._entries.items() if e.kind == "image"]

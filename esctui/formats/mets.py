@@ -172,11 +172,12 @@ class FolderFiles:
     def label(self) -> str:
         return f"the folder {self.root}"
 
-    def _full(self, path: str) -> Path:
+    def full_path(self, path: str) -> Path:
+        """The file on disk for a ``MetsFile.path``."""
         return self.root.joinpath(*path.split("/"))
 
     def problem(self, path: str) -> str | None:
-        full = self._full(path)
+        full = self.full_path(path)
         try:
             real = full.resolve()
             inside = real.is_relative_to(self.root.resolve())
@@ -190,7 +191,7 @@ class FolderFiles:
 
     def head(self, path: str, size: int) -> bytes:
         try:
-            with self._full(path).open("rb") as stream:
+            with self.full_path(path).open("rb") as stream:
                 return stream.read(size)
         except OSError:
             return b""
@@ -1367,18 +1368,26 @@ class MetsWalk:
             self.skipped.append(SkippedEntry(link.href or link.label, reason))
         return None
 
+    def _take(self, link: MetsLink) -> MetsDocument:
+        if not self._pending or self._pending[0][0] is not link:
+            raise ValueError("pass the link next_link() returned last")
+        return self._pending.pop(0)[1]
+
+    def skip(self, link: MetsLink, reason: str) -> None:
+        """Leave out the link ``next_link`` gave (e.g. it could not be fetched), with a reason."""
+        self._take(link)
+        self.skipped.append(SkippedEntry(link.href or link.label, reason))
+
     def add(self, link: MetsLink, data: bytes) -> MetsDocument:
         """Read the METS fetched for ``link`` (the one ``next_link`` gave) and queue its links."""
-        if not self._pending or self._pending[0][0] is not link:
-            raise ValueError("add() takes the link next_link() returned last")
-        _, parent = self._pending.pop(0)
+        parent = self._take(link)
         if link.url:
             base: str | LocalFiles | None = link.url
         elif parent.files is not None:
             base = parent.files.at(link.path)
         else:
             base = None
-        name = link.url or (f"{parent.files.label}: {link.path}" if parent.files else link.path)
+        name = link.url or (f"{link.path} (in {parent.files.label})" if parent.files else link.path)
         child = read_mets(
             data,
             base,

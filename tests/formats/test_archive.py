@@ -3,6 +3,7 @@ folder, a plain ZIP of images and XML, unsafe entries, and streamed extraction."
 
 from __future__ import annotations
 
+import os
 import stat
 import tracemalloc
 import warnings
@@ -49,6 +50,9 @@ def make_zip(path: Path, entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> 
 
 def test_transkribus_export_zip(corpus: Path, tmp_path: Path) -> None:
     transkribus_export(corpus, tmp_path / "doc", alto_keys=True)
+    # An ALTO file the METS does not list (its ALTO hrefs are server download links).
+    (tmp_path / "doc" / "alto").mkdir()
+    (tmp_path / "doc" / "alto" / "0014.xml").write_bytes((corpus / ESC_ALTO).read_bytes())
     archive = zip_folder(tmp_path / "doc", tmp_path / "export.zip", PREFIX)
     with ImageArchive(archive) as reader:
         found = reader.inventory()
@@ -61,18 +65,25 @@ def test_transkribus_export_zip(corpus: Path, tmp_path: Path) -> None:
             PREFIX + "0014.jpg",
             PREFIX + "input.jpg",
         ]
+        alto = PREFIX + "alto"
         assert [p.transcriptions for p in found.pages] == [
             {"PAGEXML": PREFIX + "page/170025120000003,0074.xml"},
-            {"PAGEXML": PREFIX + "page/0014.xml"},
+            {"PAGEXML": PREFIX + "page/0014.xml", alto: PREFIX + "alto/0014.xml"},
             {"PAGEXML": PREFIX + "page/input.xml"},
         ]
-        assert found.versions == {"PAGEXML": "METS Import | PAGEXML"}
-        assert {x.rule for x in found.xml_files} == {"listed in the METS"}
-        assert [x.image_filename for x in found.xml_files] == [
-            "170025120000003,0074.jpg",
-            "0014.jpg",
-            "input.jpg",
+        assert found.versions == {"PAGEXML": "METS Import | PAGEXML", alto: "METS Import | alto"}
+        assert [(x.name, x.image_filename, x.page, x.rule) for x in found.xml_files] == [
+            (
+                PREFIX + "page/170025120000003,0074.xml",
+                "170025120000003,0074.jpg",
+                1,
+                "listed in the METS",
+            ),
+            (PREFIX + "page/0014.xml", "0014.jpg", 2, "listed in the METS"),
+            (PREFIX + "page/input.xml", "input.jpg", 3, "listed in the METS"),
+            (PREFIX + "alto/0014.xml", "0014.jpg", 2, "image name ignoring folders"),
         ]
+        assert "1 ALTO/PAGE file(s) are not listed in the METS" in found.notes[-1]
         skipped = reasons(found)
         assert skipped[PREFIX + "metadata.xml"] == (
             "not ALTO, PAGE or METS XML (its root element is <trpDocMetadata>)"
@@ -116,6 +127,9 @@ def test_escriptorium_export_zip(corpus: Path, tmp_path: Path) -> None:
 
 def test_ocrd_workspace_folder(corpus: Path, tmp_path: Path) -> None:
     ocrd_workspace(corpus, tmp_path / "ws")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.jpg").write_bytes((corpus / "images/0014.jpg").read_bytes())
+    os.symlink(tmp_path / "elsewhere", tmp_path / "ws" / "OCR-D-LINKED")
     with ImageArchive(tmp_path / "ws") as reader:
         found = reader.inventory()
         assert found.mets_path == "mets.xml"
@@ -132,6 +146,7 @@ def test_ocrd_workspace_folder(corpus: Path, tmp_path: Path) -> None:
             "1 image(s) of the archive are not pages of the METS and are left out "
             "(OCR-D-IMG-BIN/OCR-D-IMG-BIN_0001.png)."
         ]
+        assert reasons(found) == {"OCR-D-LINKED": "it is a symbolic link (to a folder)"}
         staged = list(reader.iter_page_images(found, tmp_path / "staging"))
         assert [s.path.name for s in staged if s.path] == [
             "OCR-D-IMG_0001.jpg",
@@ -320,3 +335,38 @@ def test_extraction_is_streamed_one_image_at_a_time(tmp_path: Path, make_image: 
     assert extract_peak < smallest / 2, extract_peak  # a chunk at a time, not a whole scan
     assert [r.path.name for r in rest if r.path] == ["002.png", "003.png"]
     assert [r.path.read_bytes() for r in rest if r.path] == [s.read_bytes() for s in scans[1:]]
+
+
+def test_volumes_linked_from_an_archived_mets(corpus: Path, tmp_path: Path) -> None:
+    image = (corpus / "images/0014.jpg").read_bytes()
+    links = "".join(
+        f'      <mets:div ID="LOG_{n}" TYPE="volume" LABEL="Band {n}">\n'
+        f'        <mets:mptr LOCTYPE="URL" xlink:href="vol{n}/mets.xml"/>\n      </mets:div>\n'
+        for n in (2, 1)
+    )
+    anchor = library_mets([], groups=(), logical_type="multivolume_work", links=links)
+    entries: list[tuple[str | zipfile.ZipInfo, bytes]] = [("mets.xml", anchor)]
+    for n in (1, 2):
+        pages = [LibraryPage(k, f"{n}.{k}", f"{k}.jpg") for k in (1, 2)]
+        volume = library_mets(
+            pages, groups=("MAX",), logical_type="volume", parent_href="../mets.xml"
+        )
+        entries += [(f"vol{n}/mets.xml", volume)]
+        entries += [(f"vol{n}/max/{k}.jpg", image) for k in (1, 2)]
+    archive = make_zip(tmp_path / "work.zip", entries)
+    with ImageArchive(archive) as reader:
+        found = reader.inventory()
+    assert found.mets_path == "mets.xml"
+    assert [d.source for d in found.linked_mets] == [
+        "vol2/mets.xml (in the archive work.zip)",
+        "vol1/mets.xml (in the archive work.zip)",
+    ]
+    # The anchor's order (Band 2 first, as it lists them), each volume's pages in order.
+    assert [(p.index, p.label, p.image) for p in found.pages] == [
+        (1, "2.1", "vol2/max/1.jpg"),
+        (2, "2.2", "vol2/max/2.jpg"),
+        (3, "1.1", "vol1/max/1.jpg"),
+        (4, "1.2", "vol1/max/2.jpg"),
+    ]
+    assert "and of the 2 METS files it links to" in found.order
+    assert found.skipped == []

@@ -436,3 +436,15 @@ def test_errors_are_user_facing_sentences() -> None:
     error = MetsError("m.xml", "the METS lists no pages and links to no other METS.")
     assert isinstance(error, EsctuiError)
     assert str(error) == "m.xml: the METS lists no pages and links to no other METS."
+
+
+def test_percent_encoded_paths_find_files_with_spaces(corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "max").mkdir()
+    for name in ("scan 1.jpg", "scan 2.jpg"):
+        (tmp_path / "max" / name).write_bytes((corpus / "images/0014.jpg").read_bytes())
+    pages = [LibraryPage(1, "1", "scan%201.jpg"), LibraryPage(2, "2", "scan 2.jpg")]
+    (tmp_path / "mets.xml").write_bytes(library_mets(pages, groups=("MAX",)))
+    doc = read_mets(tmp_path / "mets.xml")
+    assert [p.image.path for p in doc.pages if p.image] == ["max/scan 1.jpg", "max/scan 2.jpg"]
+    assert doc.files is not None
+    assert doc.files.full_path("max/scan 1.jpg") == tmp_path / "max" / "scan 1.jpg"
