@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -523,6 +524,10 @@ def _document_key(url: str, path: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_PLAIN_PATH = re.compile(r"[^/?#.;][^?#;]*")  # a relative path without query, dots or params
+
+
 class _Refused(Exception):
     """A file or link that cannot be used; the message is the reason."""
 
@@ -535,6 +540,16 @@ class _Resolver:
         self.files = None if isinstance(base, str) else base
         allowed = settings.allowed_domains
         self.allowed = None if allowed is None else tuple(d.strip().lower() for d in allowed)
+        self._base_host_problem: str | None = None  # the METS's own host, checked once
+        self._base_folder = ""  # scheme://host/path/ of the METS, for plain relative paths
+        if self.base_url:
+            parts = urlsplit(self.base_url)
+            folder = parts.path.rsplit("/", 1)[0] + "/"
+            self._base_folder = urlunsplit((parts.scheme, parts.netloc, folder, "", ""))
+            try:
+                self._checked_url(self.base_url)
+            except _Refused as refusal:
+                self._base_host_problem = str(refusal)
 
     def resolve(self, href: str) -> tuple[str, str]:
         """(url, "") for a remote file, ("", path) for a local one; raises ``_Refused``."""
@@ -543,7 +558,8 @@ class _Resolver:
             raise _Refused("it has no address (its xlink:href is empty)")
         if "\x00" in href:
             raise _Refused("its address contains a NUL character")
-        scheme = urlsplit(href).scheme.lower()
+        match = _SCHEME.match(href)
+        scheme = match.group(1).lower() if match else ""
         if scheme == "file":
             raise _Refused(
                 "it points at a file on this computer (file://), which a METS file may not do"
@@ -557,7 +573,13 @@ class _Resolver:
                 f"its address starts with '{scheme}:', which cannot be fetched "
                 "(only http and https addresses, or paths beside the METS file)"
             )
-        if self.base_url:
+        if self.base_url and not href.startswith("//"):  # on the METS's own host
+            if self._base_host_problem is not None:
+                raise _Refused(self._base_host_problem)
+            if _PLAIN_PATH.fullmatch(href) and "/." not in href:  # as urljoin, but faster
+                return self._base_folder + href, ""
+            return urljoin(self.base_url, href), ""
+        if self.base_url:  # //host/path: another host, perhaps
             return self._checked_url(urljoin(self.base_url, href)), ""
         if self.files is None:
             raise _Refused(
@@ -688,7 +710,9 @@ class _Reader:
         elif base is not None and base.mets_path:
             key = _document_key("", base.mets_path)
         self.document = MetsDocument(source=label, key=key, files=self.files)
-        self._skipped_ids: set[str] = set()
+        self._ids_of_div: dict[int, list[str]] = {}
+        self._fcontent = self.q("FContent")
+        self._groups: dict[str, MetsFileGroup] = {}
 
     def q(self, local: str) -> str:
         return f"{{{self.ns}}}{local}" if self.ns else local
@@ -713,7 +737,7 @@ class _Reader:
             self._pages_from_file_sec(entries)
         self._read_links()
         self._describe()
-        self._check_usable(entries)
+        self._check_usable()
         return doc
 
     # -- files ---------------------------------------------------------------------------------
@@ -731,32 +755,28 @@ class _Reader:
                 "(the max_files setting).",
             )
         entries: dict[str, _FileEntry] = {}
-        unnamed = 0
-        for element in file_sec.iter(file_tag):
-            group = element.getparent()
-            while group is not None and group.tag != group_tag:
-                group = group.getparent()
-            use = element.get("USE") or ""
-            if not use and group is not None:
-                use = group.get("USE") or group.get("ID") or ""
-            if not use:
-                unnamed += 1
-                use = "unnamed group"
-            hrefs = [(loc.get(XLINK_HREF) or loc.get("href") or "") for loc in element.iter(flocat)]
-            file_id = element.get("ID") or f"(file {len(entries) + 1} without ID)"
-            if file_id in entries:
-                self._skip(file_id, "another file in the METS has the same ID")
-                continue
-            entries[file_id] = _FileEntry(
-                id=file_id,
-                group=use,
-                mimetype=(element.get("MIMETYPE") or "").strip(),
-                hrefs=hrefs,
-                embedded=element.find(self.q("FContent")) is not None,
-                groupid=element.get("GROUPID") or "",
-                seq=element.get("SEQ") or "",
-            )
+        for group in file_sec.iter(group_tag):
+            group_use = group.get("USE") or group.get("ID") or "unnamed group"
+            for element in group.iterchildren(file_tag):
+                self._add_entry(entries, element, element.get("USE") or group_use, flocat)
         return entries
+
+    def _add_entry(
+        self, entries: dict[str, _FileEntry], element: etree._Element, use: str, flocat: str
+    ) -> None:
+        file_id = element.get("ID") or f"(file {len(entries) + 1} without ID)"
+        if file_id in entries:
+            self._skip(file_id, "another file in the METS has the same ID")
+            return
+        entries[file_id] = _FileEntry(
+            id=file_id,
+            group=use,
+            mimetype=(element.get("MIMETYPE") or "").strip(),
+            hrefs=[(loc.get(XLINK_HREF) or loc.get("href") or "") for loc in element.iter(flocat)],
+            embedded=element.find(self._fcontent) is not None,
+            groupid=element.get("GROUPID") or "",
+            seq=element.get("SEQ") or "",
+        )
 
     def _skip(self, name: str, reason: str) -> None:
         self.document.skipped.append(SkippedEntry(name, reason))
@@ -809,6 +829,7 @@ class _Reader:
             if group.kind == GroupKind.TRANSCRIPTION:
                 group.version_name = f"{self.version_name} | {use}"
             self.document.groups.append(group)
+            self._groups[use] = group
 
     def _tell_format(self, group: MetsFileGroup, members: list[_FileEntry]) -> None:
         """ALTO or PAGE: the start of the first local file decides; else MIMETYPE, else name."""
@@ -944,13 +965,14 @@ class _Reader:
         return pages
 
     def _file_ids(self, div: etree._Element) -> list[str]:
-        ids: list[str] = []
-        for fptr in div.iter(self.q("fptr")):
-            for element in (fptr, *fptr.iter(self.q("area"))):
-                for file_id in (element.get("FILEID") or "").split():
-                    if file_id not in ids:
-                        ids.append(file_id)
-        return ids
+        """The FILEIDs of the div's ``fptr`` and ``area`` elements, in order, each once."""
+        key = id(div)
+        if key not in self._ids_of_div:
+            ids: dict[str, None] = {}
+            for element in div.iter(self.q("fptr"), self.q("area")):
+                ids.update(dict.fromkeys((element.get("FILEID") or "").split()))
+            self._ids_of_div[key] = list(ids)
+        return self._ids_of_div[key]
 
     def _referenced_ids(self, divs: list[etree._Element]) -> set[str]:
         return {file_id for div in divs for file_id in self._file_ids(div)}
@@ -1000,7 +1022,8 @@ class _Reader:
             for entry in found:
                 if entry is not spine_entry:
                     self._place(page, entry)
-            unpaired += not found and bool(self._transcription_uses() - {spine_entry.group})
+            if not found and self._transcription_uses() - {spine_entry.group}:
+                unpaired += 1
             doc.pages.append(page)
         if unpaired:
             doc.notes.append(
@@ -1013,9 +1036,7 @@ class _Reader:
 
     def _place(self, page: MetsPage, entry: _FileEntry) -> None:
         doc = self.document
-        group = doc.group(entry.group)
-        if group is None:
-            return
+        group = self._groups[entry.group]
         is_image = group.use == doc.image_group
         if not is_image and group.kind != GroupKind.TRANSCRIPTION:
             return  # thumbnails, PDFs, other image sizes: not needed
@@ -1033,7 +1054,7 @@ class _Reader:
         else:
             page.transcriptions[group.use] = resolved
 
-    def _check_usable(self, entries: dict[str, _FileEntry]) -> None:
+    def _check_usable(self) -> None:
         doc = self.document
         without_image = [p for p in doc.pages if doc.image_group and p.image is None]
         for page in without_image:
