@@ -345,9 +345,11 @@ class _ArchiveFiles:
 class ImageArchive:
     """A ZIP archive or a folder of page images and XML files, read safely.
 
-    Use it as a context manager. ``inventory()`` lists pages and XML files; ``read_xml(name)``
-    gives one XML file's bytes; ``extract(name, folder)`` unpacks one image into ``folder``;
-    ``iter_page_images(inventory, folder)`` unpacks the pages' images one at a time.
+    Use it as a context manager, from one thread at a time. ``inventory()`` lists pages and XML
+    files (call it first: the other methods read only the entries it accepted);
+    ``read_xml(name)`` gives one XML file's bytes; ``extract(name, folder)`` unpacks one image
+    into ``folder``; ``iter_page_images(inventory, folder)`` unpacks the pages' images one at a
+    time. Memory: the entry names (at most ``max_entries``) and one chunk, whatever the size.
     """
 
     def __init__(self, path: Path | str, *, limits: ArchiveLimits | None = None) -> None:
@@ -669,7 +671,7 @@ class ImageArchive:
     def _copy(self, name: str, out: BinaryIO, limit: int) -> int:
         label = self._source.label
         if name not in self._entries:
-            reason = self._skip_reasons.get(name, "there is no such file in the archive")
+            reason = self._skip_reasons.get(name, f"there is no such file in {self.description}")
             raise ArchiveEntryError(label, name, reason)
         try:
             written = self._source.copy(name, out, limit)

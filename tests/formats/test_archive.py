@@ -248,7 +248,9 @@ def test_unsafe_and_broken_entries_are_skipped(corpus: Path, tmp_path: Path) -> 
         assert skipped["xxe.xml"].startswith("the file declares XML entities in a DOCTYPE")
         with pytest.raises(ArchiveEntryError, match=r"^unsafe.zip: secret.jpg: it is encrypted"):
             reader.extract("secret.jpg", tmp_path / "staging")
-        with pytest.raises(ArchiveEntryError, match="there is no such file in the archive"):
+        with pytest.raises(
+            ArchiveEntryError, match="there is no such file in the archive unsafe.zip"
+        ):
             reader.extract("../etc/passwd", tmp_path / "staging")
     assert not (tmp_path / "evil.jpg").exists()
 
