@@ -305,7 +305,10 @@ def test_archive_limits_and_choice_of_mets(corpus: Path, tmp_path: Path) -> None
         ]
 
 
-def test_extraction_is_streamed_one_image_at_a_time(tmp_path: Path, make_image: MakeImage) -> None:
+@pytest.mark.parametrize("kind", ["zip", "folder"])
+def test_extraction_is_streamed_one_image_at_a_time(
+    tmp_path: Path, make_image: MakeImage, kind: str
+) -> None:
     # Scan-sized pages (grain makes them as big as real scans), stored as scanners' ZIPs are.
     scans = [
         make_image(tmp_path / f"{n:03d}.png", size=(1600, 1200), noise=True) for n in (1, 2, 3)
@@ -314,6 +317,11 @@ def test_extraction_is_streamed_one_image_at_a_time(tmp_path: Path, make_image: 
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as out:
         for scan in scans:
             out.write(scan, f"pages/{scan.name}")
+    if kind == "folder":
+        archive = tmp_path / "big"
+        (archive / "pages").mkdir(parents=True)
+        for scan in scans:
+            (archive / "pages" / scan.name).write_bytes(scan.read_bytes())
     smallest = min(scan.stat().st_size for scan in scans)
     assert smallest > 1_000_000
     limits = ArchiveLimits(chunk_bytes=64 * 1024)
