@@ -18,6 +18,9 @@ from PIL import Image, ImageDraw
 
 from esctui.store import Store
 
+# the session fixture `escriptorium` (a real eScriptorium server) and `remote_project`
+pytest_plugins = ["escriptorium_server"]
+
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 MakeImage = Callable[..., Path]

@@ -94,6 +94,7 @@ class NetError(EsctuiError):
         super().__init__(message)
         self.host = host
         self.url = url  # redacted
+        self.attempts = 1  # how many times the request was sent
 
 
 class CouldNotConnectError(NetError):
@@ -393,6 +394,7 @@ def _backoff(limits: RequestLimits, attempts: int, retry_after: float | None) ->
 
 
 def _give_up(error: NetError, attempts: int) -> NetError:
+    error.attempts = attempts
     if attempts > 1:
         error.args = (f"{error}{_tried(attempts)}",)
     return error
@@ -416,6 +418,7 @@ def _busy_error(
     failure: _Retry, limits: RequestLimits, secrets: tuple[str, ...], attempts: int
 ) -> NetError:
     error = failure.error
+    error.attempts = attempts
     wait = failure.retry_after or 0
     error.args = (
         f"{error}; the server asked to wait {_seconds(round(wait))} before trying again, "
@@ -753,11 +756,23 @@ class HttpClient:
         )
 
     async def send(
-        self, method: str, url: str, *, limits: RequestLimits | None = None, **options: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        limits: RequestLimits | None = None,
+        extra_secrets: Iterable[str] = (),
+        **options: Any,
     ) -> HttpResponse:
-        """``send`` on this client, with this client's limits unless others are given."""
+        """``send`` on this client, with this client's limits unless others are given, and
+        ``extra_secrets`` (a password) hidden as well as the client's own."""
         return await send(
-            self.client, method, url, limits=limits or self.limits, secrets=self.secrets, **options
+            self.client,
+            method,
+            url,
+            limits=limits or self.limits,
+            secrets=(*self.secrets, *extra_secrets),
+            **options,
         )
 
     async def aclose(self) -> None:
