@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "esctui.cli.transcriptions",
     "esctui.cli.export",
     "esctui.cli.masks",
+    "esctui.cli.remote",
 )
 
 

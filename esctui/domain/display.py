@@ -30,11 +30,16 @@ def printable(text: object) -> str:
     return _UNSAFE.sub(_escape, str(text))
 
 
+# what json.dumps leaves as it is among those (it escapes U+0000-U+001F inside strings, and
+# outside strings only its own indentation's newlines and spaces appear)
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
 def terminal_safe_json(text: str) -> str:
-    """JSON text with the same characters written as ``\\uXXXX`` escapes: still the same JSON
-    value, but nothing a terminal acts on. (``json.dumps`` already escapes U+0000-U+001F.)"""
-    return _UNSAFE.sub(_json_escape, text)
+    """Text from ``json.dumps(..., ensure_ascii=False)`` with the characters ``printable``
+    escapes written as ``\\uXXXX``: still the same JSON value, nothing a terminal acts on."""
+    return _UNSAFE_IN_JSON.sub(_json_escape, text)
