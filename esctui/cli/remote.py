@@ -105,11 +105,13 @@ def _emit_json(value: Any) -> None:
 
 
 def _run(coroutine: Any, name: str) -> Any:
-    """Run a client call; a refused token points at the login command for this server."""
+    """Run a client call; a refused token gets the login command for this server."""
+    from esctui.net.escriptorium import TokenRefusedError
+
     try:
         return asyncio.run(coroutine)
-    except EsctuiError as error:
-        error.args = (str(error).replace("remote login NAME", f"remote login {name}"),)
+    except TokenRefusedError as error:
+        error.args = (f"{error}: esctui remote login {name} --user USER",)
         raise
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import mimetypes
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -568,13 +569,12 @@ class EscriptoriumClient:
         if status == 401:
             if self.token is None:
                 return TokenRefusedError(
-                    f"{host} wants a token and esctui has none for it; log in first "
-                    "(esctui remote login NAME --user USER)",
+                    f"{host} wants a token and esctui has none for it; log in first",
                     host=host, status=status,
                 )  # fmt: skip
             return TokenRefusedError(
                 f"{host} refused the token ({said() or 'no reason given'}): it is wrong or "
-                "was revoked; log in again (esctui remote login NAME --user USER)",
+                "was revoked; log in again to get a new one",
                 host=host, status=status,
             )  # fmt: skip
         nested = _NESTED_UNDER_DOCUMENT.search(urlsplit(url).path)
@@ -911,13 +911,16 @@ class EscriptoriumClient:
         filename: str | None = None,
         title: str | None = None,
         name: str | None = None,
-        content_type: str = "application/octet-stream",
+        content_type: str | None = None,
     ) -> RemotePart:
         """Upload a page image (multipart, streamed from disk) under its original file name
         (``filename``, default: the file's own name). A page with that original file name
         already in the document gets the new image, in place."""
         image = Path(image)
         original = filename or image.name
+        content_type = content_type or (
+            mimetypes.guess_type(original)[0] or "application/octet-stream"
+        )
         data: dict[str, str] = {}
         if title is not None:
             data["title"] = title
@@ -1180,6 +1183,24 @@ class EscriptoriumClient:
             )  # fmt: skip
             changed.extend(RemoteLineText.from_api(item) for item in data or [])
         return changed
+
+    async def import_layout(
+        self, document: int, xml: Path, *, layer: str, override: bool = False
+    ) -> None:
+        """Start the server's import of an ALTO or PAGE file into the layer named ``layer``
+        (``POST /api/documents/{d}/import/``, mode xml); pages are matched by image file name.
+        It runs in the background: follow it with ``tasks`` (method
+        ``imports.tasks.document_import``)."""
+        xml = Path(xml)
+        data = {"mode": "xml", "name": layer}
+        if override:
+            data["override"] = "true"
+        await self.request(
+            "POST", f"documents/{document}/import/",
+            action=f"import {printable(xml.name)!r} into document {document}",
+            files={"upload_file": (xml.name, xml, "application/xml")}, data=data,
+            limits=self._upload_limits(xml),
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ models
 

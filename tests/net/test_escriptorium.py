@@ -70,7 +70,7 @@ async def test_a_wrong_token_is_a_sentence_without_the_token(
             await escr.current_user()
     message = str(caught.value)
     assert message.startswith(f"{escr.host} refused the token (Invalid token.)")
-    assert wrong not in message and "esctui remote login" in message
+    assert wrong not in message and message.endswith("log in again to get a new one")
     async with client(escriptorium, None) as escr:
         with pytest.raises(TokenRefusedError, match="wants a token"):
             await escr.current_user()
@@ -478,6 +478,34 @@ async def test_model_upload_and_a_recognition_task_report(
             await escr.delete_model(model.pk)
         with escriptorium.http() as http:
             assert http.get(f"models/{model.pk}/").status_code == 404
+
+
+async def test_a_page_xml_import_runs_on_the_server(
+    escriptorium: EscriptoriumServer, remote_project: dict, corpus: Path
+) -> None:
+    with escriptorium.http() as http:
+        doc = new_document(http, remote_project, "import")
+    d = doc["pk"]
+    async with client(escriptorium) as escr:
+        part = await escr.upload_part(d, corpus / "images" / "170025120000003,0074.jpg")
+        with pytest.raises(RemoteValidationError, match="upload_file"):
+            await escr.import_layout(d, corpus / "images" / "0014.jpg", layer="bad")
+        await escr.import_layout(d, corpus / "page" / "170025120000003,0074.xml", layer="PAGE")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            reports = [r for r in await escr.tasks(d) if r.method.endswith("document_import")]
+            if reports and reports[0].state.over:
+                break
+            await asyncio.sleep(0.3)
+        assert reports[0].state is TaskState.FINISHED, reports[0].messages
+    with escriptorium.http() as http:
+        layers = {t["name"]: t["pk"] for t in http.get(f"documents/{d}/transcriptions/").json()}
+        lines = http.get(f"documents/{d}/parts/{part.pk}/lines/").json()
+        texts = http.get(
+            f"documents/{d}/parts/{part.pk}/transcriptions/",
+            params={"transcription": layers["PAGE"]},
+        ).json()
+    assert lines["count"] == 44 and texts["count"] == 44
 
 
 # ------------------------------------------------------------------------------ display
