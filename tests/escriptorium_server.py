@@ -281,6 +281,7 @@ class _Session:
 _SESSION_KEY = pytest.StashKey[_Session]()
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that uses the server is a ``remote`` test."""
     for item in items:
