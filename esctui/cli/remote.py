@@ -225,8 +225,8 @@ def list_remotes(args: argparse.Namespace, cli: CliContext) -> int:
         cli.table(
             [
                 [
-                    s.name,
-                    s.url,
+                    printable(s.name),
+                    printable(s.url),
                     _tls(s),
                     "saved" if has else "none",
                 ]

@@ -83,6 +83,10 @@ def normalize_url(url: str) -> str:
     Refuses what is not an http(s) address, and an address carrying a user name or password
     (a token is given apart, never in the address)."""
     text = url.strip()
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise RemoteConfigError(
+            f"{printable(text)!r} is not a server address: it holds spaces or control characters"
+        )
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         hint = f" (did you mean https://{text}?)" if "://" not in text and text else ""
@@ -145,7 +149,7 @@ class RemoteRegistry:
         """The server called ``name``; NotFoundError naming the known ones otherwise."""
         records = self._read(SERVERS_FILE).get("servers", {})
         if name not in records:
-            known = ", ".join(sorted(records)) or "none yet"
+            known = ", ".join(printable(n) for n in sorted(records)) or "none yet"
             raise NotFoundError(
                 f"no server is called {printable(name)!r} (known: {known}); add it with "
                 "`esctui remote add NAME URL`"

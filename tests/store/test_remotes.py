@@ -134,6 +134,8 @@ def test_addresses_are_normalized(given: str, normal: str) -> None:
         ("https://admin:pw@escr.example.org", "user name or password"),
         ("https://escr.example.org/?token=abc", "query or fragment"),
         ("https://escr.example.org:99999", "invalid port"),
+        ("https://escr.exa\x1b[2Jmple.org", "spaces or control characters"),
+        ("https://escr example.org", "spaces or control characters"),
     ],
 )
 def test_bad_addresses_are_refused(given: str, reason: str) -> None:
