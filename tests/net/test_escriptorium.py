@@ -374,6 +374,8 @@ async def test_types_regions_lines_and_texts(
         ])  # fmt: skip
         layer = await escr.create_layer(d, "esctui import")
         assert (await escr.create_layer(d, "esctui import")).pk == layer.pk
+        # the server's own POST answers 500 for a name another document also has ("manual")
+        assert (await escr.create_layer(d, "manual")).pk == doc["transcriptions"][0]["pk"]
         lines = await escr.create_lines(d, p, [
             {"baseline": [[2, 20], [58, 20]], "mask": [[2, 5], [58, 5], [58, 25], [2, 25]],
              "region": regions[0].pk, "typology": types.line_type("Main"),
