@@ -96,6 +96,17 @@ class PageLayout:
         return {t.line_id: t for t in self.texts if t.transcription_id == transcription_id}
 
 
+def name_key(name: str) -> str:
+    """The one rule for names of documents, versions and models: two names are the same when
+    they are equal ignoring case and spaces at the ends (``register 1642 `` = ``Register 1642``)."""
+    return name.strip().casefold()
+
+
+def _same_name(name: str):  # noqa: ANN202 - a TinyDB query
+    key = name_key(name)
+    return _ROW.name.test(lambda n: isinstance(n, str) and name_key(n) == key)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -363,9 +374,9 @@ class Store:
     def _check_name_free(self, name: str, except_id: str = "") -> None:
         if not name.strip():
             raise ConflictError("A document needs a name.")
-        for row in self._documents().search(_ROW.name == name):
+        for row in self._documents().search(_same_name(name)):
             if row["id"] != except_id:
-                raise ConflictError(f"A document named {name!r} already exists.")
+                raise ConflictError(f"A document named {row['name']!r} already exists.")
 
     def create_document(self, name: str, **fields: object) -> Document:
         """Create an empty document. ``fields`` are other Document attributes."""
@@ -381,9 +392,11 @@ class Store:
         document.name = document.name.strip()
         document.updated = now()
         with self.transaction():
-            if self._document_row(document.id) is None:
+            stored = self._document_row(document.id)
+            if stored is None:
                 raise NotFoundError(f"The document {document.name!r} no longer exists.")
-            self._check_name_free(document.name, except_id=document.id)
+            if document.name != stored["name"]:  # an older clash of names may stay as it is
+                self._check_name_free(document.name, except_id=document.id)
             record = document.to_record()
             for derived in ("page_count", "typology"):  # kept by the store from the pages
                 record.pop(derived)
@@ -396,9 +409,19 @@ class Store:
         return self.update_document(doc)
 
     def delete_document(self, ref: str) -> None:
-        """Remove a document, its pages, layouts, versions and files."""
+        """Remove a document, its pages, layouts, versions and files. Refused while another
+        esctui process runs a job into it (that process must stop its job first)."""
         doc = self.get_document(ref)
         with self.transaction():
+            for row in self._jobs().search(
+                (_ROW.document_id == doc.id) & (_ROW.status == JobStatus.RUNNING.value)
+            ):
+                pid = row.get("pid", 0)
+                if pid and pid != os.getpid() and _pid_alive(pid):
+                    raise ConflictError(
+                        f"{row['title']!r} is running into {doc.name!r} in another esctui "
+                        f"(process {pid}); cancel it there or wait for it to end."
+                    )
             self._documents().remove(_ROW.id == doc.id)
         folder = self.document_dir(doc.id)
         for path in [p for p in self._dbs if folder in p.parents]:
@@ -668,7 +691,7 @@ class Store:
             raise ConflictError("A transcription version needs a name.")
         with self.transaction():
             table = self._transcriptions(document_id)
-            row = table.get(_ROW.name == name)
+            row = table.get(_same_name(name))
             if row is not None:
                 if reuse:
                     return Transcription.from_record(row)
@@ -680,11 +703,15 @@ class Store:
     def rename_transcription(self, document_id: str, ref: str, new_name: str) -> None:
         version = self.get_transcription(document_id, ref)
         new_name = new_name.strip()
+        if not new_name:
+            raise ConflictError("A transcription version needs a name.")
         with self.transaction():
             table = self._transcriptions(document_id)
-            clash = table.get(_ROW.name == new_name)
-            if not new_name or (clash and clash["id"] != version.id):
-                raise ConflictError(f"A transcription version named {new_name!r} already exists.")
+            clash = table.get(_same_name(new_name))
+            if clash and clash["id"] != version.id:
+                raise ConflictError(
+                    f"A transcription version named {clash['name']!r} already exists."
+                )
             table.update({"name": new_name}, _ROW.id == version.id)
 
     def delete_transcription(self, document_id: str, ref: str) -> None:
@@ -729,7 +756,7 @@ class Store:
     def add_model(self, model: Model, file: Path) -> Model:
         """Store a validated model; ``file`` is moved into the models folder."""
         with self.transaction():
-            if self._models().get((_ROW.name == model.name) & (_ROW.owner == model.owner)):
+            if self._models().get(_same_name(model.name) & (_ROW.owner == model.owner)):
                 raise ConflictError(f"You already have a model named {model.name!r}.")
             target = self.models_dir() / model.filename
             if self.durable:  # its bytes on disk before the catalog names it
@@ -754,11 +781,15 @@ class Store:
         """Rename or share (``name=``, ``shared_with=``); owner only."""
         model = self._owned_model(ref)
         with self.transaction():
-            new_name = changes.get("name")
-            if new_name and self._models().get(
-                (_ROW.name == new_name) & (_ROW.owner == model.owner) & (_ROW.id != model.id)
-            ):
-                raise ConflictError(f"You already have a model named {new_name!r}.")
+            if "name" in changes:
+                new_name = str(changes["name"]).strip()
+                if not new_name:
+                    raise ConflictError("A model needs a name.")
+                changes["name"] = new_name
+                if self._models().get(
+                    _same_name(new_name) & (_ROW.owner == model.owner) & (_ROW.id != model.id)
+                ):
+                    raise ConflictError(f"You already have a model named {new_name!r}.")
             self._models().update(dict(changes), _ROW.id == model.id)
         return self.get_model(model.id)
 
