@@ -69,6 +69,14 @@ def mask_from_kraken(polygon: Any) -> Polygon | None:
     return unique if len(set(unique)) >= 3 else None
 
 
+LINES_PER_CALL = 8  # kraken is called for this many lines at a time: progress moves by lines
+
+
+def lines_to_do(lines: Sequence[Line], only_missing: bool) -> list[Line]:
+    """The lines a masks job computes: with a baseline, and (``only_missing``) without a mask."""
+    return [ln for ln in lines if ln.baseline and (not only_missing or not ln.mask)]
+
+
 def compute_page_masks(
     polygonize: Polygonizer,
     image: Any,
@@ -76,10 +84,12 @@ def compute_page_masks(
     *,
     only_missing: bool,
     topline: bool | None,
+    only: set[str] | None = None,
 ) -> tuple[dict[str, Polygon | None], list[Line]]:
     """Masks for the lines to do, in one kraken call; also returns lines whose baseline is unusable.
 
-    ``image`` is a PIL image. The baselines of the lines not computed bound the others.
+    ``image`` is a PIL image. The baselines of the lines not computed bound the others. With
+    ``only``, just those lines are computed (the rest of the page still bounds them).
     """
     width, height = image.size
     todo: list[tuple[Line, list[tuple[int, int]]]] = []
@@ -89,7 +99,7 @@ def compute_page_masks(
         if not line.baseline:
             continue
         points = kraken_baseline(line.baseline, width, height)
-        wanted = not only_missing or not line.mask
+        wanted = (not only_missing or not line.mask) and (only is None or line.id in only)
         if points is None:
             if wanted:
                 unusable.append(line)
@@ -136,40 +146,75 @@ class MasksJob:
         if not parts:
             raise MasksError(f"The document {document.name!r} has no pages.")
         topline = TOPLINE_FOR_OFFSET.get(document.line_offset, False)
-        ctx.start(len(parts))
+        ctx.working_on("counting the lines")
+        total = await asyncio.to_thread(self._count_lines, parts)
+        ctx.start(total)  # lines, not pages: one page of 40 lines takes kraken many seconds
         polygonize: Polygonizer | None = None
         for part in parts:
             ctx.working_on(part.name)
             layout = await asyncio.to_thread(self.store.read_page_layout, self.document_id, part.id)
-            if any(ln.baseline and (not self.only_missing or not ln.mask) for ln in layout.lines):
-                if polygonize is None:  # only when a page needs it: kraken takes seconds
-                    ctx.working_on("loading kraken")
-                    polygonize = await asyncio.to_thread(load_polygonizer)
-                    ctx.working_on(part.name)
-                computed = await asyncio.to_thread(
-                    self._compute, polygonize, part, layout.lines, topline
-                )
-                await finish_in_thread(self._write, ctx, *computed)
-            ctx.advance(part.name)
+            todo = lines_to_do(layout.lines, self.only_missing)
+            if not todo:
+                continue
+            if polygonize is None:  # only when a page needs it: kraken takes seconds
+                ctx.working_on("loading kraken")
+                polygonize = await asyncio.to_thread(load_polygonizer)
+                ctx.working_on(part.name)
+            image = await asyncio.to_thread(self._load_image, part)
+            results: dict[str, tuple[Polygon, Polygon | None]] = {}
+            unusable: list[Line] = []
+            try:
+                for start in range(0, len(todo), LINES_PER_CALL):
+                    chunk = todo[start : start + LINES_PER_CALL]
+                    masks, bad = await asyncio.to_thread(
+                        self._compute, polygonize, image, layout.lines, topline, chunk
+                    )
+                    results.update(masks)
+                    unusable.extend(bad)
+                    ctx.advance(part.name, n=len(chunk))
+            finally:
+                image.close()
+            await finish_in_thread(self._write, ctx, part, results, unusable)
 
-    def _compute(
-        self, polygonize: Polygonizer, part: Part, lines: list[Line], topline: bool | None
-    ) -> tuple[Part, dict[str, tuple[Polygon, Polygon | None]], list[Line]]:
-        """Load the page image once and run kraken on all the page's lines (a worker thread)."""
+    def _count_lines(self, parts: list[Part]) -> int:
+        """How many lines the job will compute (reads every page once; a worker thread)."""
+        return sum(
+            len(
+                lines_to_do(
+                    self.store.read_page_layout(self.document_id, p.id).lines, self.only_missing
+                )
+            )
+            for p in parts
+        )
+
+    def _load_image(self, part: Part) -> Any:
         from PIL import Image
 
-        with Image.open(self.store.part_image_path(part)) as image:
-            image.load()
-            masks, unusable = compute_page_masks(
-                polygonize,
-                image,
-                lines,
-                only_missing=self.only_missing,
-                topline=topline,
-            )
+        image = Image.open(self.store.part_image_path(part))
+        image.load()
+        return image
+
+    def _compute(
+        self,
+        polygonize: Polygonizer,
+        image: Any,
+        lines: list[Line],
+        topline: bool | None,
+        chunk: list[Line],
+    ) -> tuple[dict[str, tuple[Polygon, Polygon | None]], list[Line]]:
+        """kraken on the ``chunk`` of the page's lines, the others bounding them (a thread)."""
+        masks, unusable = compute_page_masks(
+            polygonize,
+            image,
+            lines,
+            only_missing=self.only_missing,
+            topline=topline,
+            only={line.id for line in chunk},
+        )
         baselines = {ln.id: ln.baseline for ln in lines}
-        results = {line_id: (baselines[line_id] or [], mask) for line_id, mask in masks.items()}
-        return part, results, unusable
+        return {
+            line_id: (baselines[line_id] or [], mask) for line_id, mask in masks.items()
+        }, unusable
 
     def _write(
         self,
