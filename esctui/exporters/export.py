@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import stat
+import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -75,6 +77,7 @@ class _Target:
     path: Path
     zip: zipfile.ZipFile | None = None
     temp: Path | None = None
+    file_mode: int = 0o644  # of the files in the ZIP: what the umask gives a new file here
 
     @classmethod
     def open(cls, path: Path) -> _Target:
@@ -83,7 +86,10 @@ class _Target:
                 raise ExportError(f"{path} is a folder; a ZIP file name was expected.")
             path.parent.mkdir(parents=True, exist_ok=True)
             temp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-            return cls(path, zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED), temp)
+            archive = zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED)
+            # The ZIP was just created with 0o666 minus the umask: its entries get that mode
+            # too (zipfile's default, 0o600, made unzipped files private to their owner).
+            return cls(path, archive, temp, temp.stat().st_mode & 0o666)
         if path.exists() and not path.is_dir():
             raise ExportError(f"{path} is a file; give a folder or a name ending in .zip.")
         path.mkdir(parents=True, exist_ok=True)
@@ -91,7 +97,10 @@ class _Target:
 
     def write(self, name: str, data: bytes) -> None:
         if self.zip is not None:
-            self.zip.writestr(name, data)
+            entry = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = (stat.S_IFREG | self.file_mode) << 16
+            self.zip.writestr(entry, data)
         else:
             atomic_write_bytes(self.path / name, data, durable=False)
 
