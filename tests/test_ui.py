@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import make_pages, type_text
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
+from ui_support import RecordingApp
 
+from esctui.domain.errors import ConflictError
 from esctui.store import Store
 from esctui.ui.app import EsctuiApp
-from esctui.ui.screens.dialogs import ChoiceScreen, ConfirmScreen, DescriptionScreen
+from esctui.ui.screens.dialogs import (
+    ChoiceScreen,
+    ConfirmScreen,
+    DescriptionScreen,
+    DocumentFormScreen,
+    TextPromptScreen,
+)
 from esctui.ui.screens.documents import DocumentsScreen
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.screens.help import HelpScreen
@@ -26,7 +35,7 @@ def table_names(app: EsctuiApp, column: int) -> list[str]:
 
 
 async def test_create_rename_describe_delete_document(store: Store) -> None:
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, DocumentsScreen)
         await pilot.press("n")
@@ -68,22 +77,57 @@ async def test_create_rename_describe_delete_document(store: Store) -> None:
         assert store.list_documents() == []
 
 
-async def test_duplicate_name_is_a_notification_not_a_crash(store: Store) -> None:
-    store.create_document("Same")
-    app = EsctuiApp(store)
+async def test_a_taken_name_keeps_the_dialog_open_with_what_was_typed(store: Store) -> None:
+    """One rule for names (unique ignoring case and end spaces), said in the dialog; a refused
+    name neither closes the dialog nor loses the input."""
+    store.create_document("Register 1642")
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        await type_text(pilot, "Same")
+        form = app.screen
+        assert isinstance(form, DocumentFormScreen)
+        assert "ignoring case" in " ".join(str(s.render()) for s in form.query(Static))
+        await type_text(pilot, "register 1642 ")
+        await pilot.press("tab")
+        await type_text(pilot, "Latin")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form  # still open, everything typed still there
+        assert form.query_one("#name", Input).value == "register 1642 "
+        assert form.query_one("#script", Input).value == "Latin"
+        assert "already exists" in str(form.query_one("#name-error", Static).render())
+        assert app.screen.focused is form.query_one("#name", Input)
+        assert [d.name for d in store.list_documents()] == ["Register 1642"]
+
+        form.query_one("#name", Input).value = "Register 1643"
         await pilot.press("enter")
         await pilot.pause()
-        assert len(store.list_documents()) == 1
-        assert any("already exists" in n.message for n in app._notifications)
+        assert isinstance(app.screen, DocumentsScreen)
+        assert sorted(d.name for d in store.list_documents()) == ["Register 1642", "Register 1643"]
+
+        await pilot.press("r")  # an empty name: said in the dialog, which stays
+        prompt = app.screen
+        assert isinstance(prompt, TextPromptScreen)
+        prompt.query_one(Input).value = "  "
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is prompt
+        assert "needs a name" in str(prompt.query_one("#prompt-error", Static).render())
+        prompt.query_one(Input).value = "REGISTER 1642"  # the other one's name, in capitals
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is prompt
+        assert "already exists" in str(prompt.query_one("#prompt-error", Static).render())
+        await pilot.press("escape")
+    assert sorted(d.name for d in store.list_documents()) == ["Register 1642", "Register 1643"]
+    with pytest.raises(ConflictError):  # the store says the same outside the TUI
+        store.create_document(" register 1643")
 
 
 async def test_import_images_in_picked_order_with_progress(store: Store, tmp_path: Path) -> None:
     pages = make_pages(tmp_path / "scans", 3)
     doc = store.create_document("Book")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         assert isinstance(app.screen, ImagesScreen)
@@ -112,7 +156,7 @@ async def test_import_images_in_picked_order_with_progress(store: Store, tmp_pat
 async def test_picker_adds_a_folder_in_natural_order(store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "root" / "folder"
     make_pages(folder, 11)
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         picked: list = []
         app.push_screen(
@@ -136,7 +180,7 @@ async def test_reorder_and_delete_pages(store: Store, tmp_path: Path) -> None:
 
     doc = store.create_document("Book")
     await run_job(store, LocalImagesImporter(store, doc.id, make_pages(tmp_path / "s", 3)))
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         await pilot.press("J")  # page1 moves down
@@ -163,7 +207,7 @@ async def test_jobs_screen_shows_reports(store: Store, tmp_path: Path) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
     await run_job(store, LocalImagesImporter(store, doc.id, [broken]))
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("j")
         assert isinstance(app.screen, JobsScreen)
@@ -174,7 +218,7 @@ async def test_jobs_screen_shows_reports(store: Store, tmp_path: Path) -> None:
 
 
 async def test_help_lists_the_screen_keys(store: Store) -> None:
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -185,7 +229,7 @@ async def test_help_lists_the_screen_keys(store: Store) -> None:
 
 
 async def test_command_palette_offers_main_actions(store: Store) -> None:
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert {"Jobs", "Models", "New document"} <= set(titles)
@@ -200,7 +244,7 @@ async def test_command_palette_offers_main_actions(store: Store) -> None:
 async def test_home_and_end_go_to_the_first_and_last_row(store: Store) -> None:
     for name in ("Alpha", "Beta", "Gamma"):
         store.create_document(name)
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(DataTable)
         await pilot.press("end")

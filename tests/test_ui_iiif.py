@@ -15,6 +15,7 @@ from test_iiif_import import (
     image_path,
     served,
 )
+from ui_support import RecordingApp
 
 from esctui.domain import JobStatus
 from esctui.store import Store
@@ -47,7 +48,7 @@ async def test_manifest_url_imports_every_canvas_with_progress(
 ) -> None:
     give_distinct_images(server, "v3_book-1", tmp_path)
     doc = store.create_document("Book")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_iiif_dialog(app, pilot)
         app.screen.query_one("#url").value = server.manifest_url("v3_book-1")
@@ -70,20 +71,20 @@ async def test_a_bad_address_is_said_in_plain_words_and_nothing_runs(
     server: IiifTestServer, store: Store
 ) -> None:
     store.create_document("Book")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_iiif_dialog(app, pilot)
         app.screen.query_one("#url").value = "ftp://example.org/manifest.json"
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, IiifImportScreen)  # still there, to correct the address
-        assert any("ftp:" in n.message for n in app._notifications)
+        assert any("ftp:" in m for m in app.messages())
         app.screen.query_one("#url").value = f"{server.base_url}/missing.json"
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, IiifImportScreen)
-        assert any("404" in n.message for n in app._notifications)
+        assert any("404" in m for m in app.messages())
     assert store.list_jobs() == []
 
 
@@ -94,7 +95,7 @@ async def test_a_collection_becomes_one_document_per_manifest(
     give_distinct_images(server, "v3_rtl", tmp_path)
     url = add_collection(server)
     store.create_document("Start here")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_iiif_dialog(app, pilot)
         app.screen.query_one("#url").value = url
@@ -125,7 +126,7 @@ async def test_cancel_from_the_progress_window_keeps_whole_pages_and_a_rerun_res
         server.inject(image_path(canvas), Fault(delay=5.0))  # once: the rerun is fast
     doc = store.create_document("Book")
     url = server.manifest_url("v3_book-1")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_iiif_dialog(app, pilot)
         app.screen.query_one("#url").value = url
@@ -163,7 +164,7 @@ async def test_escape_in_the_dialog_leaves_running_imports_alone(store: Store) -
     import asyncio
 
     store.create_document("Book")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         background = app.run_worker(asyncio.sleep(30), group="jobs")  # an import, sent away
         await open_iiif_dialog(app, pilot)
@@ -179,7 +180,7 @@ async def test_the_dialog_reads_the_manifest_once(
 ) -> None:
     give_distinct_images(server, "v3_book-1", tmp_path)
     store.create_document("Book")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_iiif_dialog(app, pilot)
         app.screen.query_one("#url").value = server.manifest_url("v3_book-1")

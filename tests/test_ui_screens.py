@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import make_pages, type_text
 from textual.widgets import DataTable, Input, Static
+from ui_support import RecordingApp
 
 from esctui.domain import Line, LineText, Model, Region
 from esctui.store import PageLayout, Store
@@ -60,8 +61,8 @@ async def settle(pilot, app: EsctuiApp, timeout: float = 120) -> None:  # noqa: 
     await pilot.pause()
 
 
-def messages(app: EsctuiApp) -> list[str]:
-    return [n.message for n in app._notifications]
+def messages(app: RecordingApp) -> list[str]:
+    return app.messages()
 
 
 def column(app: EsctuiApp, index: int, table_id: str | None = None) -> list[str]:
@@ -78,7 +79,7 @@ def static_text(app: EsctuiApp, selector: str) -> str:
 
 async def test_import_pdf_through_the_menu(store: Store) -> None:
     doc = store.create_document("Book")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         assert isinstance(app.screen, ImagesScreen)
@@ -103,7 +104,7 @@ async def test_import_pdf_through_the_menu(store: Store) -> None:
 
 async def test_pdf_text_layer_becomes_a_version_seen_in_the_page_view(store: Store) -> None:
     doc = store.create_document("Book")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "i", "down", "enter")
         await submit_path(pilot, app, CORPUS / "pdf" / "scan_with_text_layer.pdf")
@@ -135,7 +136,7 @@ async def test_pdf_dialog_asks_an_encrypted_pdf_s_password_and_refuses_a_bad_dpi
     with pymupdf.open(THREE_SCANS) as pdf:
         pdf.save(locked, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o")
     doc = store.create_document("Book")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
 
         async def pick_with_password(password: str) -> None:
@@ -205,7 +206,7 @@ async def test_upload_blla_shows_validation_then_its_metadata(store: Store, tmp_
     assert BLLA.name == "blla.mlmodel", "kraken's blla.mlmodel is missing"
     source = tmp_path / "blla.mlmodel"
     shutil.copyfile(BLLA, source)
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         assert isinstance(app.screen, ModelsScreen)
@@ -253,14 +254,14 @@ async def test_upload_blla_shows_validation_then_its_metadata(store: Store, tmp_
 async def test_upload_of_random_bytes_is_refused(store: Store, tmp_path: Path) -> None:
     junk = tmp_path / "x.mlmodel"
     junk.write_bytes(os.urandom(4096))
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m", "u")
         await submit_path(pilot, app, junk)
         await pilot.press("enter")
         await settle(pilot, app)
-        errors = [n for n in app._notifications if n.severity == "error"]
-        assert errors and "x.mlmodel" in errors[0].message
+        errors = app.messages("error")
+        assert errors and "x.mlmodel" in errors[0]
         assert store.list_models() == []
         assert [p for p in store.models_dir().rglob("*") if p.is_file()] == []
         assert "No models yet" in static_text(app, "#empty")
@@ -272,7 +273,7 @@ async def test_rename_and_delete_models_only_when_owned(tmp_path: Path) -> None:
     theirs = store_model(alice, "Alice's lines", shared_with=["bob"])
     bob = Store(root, user="bob")
     mine = store_model(bob, "Bob's model")
-    app = EsctuiApp(bob)
+    app = RecordingApp(bob)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         assert column(app, 0) == ["Alice's lines", "Bob's model"]
@@ -388,7 +389,7 @@ async def test_page_screen_lines_versions_preview_and_paging(store: Store, tmp_p
     await add_pages(store, doc.id, tmp_path / "scans", 2)
     first_part, second_part = store.list_parts(doc.id)
     build_layout(store, doc.id, first_part.id)
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "enter")  # open the document, then its first page
         assert isinstance(app.screen, PageScreen)
@@ -482,7 +483,7 @@ async def test_versions_counts_rename_delete(store: Store, tmp_path: Path) -> No
         "Liber baptizatorumAnno domini 1642 die 3 mensisbaptizatus est JoannesAmen"
     )
     assert (stats[empty.id].pages, stats[empty.id].lines) == (0, 0)  # listed, empty
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "t")
         assert isinstance(app.screen, VersionsScreen)
@@ -494,13 +495,19 @@ async def test_versions_counts_rename_delete(store: Store, tmp_path: Path) -> No
         assert column(app, 4) == ["4", "2", "0"]
         assert column(app, 5) == [str(stats[first_id].characters), "53", "0"]
 
-        await pilot.press("down", "r")  # "normalised" -> "diplomatic": taken
-        app.screen.query_one(Input).value = "diplomatic"
+        await pilot.press("down", "r")  # "normalised" -> "Diplomatic": taken (any case)
+        prompt = app.screen
+        prompt.query_one(Input).value = "Diplomatic"
         await pilot.press("enter")
         await pilot.pause()
-        assert any("already exists" in m for m in messages(app))
+        assert app.screen is prompt  # stays open, says why, keeps the text
+        assert "already exists" in static_text(app, "#prompt-error")
+        assert prompt.query_one(Input).value == "Diplomatic"
         assert store.get_transcription(doc.id, second_id).name == "normalised"
-        await pilot.press("r")
+        prompt.query_one(Input).value = ""
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "needs a name" in static_text(app, "#prompt-error")
         app.screen.query_one(Input).value = "regularised"
         await pilot.press("enter")
         await pilot.pause()
@@ -527,7 +534,7 @@ async def test_compare_two_versions_side_by_side(store: Store, tmp_path: Path) -
     parts = store.list_parts(doc.id)
     build_layout(store, doc.id, parts[0].id)
     store.create_transcription(doc.id, "third", "manual")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "t", "c")  # compare "diplomatic" with …
         assert isinstance(app.screen, ChoiceScreen)
@@ -563,7 +570,7 @@ async def test_compare_two_versions_side_by_side(store: Store, tmp_path: Path) -
 async def test_compare_needs_two_versions(store: Store, tmp_path: Path) -> None:
     doc = store.create_document("Register")
     store.create_transcription(doc.id, "only", "manual")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "t", "c")
         assert isinstance(app.screen, VersionsScreen)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from test_xml_import import add_page, page_xml, write_zip
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
+from ui_support import RecordingApp
 
 from esctui.domain import Line
 from esctui.exporters.export import validate_export
@@ -50,8 +51,8 @@ async def settle(pilot, app: EsctuiApp, timeout: float = 60) -> None:  # noqa: A
     await pilot.pause()
 
 
-def messages(app: EsctuiApp) -> list[str]:
-    return [n.message for n in app._notifications]
+def messages(app: RecordingApp) -> list[str]:
+    return app.messages()
 
 
 def rows(app: EsctuiApp) -> list[list[str]]:
@@ -99,7 +100,7 @@ async def test_page_xml_previewed_then_imported_into_a_named_version(
     part = real_page(store, doc.id, corpus, tmp_path / "img", PAGE_IMAGE)
     real_page(store, doc.id, corpus, tmp_path / "img", ALTO_IMAGE)  # a second page, untouched
     expected = parse_layout_xml(corpus / PAGE_XML, image_size=(part.width, part.height))
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_xml_preview(pilot, app, corpus / PAGE_XML)
         assert rows(app) == [["170025120000003,0…", "1700251200000…", "image", "44", "4", "ok"]]
@@ -132,7 +133,7 @@ async def test_alto_merges_by_default_and_override_replaces(
     part = real_page(store, doc.id, corpus, tmp_path / "img", ALTO_IMAGE)
     drawn = Line(part.id, [(2, 100), (220, 100)], external_id="drawn-by-hand")
     store.write_page_layout(doc.id, part.id, PageLayout([], [drawn], []))
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_xml_preview(pilot, app, corpus / ALTO_XML)
         assert rows(app) == [["0014.xml", part.name, "image", "2", "0", "ok"]]
@@ -154,6 +155,11 @@ async def test_alto_merges_by_default_and_override_replaces(
         await pilot.press("space")
         assert app.screen.query_one("#xml-override", Checkbox).value is True
         await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ConfirmScreen)  # what goes is said first
+        assert "3 lines and 0 regions go" in app.screen.question
+        assert "'v1' (2 lines)" in app.screen.question
+        await pilot.press("y")
         await finish_job(pilot, app)
     replaced = store.read_page_layout(doc.id, part.id)
     assert len(replaced.lines) == 2
@@ -176,7 +182,7 @@ async def test_zip_preview_shows_unmatched_and_left_out_entries(
             "readme.txt": b"not a transcription",
         },
     )
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_xml_preview(pilot, app, archive)
         table = rows(app)
@@ -207,7 +213,7 @@ async def test_nothing_matching_is_refused_and_a_broken_zip_said_plainly(
     lonely.write_bytes(page_xml("nowhere.jpg", [("l1", "Amen")]))
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"PK\x03\x04 this is not really a zip archive")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await open_xml_preview(pilot, app, lonely)
         assert rows(app)[0][-1] == "no page"
@@ -247,7 +253,7 @@ async def test_export_all_pages_as_page_xml_to_a_zip(
 ) -> None:
     doc_id, _ = await imported_document(store, corpus, tmp_path / "img")
     out = tmp_path / "out" / "register_page.zip"
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "E")
         assert isinstance(app.screen, ExportScreen)
@@ -278,7 +284,7 @@ async def test_export_all_pages_as_page_xml_to_a_zip(
 async def test_export_marked_pages_as_alto(store: Store, corpus: Path, tmp_path: Path) -> None:
     _, (first_id, second_id) = await imported_document(store, corpus, tmp_path / "img")
     out = tmp_path / "marked.zip"
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "down", "space")  # mark the second page (0014)
         assert app.screen.marked == {second_id}
@@ -307,11 +313,11 @@ async def test_masks_keys_run_the_job_on_a_page_without_lines(
 ) -> None:
     doc = store.create_document("Register")
     real_page(store, doc.id, corpus, tmp_path / "img", ALTO_IMAGE)
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "M")
         assert isinstance(app.screen, MasksScreen)
-        assert "all 1 page" in str(app.screen.title_text)
+        assert "for the only page" in str(app.screen.title_text)
         await pilot.press("enter")  # the default: lines without a mask
         await finish_job(pilot, app)
     [job] = store.list_jobs()
@@ -321,7 +327,7 @@ async def test_masks_keys_run_the_job_on_a_page_without_lines(
 
 async def test_help_and_palette_list_export_and_masks(store: Store) -> None:
     store.create_document("Register")
-    app = EsctuiApp(store)
+    app = RecordingApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         titles = [c.title for c in app.get_system_commands(app.screen)]

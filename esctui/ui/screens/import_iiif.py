@@ -7,10 +7,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from esctui.domain.errors import EsctuiError
+from esctui.ui.widgets.footer import KeyFooter
+from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.store_access import StoreAccess
+from esctui.ui.widgets.text import plural, quoted, safe
 
 
 def open_dialog(screen: Screen, document_id: str) -> None:
@@ -29,7 +32,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Import images from a IIIF manifest")
+            yield Label("Import images from an IIIF manifest", classes="title")
             yield Static(
                 "Every canvas's image is downloaded, in canvas order; the manifest's label and "
                 "metadata go into the document's description (D). A collection offers to import "
@@ -38,11 +41,11 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
                 classes="hint",
             )
             yield Label("Manifest or collection address (or a manifest file)")
-            yield Input(placeholder="https://…/manifest.json", id="url")
+            yield TextInput(placeholder="https://…/manifest.json", id="url")
             yield Label("Largest image width in pixels (empty: full size)")
-            yield Input(placeholder="full size", id="max-width", type="integer")
+            yield TextInput(placeholder="full size", id="max-width", type="integer")
             yield Static("Enter to import, Escape to cancel.", id="iiif-status", classes="hint")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#url", Input).focus()
@@ -73,7 +76,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
         try:
             source = check_source(url)
         except EsctuiError as error:
-            self.notify(str(error), severity="error")
+            self.notify(safe(error), severity="error")
             self.query_one("#url", Input).focus()
             return
         self._say("Reading the manifest…")
@@ -89,7 +92,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
             parsed = await fetch_manifest(source)
         except EsctuiError as error:
             self._say("Enter to import, Escape to cancel.")
-            self.notify(str(error), severity="error", timeout=10)
+            self.notify(safe(error), severity="error", timeout=10)
             return
         if isinstance(parsed, IiifCollection):
             from esctui.importers.iiif import collection_manifests
@@ -99,7 +102,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
                 members = await collection_manifests(parsed)
             except EsctuiError as error:
                 self._say("Enter to import, Escape to cancel.")
-                self.notify(str(error), severity="error", timeout=10)
+                self.notify(safe(error), severity="error", timeout=10)
                 return
             self._offer_collection(parsed.label, members, max_width)
             return
@@ -118,18 +121,18 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
             self.notify("This IIIF collection lists no manifests.", severity="error")
             self._say("Enter to import, Escape to cancel.")
             return
-        label = label or "This collection"
+        shown = quoted(label) if label else "This collection"
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._import_each(members, label, max_width)
+                self._import_each(members, label or "collection", max_width)
             else:
                 self._say("Enter to import, Escape to cancel.")
 
         self.app.push_screen(
             ConfirmScreen(
-                f"{label!s} is a IIIF collection of {len(members)} manifest"
-                f"{'s' * (len(members) != 1)}.\nImport each manifest as its own document "
+                f"{shown} is an IIIF collection of {plural(len(members), 'manifest')}.\n"
+                "Import each manifest as its own document "
                 "(named after its label; an existing document of that name is continued)?",
                 yes_label="Import each",
             ),

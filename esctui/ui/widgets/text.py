@@ -1,6 +1,64 @@
-"""Small text helpers the screens share: shortening, plurals, sizes."""
+"""Small text helpers the screens share: names made safe to show, shortening, plurals, sizes."""
 
 from __future__ import annotations
+
+import re
+
+from rich.markup import escape
+from rich.text import Text
+
+# Characters that must never reach the terminal as they are: C0 and C1 controls (ESC starts
+# terminal sequences, BEL ends an OSC title change, newlines break a one-line label), DEL, and
+# the invisible bidirectional and zero-width format characters that make a name read as another.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+)
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """``text`` with every control or invisible format character shown as an escape.
+
+    For any name that came from a file, a server or the user (file, page, document and IIIF
+    names): ``"a\\x1b]0;x\\x07"`` is shown as the nine characters ``a\\x1b]0;x\\x07``, so it can
+    neither drive the terminal nor hide what it is.
+    """
+    return _UNSAFE.sub(_escaped, str(text))
+
+
+def printable_lines(text: object) -> str:
+    """Like ``printable`` but keeping line breaks and tabs (a multi-line description)."""
+    return "\n".join(printable(line).replace("\\t", "\t") for line in str(text).split("\n"))
+
+
+def safe(text: object) -> str:
+    """``text`` made printable and escaped for Rich/Textual markup (labels, notifications)."""
+    return escape(printable(text))
+
+
+def quoted(text: object) -> str:
+    """A name in quotes for a sentence with markup: ``'Register 1642'``, made safe."""
+    return f"'{safe(text)}'"
+
+
+def cell(text: object, width: int | None = None) -> Text:
+    """A table cell showing ``text`` as it is: printable, never parsed as markup, and cut to
+    ``width`` with an ellipsis when given."""
+    shown = printable(text)
+    return Text(shorten(shown, width) if width else shown, no_wrap=True)
+
+
+def number(value: int | str) -> Text:
+    """A count for a table: grouped digits, right-aligned (give its column room: never cut)."""
+    return Text(f"{value:,}" if isinstance(value, int) else value, no_wrap=True, justify="right")
 
 
 def shorten(text: str, width: int) -> str:
@@ -8,9 +66,9 @@ def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
-def plural(count: int, word: str) -> str:
-    """'1 file', '3 files'."""
-    return f"{count} {word}{'s' * (count != 1)}"
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 file', '3 files', '2,000 pages'; ``many`` for irregular plurals ('entries')."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
 def human_size(n: int) -> str:
