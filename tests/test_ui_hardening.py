@@ -514,6 +514,44 @@ async def test_plain_english_in_the_menus_and_questions(store: Store, tmp_path: 
 # ------------------------------------------------------------------ 11. views that follow
 
 
+class GrowingImport(SteppedJob):
+    """Imports one page (a real local image import) each time the test steps it."""
+
+    def __init__(self, store: Store, document_id: str, pages: list[Path]) -> None:
+        super().__init__(document_id, total=len(pages))
+        self.store = store
+        self.pages = pages
+
+    async def run(self, ctx) -> None:  # noqa: ANN001 - JobContext
+        ctx.start(self.total)
+        self.started.set()
+        for page in self.pages:
+            await self.steps.get()
+            job = await run_job(
+                self.store, LocalImagesImporter(self.store, self.document_id, [page])
+            )
+            assert job.status == "done", job.error
+            ctx.advance(page.name)
+
+
+async def test_the_page_list_grows_while_an_import_adds_pages(store: Store, tmp_path: Path) -> None:
+    doc = store.create_document("Book")
+    job = GrowingImport(store, doc.id, make_pages(tmp_path / "s", 3))
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        app.start_import(job, show_progress=False)
+        await until(pilot, job.started.is_set)
+        for count in (1, 2):
+            job.step()
+            await until(pilot, lambda n=count: len(cell_texts(app, 2)) == n)
+            assert any(j.status == "running" and j.kind == "images" for j in store.list_jobs())
+        await pilot.press("end")  # the cursor on the last page stays there as pages come
+        job.step()
+        await until(pilot, lambda: cell_texts(app, 2) == ["page1", "page2", "page3"])
+        assert app.screen.query_one(DataTable).cursor_row == 1
+
+
 async def test_the_cursor_stays_in_place_after_a_delete(store: Store, tmp_path: Path) -> None:
     doc = store.create_document("Book")
     await pages_in(store, doc.id, tmp_path / "s", 4)

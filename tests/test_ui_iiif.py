@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,23 @@ from esctui.ui.screens.import_iiif import IiifImportScreen
 from esctui.ui.screens.progress import ProgressScreen
 
 SIZE = (80, 24)
+
+
+class HeldUntil(Fault):
+    """A fault that holds the server's answer until ``gate`` is set (then answers at once)."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+
+    @property  # the server reads the delay when the request comes: it waits here
+    def delay(self) -> float:
+        self.gate.wait(timeout=120)
+        return 0.0
+
+    @delay.setter
+    def delay(self, value: float) -> None:
+        pass  # the dataclass sets it; the gate decides
 
 
 @pytest.fixture
@@ -189,3 +207,114 @@ async def test_the_dialog_reads_the_manifest_once(
         await pilot.pause()
         await app.workers.wait_for_complete()
     assert server.count("/manifests/v3_book-1.json") == 1
+
+
+async def test_every_screen_and_dialog_while_an_import_runs(
+    server: IiifTestServer, store: Store, tmp_path: Path
+) -> None:
+    """The import keeps reporting progress while the user goes everywhere; nothing breaks, and
+    the job ends done with every page. The last pages are slow, so the tour happens while it
+    runs (checked at the end of the tour)."""
+    import time
+
+    from conftest import make_pages
+    from ui_support import until
+
+    from esctui.domain import Line, LineText
+    from esctui.importers.images import LocalImagesImporter
+    from esctui.importers.jobs import run_job
+    from esctui.store import PageLayout
+    from esctui.ui.screens.documents import DocumentsScreen
+    from esctui.ui.screens.jobs import JobsScreen
+
+    give_distinct_images(server, "v3_book-1", tmp_path)
+    gates = [threading.Event() for _ in range(3)]  # the last three pages, let go one by one
+    for gate, canvas in zip(gates, served(server, "v3_book-1").canvases[2:], strict=True):
+        server.inject(image_path(canvas), HeldUntil(gate), times=None)
+    other = store.create_document("Other")  # a page with lines and two versions to look at
+    await run_job(store, LocalImagesImporter(store, other.id, make_pages(tmp_path / "o", 1)))
+    [page] = store.list_parts(other.id)
+    line = Line(page.id, [(5, 40), (55, 40)])
+    texts = [
+        LineText(line.id, store.create_transcription(other.id, name, "manual").id, text)
+        for name, text in (("a", "Anno"), ("b", "Año"))
+    ]
+    store.write_page_layout(other.id, page.id, PageLayout([], [line], texts))
+    doc = store.create_document("Book")  # the newest: first in the list
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_iiif_dialog(app, pilot)
+        app.screen.query_one("#url").value = server.manifest_url("v3_book-1")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        started = time.monotonic()
+        seen: list[str] = []
+
+        async def visit(*keys: str, back: tuple[str, ...] = ("escape",)) -> None:
+            await pilot.press(*keys)
+            await pilot.pause(0.1)
+            seen.append(type(app.screen).__name__)
+            await pilot.press(*back)
+            await pilot.pause(0.1)
+            assert app.return_code is None, f"the app ended at {keys} ({seen[-1]})"
+
+        await pilot.press("b")  # the Images screen of the document being imported into
+        assert isinstance(app.screen, ImagesScreen)
+        for keys in (("i",), ("D",), ("question_mark",), ("ctrl+p",)):
+            await visit(*keys)
+        await visit("i", "enter")  # the file picker for images
+        await visit("i", "down", "enter")  # the picker for a PDF
+        await visit("i", "down", "down", "enter")  # the IIIF dialog
+        await visit("i", "down", "down", "down", "enter")  # the picker for XML
+        await visit("t")
+
+        async def page_comes_in(gate: threading.Event, done: int) -> None:
+            """Let one held page go and wait for its progress report, on this screen."""
+            gate.set()
+            await until(
+                pilot, lambda: max((p.done for p in app.progress.values()), default=0) >= done
+            )
+            await pilot.pause(0.3)
+            assert app.return_code is None, f"the app ended on {type(app.screen).__name__}"
+
+        await pilot.press("j")
+        assert isinstance(app.screen, JobsScreen)
+        await page_comes_in(gates[0], 3)  # progress reaches the Jobs screen
+        seen.append(type(app.screen).__name__)
+        await pilot.press("escape", "escape")  # the documents
+        assert isinstance(app.screen, DocumentsScreen)
+        for keys in (("n",), ("e",), ("D",), ("r",), ("question_mark",), ("ctrl+p",)):
+            await visit(*keys)
+        await pilot.press("n")
+        await page_comes_in(gates[1], 4)  # progress under a dialog
+        await pilot.press("escape")
+        await visit("x", back=("n",))
+        await visit("m", back=("u", "escape", "escape"))  # Models, its upload picker
+        await visit("j", back=("enter", "escape"))
+        await pilot.press("down", "enter")  # the other document
+        assert isinstance(app.screen, ImagesScreen)
+        for keys in (("E",), ("M",)):
+            await visit(*keys)
+        await visit("x", back=("n",))
+        await visit(
+            "enter", back=("V", "escape", "v", "p", "p", "question_mark", "escape", "escape")
+        )
+        await visit("t", back=("c", "escape", "r", "escape", "escape"))  # Versions, Compare
+        await pilot.press("escape", "j")
+        assert isinstance(app.screen, JobsScreen)
+        toured = time.monotonic() - started
+        [job] = [j for j in store.list_jobs() if j.kind == "iiif"]
+        assert job.status == "running", f"the import ended during the {toured:.0f} s tour"
+        await page_comes_in(gates[2], 5)  # the last page
+        await until(pilot, lambda: store.list_jobs()[0].status != "running", timeout=90)
+        await pilot.pause()
+        assert isinstance(app.screen, JobsScreen) and app.return_code is None
+        assert "done" in [str(c) for c in app.screen.query_one("DataTable").get_row_at(0)]
+    [job] = [j for j in store.list_jobs() if j.kind == "iiif"]
+    assert job.status == JobStatus.DONE.value, job.error
+    assert [p.name for p in store.list_parts(doc.id)] == BOOK_LABELS
+    expected = {"ChoiceScreen", "DescriptionScreen", "HelpScreen", "CommandPalette"}
+    expected |= {"FilePickerScreen", "IiifImportScreen", "VersionsScreen", "JobsScreen"}
+    expected |= {"DocumentFormScreen", "TextPromptScreen", "ConfirmScreen", "ModelsScreen"}
+    expected |= {"ExportScreen", "MasksScreen", "PageScreen"}
+    assert expected <= set(seen), expected - set(seen)

@@ -79,6 +79,7 @@ class ImagesScreen(StoreAccess, Screen[None]):
         self.document_name = ""
         self.page_width = 0  # of the Page column, set from the screen width
         self.last_look = 0.0  # when the page count was last read during an import
+        self.look_pending = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -104,13 +105,20 @@ class ImagesScreen(StoreAccess, Screen[None]):
             self.reload()
 
     def on_job_updated(self, message: JobUpdated) -> None:
-        """Pages an import commits show up while it runs (looked at twice a second)."""
+        """Pages an import commits show up while it runs (looked for twice a second at most;
+        a report coming sooner is looked at when the half second is over)."""
         if self.document_id not in message.job.document_ids():
             return
-        now = time.monotonic()
-        if now - self.last_look < LIVE_INTERVAL:
-            return
-        self.last_look = now
+        wait = LIVE_INTERVAL - (time.monotonic() - self.last_look)
+        if wait <= 0:
+            self._look_for_pages()
+        elif not self.look_pending:
+            self.look_pending = True
+            self.set_timer(wait, self._look_for_pages)
+
+    def _look_for_pages(self) -> None:
+        self.look_pending = False
+        self.last_look = time.monotonic()
         try:
             count = self.store.get_document(self.document_id).page_count
         except EsctuiError:
