@@ -89,6 +89,26 @@ async def test_the_jobs_screen_follows_a_running_job_and_the_app_stays(store: St
     assert (record.status, record.error) == ("done", "")
 
 
+async def test_a_job_is_told_once_even_when_its_running_state_comes_late(store: Store) -> None:
+    """A busy app handles a quick job's RUNNING state change after the job has ended: that
+    late message announced the job a second time."""
+    from textual.worker import Worker, WorkerState
+
+    doc = store.create_document("Book")
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        job = SteppedJob(doc.id, total=1)
+        app.start_import(job, show_progress=False)
+        await until(pilot, job.started.is_set)
+        [worker] = [w for w in app.workers if w.group == "jobs"]
+        job.step()
+        await until(pilot, lambda: worker.is_finished)
+        await pilot.pause(0.2)
+        app.post_message(Worker.StateChanged(worker, WorkerState.RUNNING))  # late, as when busy
+        await pilot.pause(0.2)
+        assert len([m for m in app.messages() if "done —" in m]) == 1
+
+
 async def test_a_job_started_after_the_jobs_screen_opened_shows_up(store: Store) -> None:
     doc = store.create_document("Book")
     app = RecordingApp(store)
@@ -264,10 +284,12 @@ async def test_keys_typed_ahead_land_where_the_focus_is(store: Store) -> None:
         assert (doc.name, doc.main_script) == ("Hebrew test", "Hebrew")
         assert isinstance(app.screen, DocumentsScreen)
 
-        await burst(app, "<e>", "<tab>", "<tab>", "<tab>", "<tab>", "<tab>")  # to the name
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, DocumentFormScreen)
-        assert app.screen.focused is app.screen.query_one("#name", Input)
+        # four fields: five Tabs go round once and on to the second, none is lost
+        await burst(app, "<e>", "<tab>", "<tab>", "<tab>", "<tab>", "<tab>")
+        await until(pilot, lambda: isinstance(app.screen, DocumentFormScreen))
+        await until(pilot, lambda: app.screen.focused is app.screen.query_one("#script", Input))
+        await pilot.pause(0.5)  # and no Tab comes after
+        assert app.screen.focused is app.screen.query_one("#script", Input)
 
 
 # ------------------------------------------------------------------ 8. footer and help

@@ -14,7 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from esctui.domain import JobStatus
 from esctui.domain.errors import EsctuiError
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # that posts another, e.g. Enter -> Input.Submitted -> the dialog closes).
 SETTLE_PASSES = 3
 SETTLE_TIMEOUT = 3.0  # seconds: a safety net, never reached unless a widget lost a message
+FINISHED_STATES = frozenset({WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED})
 STOP_TIMEOUT = 30.0  # seconds to wait for stopped jobs to write their last pages
 
 
@@ -60,6 +61,7 @@ class EsctuiApp(App[int]):
         self._typed: deque[events.Key | events.Paste] = deque()
         self._typed_busy_since: float | None = None
         self._typed_token = 0  # which routed key a settle belongs to
+        self._ready_screen: Screen | None = None  # drawn since it was shown: keys go to it
         self._quitting = False
 
     def on_mount(self) -> None:
@@ -86,34 +88,37 @@ class EsctuiApp(App[int]):
 
     async def _route_typed(self) -> None:
         while self._typed and self._typed_busy_since is None:
-            event = self._typed.popleft()
             screen = self.screen
+            if screen is not self._ready_screen:  # just shown: typed keys wait until it is
+                self._typed_busy_since = time.monotonic()
+                self._typed_token += 1
+                screen.call_after_refresh(self._typed_done, self._typed_token, screen)
+                return
+            event = self._typed.popleft()
             target: DOMNode = self.focused or screen
             await super().on_event(event)
             self._typed_busy_since = time.monotonic()
             self._typed_token += 1
             chain = list(target.ancestors_with_self)
-            self._settle(chain, 0, SETTLE_PASSES, screen, self._typed_token)
+            self._settle(chain, 0, SETTLE_PASSES, self._typed_token)
 
-    def _settle(
-        self, chain: list[DOMNode], index: int, passes: int, screen: Screen, token: int
-    ) -> None:
+    def _settle(self, chain: list[DOMNode], index: int, passes: int, token: int) -> None:
         """Hop through ``chain`` (the focused widget up to the app) behind what was posted to
         each before; after ``passes`` rounds the key's effects are done."""
         while index < len(chain):
-            if chain[index].call_later(self._settle, chain, index + 1, passes, screen, token):
+            if chain[index].call_later(self._settle, chain, index + 1, passes, token):
                 return
             index += 1  # that widget is gone: nothing more can come from it
         if passes > 1:
-            self._settle(chain, 0, passes - 1, screen, token)
-        elif self.screen is not screen:  # a dialog opened or closed: wait until it is drawn
-            self.screen.call_after_refresh(self._typed_done, token)
-        else:
+            self._settle(chain, 0, passes - 1, token)
+        else:  # a dialog that opened or closed meanwhile is waited for in _route_typed
             self._typed_done(token)
 
-    def _typed_done(self, token: int) -> None:
+    def _typed_done(self, token: int, screen: Screen | None = None) -> None:
         if token != self._typed_token or self._typed_busy_since is None:
             return  # released already (by the safety net)
+        if screen is not None:
+            self._ready_screen = screen
         self._typed_busy_since = None
         if self._typed:
             self.call_later(self._route_typed)
@@ -122,7 +127,7 @@ class EsctuiApp(App[int]):
         """A safety net: held keys go on after ``SETTLE_TIMEOUT`` whatever happened."""
         busy = self._typed_busy_since
         if busy is not None and time.monotonic() - busy > SETTLE_TIMEOUT:
-            self._typed_done(self._typed_token)
+            self._typed_done(self._typed_token, self.screen)
 
     # ------------------------------------------------------------------ actions
 
@@ -280,7 +285,9 @@ class EsctuiApp(App[int]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group != "jobs" or not worker.is_finished:
+        # The state of the message, not the worker's state now: a quick job is finished
+        # already when its RUNNING message comes, and it must be told once.
+        if worker.group != "jobs" or event.state not in FINISHED_STATES:
             return
         running = next((job for job in self.jobs if job.worker is worker), None)
         if running is not None:

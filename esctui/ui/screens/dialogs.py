@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
@@ -24,10 +24,12 @@ from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.text import printable_lines, safe
 
-NAME_RULE = (
-    "A name is unique in this data folder, ignoring case and spaces at the ends; "
-    "it cannot be empty."
-)
+OFFSET_WORDS = {  # where the line drawn on the page lies, said in words
+    LineOffset.BASELINE.value: "baseline (the text stands on it)",
+    LineOffset.TOPLINE.value: "topline (the text hangs under it)",
+    LineOffset.CENTERED.value: "centered (through the middle of the text)",
+}
+NAME_RULE = "Names are unique in this data folder, ignoring case and spaces at the ends."
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -208,40 +210,41 @@ class DocumentFormScreen(ModalScreen[Document | None]):
 
     def compose(self) -> ComposeResult:
         doc = self.document
-        with VerticalScroll(classes="dialog"):  # scrolls on a 24-row terminal
+        with VerticalScroll(classes="dialog"):  # scrolls on a terminal smaller than 80x24
             yield Label(
                 "New document" if doc is None else f"Settings of {safe(doc.name)}",
                 classes="title",
             )
-            yield Label("Name")
-            yield TextInput(
-                doc.name if doc else "", placeholder="e.g. Register 1642-1650", id="name"
-            )
+            with Grid(classes="form"):
+                yield Label("Name", classes="field-label")
+                yield TextInput(
+                    doc.name if doc else "", placeholder="e.g. Register 1642-1650", id="name"
+                )
+                yield Label("Script", classes="field-label")
+                yield TextInput(
+                    doc.main_script if doc else "", placeholder="e.g. Latin, Hebrew", id="script"
+                )
+                yield Label("Direction", classes="field-label")
+                yield Select(
+                    [
+                        ("left to right", ReadDirection.LTR.value),
+                        ("right to left", ReadDirection.RTL.value),
+                    ],
+                    value=doc.read_direction if doc else ReadDirection.LTR.value,
+                    allow_blank=False,
+                    id="direction",
+                )
+                yield Label("Line offset", classes="field-label")
+                yield Select(
+                    [(OFFSET_WORDS.get(o.value, o.value), o.value) for o in LineOffset],
+                    value=doc.line_offset if doc else LineOffset.BASELINE.value,
+                    allow_blank=False,
+                    id="offset",
+                )
             yield Static("", id="name-error", classes="error")
-            yield Static(NAME_RULE, classes="hint")
-            yield Label("Main script")
-            yield TextInput(
-                doc.main_script if doc else "", placeholder="e.g. Latin, Hebrew", id="script"
-            )
-            yield Label("Reading direction")
-            yield Select(
-                [
-                    ("left to right", ReadDirection.LTR.value),
-                    ("right to left", ReadDirection.RTL.value),
-                ],
-                value=doc.read_direction if doc else ReadDirection.LTR.value,
-                allow_blank=False,
-                id="direction",
-            )
-            yield Label("Line offset (where the baseline sits)")
-            yield Select(
-                [(o.value, o.value) for o in LineOffset],
-                value=doc.line_offset if doc else LineOffset.BASELINE.value,
-                allow_blank=False,
-                id="offset",
-            )
             yield Static(
-                "Tab moves between fields; Ctrl+S or Enter in a text field saves.", classes="hint"
+                f"{NAME_RULE} Tab: next field; Ctrl+S or Enter in a text field saves.",
+                classes="hint",
             )
         yield KeyFooter()
 

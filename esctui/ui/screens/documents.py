@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -51,7 +52,7 @@ class DocumentsScreen(StoreAccess, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("Name", key="name")
-        table.add_column("Pages", key="pages")
+        table.add_column(Text("Pages", justify="right"), key="pages")
         table.add_column("Script", key="script")
         table.add_column("Dir", key="dir")
         table.add_column("Changed", key="changed")

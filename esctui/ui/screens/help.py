@@ -73,12 +73,13 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         name = type(self.for_screen).__name__.removesuffix("Screen")
-        with VerticalScroll(classes="dialog wide"):
-            yield Static(GENERAL)
+        with VerticalScroll(classes="dialog wide"):  # the keys first: what ? is pressed for
             yield Static(Text(f"Keys on {name}", style="bold"))
             yield Static(key_lines(screen_keys(self.for_screen)) or Text("  (none)"))
             yield Static(Text("\nEverywhere", style="bold"))
             yield Static(key_lines(EVERYWHERE))
+            yield Static("\n" + GENERAL)
+            yield Static("↑/↓ or PgUp/PgDn scroll this help.", classes="hint")
         yield KeyFooter()
 
     def action_close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import time
 
+from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -140,11 +141,11 @@ class ImagesScreen(StoreAccess, Screen[None]):
         table.clear(columns=True)
         self.page_width = self._page_width()
         table.add_column(" ", key="mark", width=1)
-        table.add_column("#", key="number")
+        table.add_column(Text("#", justify="right"), key="number")
         table.add_column("Page", key="page", width=self.page_width)
         table.add_column("Size", key="size")
-        table.add_column("Regs", key="regions")
-        table.add_column("Lines", key="lines")
+        table.add_column(Text("Regs", justify="right"), key="regions")
+        table.add_column(Text("Lines", justify="right"), key="lines")
 
     def reload(self, select: str | None = None, *, at_row: int | None = None) -> None:
         """Read the pages again; the cursor stays on ``select`` (default: the same page) or,
@@ -278,8 +279,12 @@ class ImagesScreen(StoreAccess, Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete {plural(len(targets), 'page')} ({names}) with their "
-                "images and transcriptions?",
+                f"Delete {plural(len(targets), 'page')} ({names}) with "
+                + (
+                    "its image and transcriptions?"
+                    if len(targets) == 1
+                    else "their images and transcriptions?"
+                ),
                 yes_label="Delete",
             ),
             confirmed,

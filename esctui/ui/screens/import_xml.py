@@ -147,7 +147,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
                 yield Label("Version name", classes="field-label")
                 yield TextInput(id="xml-name")
             yield Checkbox(
-                "Override: replace the regions and lines of the matched pages (asks first)",
+                "Override: replace the regions and lines of the matched pages",
                 id="xml-override",
             )
             yield Static(

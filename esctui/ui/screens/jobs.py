@@ -18,7 +18,8 @@ from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
 from esctui.ui.widgets.text import cell, safe
 
-RESULT_WIDTH = 22  # the Result column; the report on the right says it in full
+SIDE_SHARE, SIDE_MIN = 0.4, 28  # app.tcss: .side (the report panel)
+FIXED_COLUMNS = 11 + 6 + 9 + 2 * 4 + 2  # Started, Kind, Status, cell padding, scroll bar
 
 
 def render_report(job: ImportJob, live: str = "") -> str:
@@ -71,10 +72,10 @@ class JobsScreen(StoreAccess, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("Started", key="started")
-        table.add_column("Kind", key="kind")
-        table.add_column("Status", key="status")
-        table.add_column("Result", key="result", width=RESULT_WIDTH)
+        table.add_column("Started", key="started", width=11)
+        table.add_column("Kind", key="kind", width=6)
+        table.add_column("Status", key="status", width=9)
+        table.add_column("Result", key="result", width=self.result_width())
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -98,11 +99,16 @@ class JobsScreen(StoreAccess, Screen[None]):
     def on_job_finished(self, message: JobFinished) -> None:
         self.action_reload()
 
+    def result_width(self) -> int:
+        """The Result column: what the side panel and the other columns leave."""
+        width = self.size.width or 80
+        return max(10, width - max(SIDE_MIN, int(width * SIDE_SHARE)) - FIXED_COLUMNS)
+
     def _result(self, job: ImportJob) -> object:
         live = self.app.describe_job(job.id)  # type: ignore[attr-defined]
         if live is not None and job.status == JobStatus.RUNNING.value:
-            return cell(live, RESULT_WIDTH)
-        return cell(job.report.summary(), RESULT_WIDTH)
+            return cell(live, self.result_width())
+        return cell(job.report.summary(), self.result_width())
 
     def action_reload(self) -> None:
         table = self.query_one(DataTable)
