@@ -464,6 +464,23 @@ async def test_the_picker_lists_names_in_natural_order_and_says_what_a_glob_adde
         assert app.screen.selected == [pages[0], pages[9], pages[10]]
 
 
+async def test_a_picker_on_a_folder_without_such_files_says_so(
+    store: Store, tmp_path: Path
+) -> None:
+    make_pages(tmp_path / "scans", 2)  # PNGs only
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(
+            FilePickerScreen("pdf", suffixes={".pdf"}, multiple=False, start=tmp_path / "scans"),
+            lambda _: None,
+        )
+        await pilot.pause(0.3)
+        await until(pilot, lambda: app.screen.query_one("#nothing-here").display)
+        assert "No pdf files or folders in scans" in shown(app, "#nothing-here")
+        await pilot.press("u")  # up: the folder holding "scans"
+        await until(pilot, lambda: not app.screen.query_one("#nothing-here").display)
+
+
 async def test_the_first_eta_is_not_taken_from_the_slow_start(store: Store) -> None:
     """A job whose first item comes late (a manifest read, connections opened) and the rest
     fast: the window waits for a measured rate instead of saying minutes."""

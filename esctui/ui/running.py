@@ -125,7 +125,8 @@ class RunningJob:
 
     @property
     def title(self) -> str:
-        return self.importer.title
+        """The job's title; an IIIF import renames itself once it has read the label."""
+        return self.progress.title if self.progress and self.progress.title else self.importer.title
 
     def document_ids(self) -> set[str]:
         """The documents the job writes to (each one of a sequence of imports too)."""

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Header, Static
 from esctui.domain import Document
 from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished, JobUpdated
-from esctui.ui.running import KEPT_ON_CANCEL, STOPPED_BY_DELETE
+from esctui.ui.running import STOPPED_BY_DELETE
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
@@ -235,14 +235,15 @@ class DocumentsScreen(StoreAccess, Screen[None]):
 
         from esctui.ui.screens.dialogs import ConfirmScreen
 
-        question = (
-            f"Delete {quoted(doc.name)} with its {plural(doc.page_count, 'page')}, "
-            "transcriptions and files?\nThis cannot be undone."
-        )
-        if running:
-            jobs = "\n".join(
-                f"• {safe(job.summary())}: {KEPT_ON_CANCEL.get(job.kind, '')}" for job in running
+        if doc.page_count:
+            question = (
+                f"Delete {quoted(doc.name)} with its {plural(doc.page_count, 'page')}, "
+                "transcriptions and files?\nThis cannot be undone."
             )
+        else:
+            question = f"Delete {quoted(doc.name)}? It has no pages yet."
+        if running:
+            jobs = "\n".join(f"• {safe(job.summary())}" for job in running)
             question += (
                 f"\n\n{'A job is' if len(running) == 1 else 'Jobs are'} running into it:\n"
                 f"{jobs}\nDeleting stops {'it' if len(running) == 1 else 'them'} first."

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Input, Label, OptionList, Static
 from textual.widgets.directory_tree import DirEntry
@@ -38,13 +39,18 @@ class FilteredTree(DirectoryTree):
         self.suffixes = suffixes
         super().__init__(path, **kwargs)  # type: ignore[arg-type]
 
+    class Listed(Message):
+        """A folder of the tree was read (in a worker thread)."""
+
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
-        return [
+        kept = [
             p
             for p in paths
             if not p.name.startswith(".")
             and (p.is_dir() or self.suffixes is None or p.suffix.lower() in self.suffixes)
         ]
+        self.post_message(self.Listed())
+        return kept
 
     def _populate_node(self, node: TreeNode[DirEntry], content: Iterable[Path]) -> None:
         """DirectoryTree sorts by plain name after ``filter_paths`` (page1, page10, page2);
@@ -103,6 +109,7 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
                 else "Enter or Space picks the file; g types its path; u goes up a folder."
             )
             yield Static(how, classes="hint")
+            yield Static("", id="nothing-here", classes="error")
             with Horizontal():
                 tree = FilteredTree if self.multiple else PickOneTree
                 yield tree(self.start, self.suffixes, id="tree")
@@ -119,7 +126,23 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.query_one("#nothing-here", Static).display = False
         self.query_one("#tree", DirectoryTree).focus()
+
+    def on_filtered_tree_listed(self, message: FilteredTree.Listed) -> None:
+        self.call_after_refresh(self._say_if_empty)
+
+    def _say_if_empty(self) -> None:
+        """A folder without a file to pick says so, and how to go elsewhere."""
+        tree = self.query_one("#tree", DirectoryTree)
+        note = self.query_one("#nothing-here", Static)
+        note.display = not tree.root.children
+        if note.display:
+            kinds = "/".join(sorted(s.lstrip(".") for s in self.suffixes or ())) or "matching"
+            note.update(
+                f"No {safe(kinds)} files or folders in {safe(Path(tree.path).name or '/')}: "
+                "u goes up a folder, g types a path."
+            )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A picker for one file has no folder, selection or glob keys."""

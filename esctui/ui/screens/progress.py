@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from esctui.domain import ImportJob
 from esctui.ui.messages import JobFinished, JobUpdated
@@ -39,7 +39,7 @@ class ProgressScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="progress-dialog"):  # a long error scrolls
-            yield Label(safe(self.job.title), classes="title")
+            yield Static(safe(self.job.title), id="progress-title", classes="title")
             yield ProgressBar(id="bar", show_eta=False)
             yield Static(safe(self.job.describe()), id="status")
             yield Static(
@@ -52,6 +52,7 @@ class ProgressScreen(ModalScreen[None]):
         if message.job is not self.job or not self.running:
             return
         progress = message.progress
+        self.query_one("#progress-title", Static).update(safe(self.job.title))
         self.query_one("#bar", ProgressBar).update(total=progress.total, progress=progress.done)
         self.query_one("#status", Static).update(safe(self.job.describe()))
 
