@@ -29,7 +29,7 @@ class DocumentsScreen(StoreAccess, Screen[None]):
         Binding("enter", "open", "Open", priority=True),
         Binding("n", "new", "New"),
         Binding("e", "settings", "Edit"),
-        Binding("r", "rename", "Rename", show=False),  # Edit has the name too; listed in Help
+        Binding("r", "rename", "Rename"),
         Binding("D", "describe", "Describe"),
         Binding("delete,x", "delete", "Delete", key_display="x"),
         Binding("i", "import_into", "Import"),

@@ -23,6 +23,7 @@ screen (j) shows every job with its report. Models (m) lists and uploads kraken 
 
 EVERYWHERE: list[tuple[str, str]] = [
     ("tab / shift+tab", "Next / previous field"),
+    ("home / end", "First / last row of a list"),
     ("escape", "Back, or close a dialog"),
     ("?", "This help"),
     ("ctrl+p", "Command palette: every action by name"),

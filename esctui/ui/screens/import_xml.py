@@ -127,7 +127,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "start", "Import"),
-        Binding("ctrl+o", "toggle_override", "Override", show=False),
+        Binding("ctrl+o", "toggle_override", "Override"),
     ]
 
     def __init__(self, document_id: str, path: Path) -> None:
