@@ -292,6 +292,19 @@ async def test_keys_typed_ahead_land_where_the_focus_is(store: Store) -> None:
         assert app.screen.focused is app.screen.query_one("#script", Input)
 
 
+async def test_a_paste_right_after_tab_lands_in_the_next_field(store: Store) -> None:
+    from textual import events
+
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(app, "<n>", "Register", "<tab>")
+        app.post_message(events.Paste("Latin, Hebrew"))  # the terminal's bracketed paste
+        await until(pilot, lambda: isinstance(app.screen, DocumentFormScreen))
+        form = app.screen
+        await until(pilot, lambda: form.query_one("#script", Input).value == "Latin, Hebrew")
+        assert form.query_one("#name", Input).value == "Register"
+
+
 # ------------------------------------------------------------------ 8. footer and help
 
 
