@@ -419,6 +419,44 @@ async def test_export_and_xml_fields_have_borders_that_show_the_focus(
         assert override.styles.border_top[0] not in ("", "none", "hidden")
 
 
+class FailingJob(SteppedJob):
+    """Fails at once with a long error, as a server's answer quoted in full."""
+
+    async def run(self, ctx) -> None:  # noqa: ANN001 - JobContext
+        from esctui.domain.errors import EsctuiError
+
+        ctx.start(1)
+        words = " ".join(f"word{i}" for i in range(120))
+        raise EsctuiError(f"the server answered 500 with a long explanation: {words} ENDMARK")
+
+
+async def test_a_long_error_in_the_progress_window_can_be_read_to_its_end(
+    store: Store,
+) -> None:
+    doc = store.create_document("Book")
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_import(FailingJob(doc.id))
+        await pilot.pause()
+        await until(pilot, lambda: "failed" in shown(app, "#status"))
+        assert "ENDMARK" in shown(app, "#status")  # said whole…
+        await pilot.press("end")  # … and the window scrolls to its end
+        await pilot.pause(0.3)
+        assert "ENDMARK" in " ".join(screen_text(app))
+
+
+async def test_enter_alone_on_a_question_never_deletes(store: Store) -> None:
+    store.create_document("Book")
+    app = RecordingApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")  # the focus is on No
+        await pilot.pause()
+        assert isinstance(app.screen, DocumentsScreen)
+        assert [d.name for d in store.list_documents()] == ["Book"]
+
+
 async def test_the_layout_drawing_grows_with_the_terminal(store: Store, tmp_path: Path) -> None:
     doc = store.create_document("Book")
     await pages_in(store, doc.id, tmp_path / "s", 1)
