@@ -26,18 +26,18 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from esctui.formats import kraken_model
 from esctui.formats.kraken_model import (
     MAX_PARAMETERS,
     ModelError,
     ModelInfo,
     estimate_parameters,
     read_model_header,
+    sandbox,
     suggested_name,
     validate_model,
     vgsl_parameter_count,
 )
-from esctui.formats.kraken_model_worker import _failure, _loader_errors
+from esctui.formats.kraken_model.worker import failure_result, loader_errors
 
 CORPUS = Path("/work/shared/corpus")
 OVERFIT = CORPUS / "models" / "overfit.mlmodel"
@@ -123,7 +123,7 @@ def _no_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a child process was started")
 
-    monkeypatch.setattr(kraken_model.subprocess, "Popen", refuse)
+    monkeypatch.setattr(sandbox.subprocess, "Popen", refuse)
 
 
 def _refused(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -321,7 +321,7 @@ def test_estimates_of_other_kraken_model_classes() -> None:
 
 
 def test_child_that_dies_without_an_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kraken_model, "WORKER_MODULE", "esctui.formats.no_such_worker")
+    monkeypatch.setattr(sandbox, "WORKER_MODULE", "esctui.formats.no_such_worker")
     with pytest.raises(ModelError) as refused:
         validate_model(OVERFIT)
     assert str(refused.value) == (
@@ -336,14 +336,14 @@ def test_loader_error_split_and_memory_classification() -> None:
         "  coreml: Invalid `model_type` metadata in /x/m.mlmodel: expected string.\n"
         "  safetensors: Invalid safetensors file /x/m.mlmodel: header too large"
     )
-    assert _loader_errors(message) == {
+    assert loader_errors(message) == {
         "coreml": "Invalid `model_type` metadata in /x/m.mlmodel: expected string.",
         "safetensors": "Invalid safetensors file /x/m.mlmodel: header too large",
     }
     wrapped = ValueError("Failed to instantiate model TorchVGSLModel")
     wrapped.__cause__ = RuntimeError("DefaultCPUAllocator: can't allocate memory: 9 GB")
-    assert _failure(wrapped, 0)["kind"] == "memory"
-    assert _failure(ValueError("No VGSL spec"), 0)["kind"] == "kraken"
+    assert failure_result(wrapped, 0)["kind"] == "memory"
+    assert failure_result(ValueError("No VGSL spec"), 0)["kind"] == "kraken"
 
 
 # --------------------------------------------------------------------------- slow: kraken

@@ -1,6 +1,6 @@
-"""Child process of :func:`esctui.formats.kraken_model.validate_model`: load one model with kraken.
+"""The child process of ``validate_model`` (``sandbox``): load one model file with kraken.
 
-Usage: ``python -m esctui.formats.kraken_model_worker PATH [--memory-limit BYTES]``
+Usage: ``python -m esctui.formats.kraken_model.worker PATH [--memory-limit BYTES]``
 
 It limits its own address space first (the parent also does, before exec), installs the
 torchvision shim, loads the file with ``kraken.models.load_models`` and writes one JSON line to
@@ -48,7 +48,7 @@ class _WarningCollector(logging.Handler):
 
 def main(argv: list[str] | None = None) -> int:
     """Load the model, print the JSON result; exit code 0 whenever a result was printed."""
-    parser = argparse.ArgumentParser(prog="kraken_model_worker")
+    parser = argparse.ArgumentParser(prog="esctui.formats.kraken_model.worker")
     parser.add_argument("path")
     parser.add_argument("--memory-limit", type=int, default=0)
     args = parser.parse_args(argv)
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         nets = _load(args.path)
         result: dict[str, Any] = {"ok": True, "nets": nets, "notes": collector.messages}
         result["kraken_version"] = importlib.metadata.version("kraken")
-    except BaseException as error:  # noqa: BLE001 - every failure becomes a plain result
-        result = _failure(error, args.memory_limit)
+    except BaseException as error:  # every failure becomes a plain result
+        result = failure_result(error, args.memory_limit)
         result["notes"] = collector.messages
     result_stream.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
     result_stream.flush()
@@ -115,7 +115,7 @@ def _describe(net: Any) -> dict[str, Any]:
     }
 
 
-def _failure(error: BaseException, memory_limit: int) -> dict[str, Any]:
+def failure_result(error: BaseException, memory_limit: int) -> dict[str, Any]:
     chain = _exception_chain(error)
     text = " ".join(f"{type(e).__name__}: {e}" for e in chain).lower()
     if (
@@ -130,7 +130,7 @@ def _failure(error: BaseException, memory_limit: int) -> dict[str, Any]:
         "kind": "kraken",
         "error_type": type(error).__name__,
         "message": message,
-        "loader_errors": _loader_errors(message),
+        "loader_errors": loader_errors(message),
     }
 
 
@@ -162,7 +162,7 @@ def _exception_chain(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def _loader_errors(message: str) -> dict[str, str]:
+def loader_errors(message: str) -> dict[str, str]:
     """Split load_models' "No loader found ... Tried:" message into one reason per loader."""
     if "Tried:" not in message:
         return {}
