@@ -24,8 +24,14 @@ from esctui.exporters.export import (
     image_file_name,
     validate_export,
 )
-from esctui.formats.export_xml import ExportNote, ExportPage, write_alto, write_page
-from esctui.formats.layout_xml import ParsedPage, parse_layout_xml
+from esctui.formats.xml import (
+    ExportNote,
+    ExportPage,
+    ParsedPage,
+    parse_layout_xml,
+    write_alto,
+    write_page,
+)
 from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.importers.jobs import run_job
 from esctui.store import PageLayout, Store

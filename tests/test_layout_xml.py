@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from esctui.formats.layout_xml import (
+from esctui.formats.xml import (
     LayoutXmlError,
     ParsedLine,
     ParsedPage,
@@ -736,11 +736,11 @@ def test_size_limit(corpus: Path) -> None:
 
 
 def test_schema_is_compiled_once() -> None:
-    from esctui.formats import layout_xml
+    from esctui.formats.xml import schema_for
 
-    first = layout_xml._schema_for(ALTO4)
-    assert first is not None and layout_xml._schema_for(ALTO4) is first
-    assert layout_xml._schema_for("urn:unknown") is None
+    first = schema_for(ALTO4)
+    assert first is not None and schema_for(ALTO4) is first
+    assert schema_for("urn:unknown") is None
 
 
 def test_every_page_region_kind_is_read() -> None:

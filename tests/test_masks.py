@@ -10,7 +10,7 @@ import pytest
 import shapely.geometry as geom
 
 from esctui.domain import Line
-from esctui.formats.layout_xml import parse_layout_xml
+from esctui.formats.xml import parse_layout_xml
 from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.importers.jobs import run_job
 from esctui.importers.masks import MasksJob, kraken_baseline, mask_from_kraken

@@ -30,8 +30,7 @@ from PIL import Image
 
 from esctui.domain import ImportJob, LineText, Part
 from esctui.exporters.export import ExportJob, image_file_name
-from esctui.formats.export_xml import ExportNote
-from esctui.formats.layout_xml import parse_layout_xml
+from esctui.formats.xml import ExportNote, parse_layout_xml
 from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.importers.jobs import run_job
 from esctui.importers.xml import XmlImporter

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from esctui.formats.layout_xml import parse_layout_xml
 from esctui.formats.safe_zip import (
     SkippedEntry,
     ZipEntry,
@@ -17,6 +16,7 @@ from esctui.formats.safe_zip import (
     iter_zip_xml,
     read_zip_xml,
 )
+from esctui.formats.xml import parse_layout_xml
 
 PAGE = "page/170025120000003,0074.xml"
 ALTO = "alto/bsb00084914_00007.xml"

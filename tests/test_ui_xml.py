@@ -12,7 +12,7 @@ from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
 from esctui.domain import Line
 from esctui.exporters.export import validate_export
-from esctui.formats.layout_xml import parse_layout_xml
+from esctui.formats.xml import parse_layout_xml
 from esctui.importers.jobs import run_job
 from esctui.importers.xml import XmlImporter
 from esctui.store import PageLayout, Store

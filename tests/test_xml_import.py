@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from esctui.cli import main as cli_main
 from esctui.domain import ImportJob, Part
-from esctui.formats.layout_xml import parse_layout_xml
+from esctui.formats.xml import parse_layout_xml
 from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.importers.jobs import run_job
 from esctui.importers.versions import version_stats

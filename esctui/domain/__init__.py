@@ -28,6 +28,7 @@ def now() -> float:
     return time.time()
 
 
+DEFAULT_LINE_TYPE = "default"  # a line's type when nothing says otherwise (kraken's name)
 STORED_ID_PREFIX = {"region": "eSc_region_", "line": "eSc_line_"}
 
 
@@ -185,7 +186,7 @@ class Line(Record):
     baseline: Polygon | None = None
     mask: Polygon | None = None
     region_id: str | None = None
-    type: str = "default"
+    type: str = DEFAULT_LINE_TYPE
     external_id: str = ""
     order: int = 0
     id: str = field(default_factory=new_id)

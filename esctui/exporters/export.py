@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from esctui.domain import Document, Part, Transcription
 from esctui.domain.errors import EsctuiError
-from esctui.formats.export_xml import ExportedPage, ExportPage, write_alto, write_page, write_text
+from esctui.formats.xml import ExportedPage, ExportPage, write_alto, write_page, write_text
 from esctui.importers.jobs import JobContext, finish_in_thread
 from esctui.store import Store
 from esctui.store.atomic import atomic_write_bytes
@@ -220,7 +220,7 @@ def validate_export(data: bytes, fmt: str) -> list[str]:
     """Schema messages for an exported ALTO/PAGE file (empty when it is valid)."""
     from lxml import etree
 
-    from esctui.formats.layout_xml import validate_layout_xml
+    from esctui.formats.xml import validate_layout_xml
 
     root = etree.fromstring(data)
     return validate_layout_xml(root, fmt, SCHEMA_VERSION[ExportFormat(fmt)])

@@ -16,7 +16,14 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from esctui.domain import Line, LineText, Part, Transcription, TranscriptionSource
+from esctui.domain import (
+    DEFAULT_LINE_TYPE,
+    Line,
+    LineText,
+    Part,
+    Transcription,
+    TranscriptionSource,
+)
 from esctui.domain.errors import EsctuiError
 from esctui.importers.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
 from esctui.importers.jobs import CommitBatches, JobContext
@@ -154,7 +161,7 @@ class PdfImporter:
                 part_id=part.id,
                 baseline=list(text_line.baseline),
                 mask=list(text_line.box),
-                type="default",
+                type=DEFAULT_LINE_TYPE,
                 order=order,
             )
             lines.append(line)

@@ -31,8 +31,8 @@ from typing import Generic, TypeVar
 
 from esctui.domain import Line, LineText, Part, Region, TranscriptionSource, preferred_xml_id
 from esctui.domain.errors import EsctuiError
-from esctui.formats.layout_xml import LayoutXmlError, ParsedPage, parse_layout_xml
 from esctui.formats.safe_zip import SkippedEntry, ZipReadError, iter_zip_xml
+from esctui.formats.xml import LayoutXmlError, ParsedPage, parse_layout_xml
 from esctui.importers.jobs import JobContext, fewer_collections, finish_in_thread
 from esctui.store import PageLayout, Store
 

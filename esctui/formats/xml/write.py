@@ -43,17 +43,17 @@ from lxml import etree
 
 from esctui.domain import Line as StoredLine
 from esctui.domain import LineOffset, LineText, Polygon, ReadDirection, Region, preferred_xml_id
-from esctui.formats.layout_xml import (
+from esctui.formats.xml.common import (
     ALTO_V4_NAMESPACE,
+    DEFAULT_LINE_TYPE,
+    DUMMY_BLOCK_PREFIX,
     PAGE_2019_NAMESPACE,
     PAGE_REGION_TYPES,
+    XSI_NAMESPACE,
 )
 
-XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 ALTO_SCHEMA_LOCATION = f"{ALTO_V4_NAMESPACE} http://www.loc.gov/standards/alto/v4/alto-4-3.xsd"
 PAGE_SCHEMA_LOCATION = f"{PAGE_2019_NAMESPACE} {PAGE_2019_NAMESPACE}/pagecontent.xsd"
-DEFAULT_LINE_TYPE = "default"
-DUMMY_BLOCK_PREFIX = "eSc_dummyblock_"  # eScriptorium: a TextBlock that stands for "no region"
 
 PAGE_TEXT_REGION_TYPES = frozenset(
     [
