@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from iiif_server import MANIFEST_DIR, serve_forever  # noqa: E402
 
-from esctui.importers.iiif_fetch import (  # noqa: E402
+from esctui.net.iiif_fetch import (  # noqa: E402
     DEFAULT_CONCURRENCY,
     download_images,
     download_jobs,
@@ -89,8 +89,8 @@ def esctui_import(manifest_path: Path, folder: Path) -> tuple[float, int]:
     """The whole IIIF importer into a fresh store (download, check, thumbnail, commit);
     returns (seconds, pages stored). The server has 4 distinct images, so pages repeating one
     are downloaded and staged but stored once (reported as duplicates)."""
-    from esctui.importers.iiif import IiifImporter
-    from esctui.importers.jobs import run_job
+    from esctui.jobs.imports.iiif import IiifImporter
+    from esctui.jobs.runner import run_job
     from esctui.store import Store
 
     store = Store(folder / "data")

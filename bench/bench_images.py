@@ -93,8 +93,8 @@ def baseline(files: list[Path], target: Path) -> None:
 
 def esctui_import(files: list[Path], data: Path, workers: int | None = None) -> None:
     from esctui.domain import JobStatus
-    from esctui.importers.images import ImageImportOptions, LocalImagesImporter
-    from esctui.importers.jobs import run_job
+    from esctui.jobs.imports.images import ImageImportOptions, LocalImagesImporter
+    from esctui.jobs.runner import run_job
     from esctui.store import Store
 
     store = Store(data)
@@ -108,7 +108,7 @@ def esctui_import(files: list[Path], data: Path, workers: int | None = None) -> 
 
 def profile_esctui(files: list[Path], data: Path, top: int = 25) -> str:
     """cProfile of the importer's work done sequentially in this thread."""
-    from esctui.importers.images import prepare_image
+    from esctui.jobs.imports.images import prepare_image
     from esctui.store import Store
 
     store = Store(data)

@@ -258,7 +258,7 @@ def test_show_lists_the_typology_and_a_page_delete_updates_it(esctui: Run, data_
     from PIL import Image
 
     from esctui.domain import Line, Region
-    from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
+    from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
     from esctui.store import PageLayout, Store
 
     ok(esctui("documents", "create", "Typed"))

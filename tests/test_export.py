@@ -18,12 +18,6 @@ from PIL import Image
 
 from esctui.cli.context import parse_page_numbers
 from esctui.domain import Line, LineText, Part, Region
-from esctui.exporters.export import (
-    ExportJob,
-    export_file_names,
-    image_file_name,
-    validate_export,
-)
 from esctui.formats.xml import (
     ExportNote,
     ExportPage,
@@ -32,8 +26,14 @@ from esctui.formats.xml import (
     write_alto,
     write_page,
 )
-from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
-from esctui.importers.jobs import run_job
+from esctui.jobs.export import (
+    ExportJob,
+    export_file_names,
+    image_file_name,
+    validate_export,
+)
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
+from esctui.jobs.runner import run_job
 from esctui.store import PageLayout, Store
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"

@@ -1,4 +1,4 @@
-"""IIIF reading (esctui.formats.iiif) and downloading (esctui.importers.iiif_fetch).
+"""IIIF reading (esctui.formats.iiif) and downloading (esctui.net.iiif_fetch).
 
 Downloads run against a real HTTP server on 127.0.0.1 (tests/iiif_server.py) serving the corpus
 manifests rewritten to point at it and real corpus images; every fault is injected by that server.
@@ -28,7 +28,7 @@ from esctui.formats.iiif import (
     strip_html,
     text_of,
 )
-from esctui.importers.iiif_fetch import (
+from esctui.net.iiif_fetch import (
     DEFAULT_CONCURRENCY,
     USER_AGENT,
     CanvasDownload,

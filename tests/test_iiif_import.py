@@ -1,4 +1,4 @@
-"""IIIF import into the store (esctui.importers.iiif) and ``esctui import iiif`` (esctui.cli.iiif).
+"""IIIF import into the store (esctui.jobs.imports.iiif) and ``esctui import iiif`` (esctui.cli.iiif).
 
 Everything runs against the real HTTP server of tests/iiif_server.py on 127.0.0.1, serving the
 corpus manifests (rewritten to point at it) and real corpus images; faults are injected there.
@@ -22,9 +22,9 @@ from conftest import run_esctui as esctui
 from iiif_server import CORPUS, MANIFEST_DIR, Fault, IiifTestServer
 from PIL import Image
 
-from esctui.domain import Document, ImportJob, JobStatus
+from esctui.domain import Document, Job, JobStatus
 from esctui.formats.iiif import CollectionMember, IiifManifest, parse_manifest
-from esctui.importers.iiif import (
+from esctui.jobs.imports.iiif import (
     BLOCK_END,
     IiifImporter,
     check_source,
@@ -33,7 +33,7 @@ from esctui.importers.iiif import (
     member_document_names,
     merge_description,
 )
-from esctui.importers.jobs import JobProgress, run_job
+from esctui.jobs.runner import JobProgress, run_job
 from esctui.store import Store
 
 SOURCES = [
@@ -91,7 +91,7 @@ def new_document(store: Store, name: str = "Book") -> Document:
     return store.create_document(name)
 
 
-async def run(store: Store, document: Document, source: str, **options) -> ImportJob:
+async def run(store: Store, document: Document, source: str, **options) -> Job:
     return await run_job(store, IiifImporter(store, document.id, source, **options))
 
 
@@ -338,7 +338,7 @@ async def test_failed_image_is_reported_and_fetched_on_the_next_run(
 async def test_a_late_page_stays_last_when_the_document_holds_other_pages(
     server, store, tmp_path
 ) -> None:
-    from esctui.importers.images import LocalImagesImporter
+    from esctui.jobs.imports.images import LocalImagesImporter
 
     give_distinct_images(server, "v3_book-1", tmp_path)
     manifest = served(server, "v3_book-1")
@@ -592,7 +592,7 @@ def test_cli_each_manifest_of_a_collection(server, tmp_path) -> None:
 def test_cli_module_stays_light_at_start_up() -> None:
     probe = (
         "import sys, esctui.cli; esctui.cli.build_parser(); "
-        "print(sorted(m for m in ('httpx', 'esctui.importers.iiif', 'esctui.importers.iiif_fetch')"
+        "print(sorted(m for m in ('httpx', 'esctui.jobs.imports.iiif', 'esctui.net.iiif_fetch')"
         " if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageOps
 
-from esctui.domain import ImportJob, JobStatus, Part
-from esctui.importers.images import ImageImportOptions, LocalImagesImporter
-from esctui.importers.jobs import JobProgress, run_job
+from esctui.domain import Job, JobStatus, Part
+from esctui.jobs.imports.images import ImageImportOptions, LocalImagesImporter
+from esctui.jobs.runner import JobProgress, run_job
 from esctui.store import Store
 
 
 async def import_images(
     store: Store, document_id: str, inputs: list, on_progress=None, **options
-) -> ImportJob:
+) -> Job:
     importer = LocalImagesImporter(
         store, document_id, [str(p) for p in inputs], ImageImportOptions(**options)
     )
@@ -36,7 +36,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def skipped(job: ImportJob) -> dict[str, str]:
+def skipped(job: Job) -> dict[str, str]:
     return {Path(item.name).name: item.reason for item in job.report.skipped}
 
 

@@ -1,4 +1,4 @@
-"""The job runner's own parts: progress snapshots, CommitBatches, ImportSequence."""
+"""The job runner's own parts: progress snapshots, CommitBatches, JobSequence."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import asyncio
 import pytest
 
 from esctui.domain import JobStatus
-from esctui.importers.jobs import CommitBatches, ImportSequence, JobContext, JobProgress, run_job
+from esctui.jobs.runner import CommitBatches, JobContext, JobProgress, JobSequence, run_job
 from esctui.store import Store
 
 
 class Steps:
-    """A tiny importer: ``count`` items, ``pause`` seconds after each (real asyncio sleeps)."""
+    """A tiny job kind: ``count`` items, ``pause`` seconds after each (real asyncio sleeps)."""
 
     kind = "test"
+    verb = "imported"
     document_id = None
 
     def __init__(self, title: str, count: int, pause: float = 0.0, fail: bool = False) -> None:
@@ -80,7 +81,7 @@ async def test_commit_batches_commit_every_n_items() -> None:
 
 
 async def test_an_import_sequence_records_each_import_and_sums_them_up(store: Store) -> None:
-    sequence = ImportSequence(store, "two", [Steps("first", 2), Steps("second", 1, fail=True)])
+    sequence = JobSequence(store, "two", [Steps("first", 2), Steps("second", 1, fail=True)])
     job = await run_job(store, sequence)
     assert job.status == JobStatus.DONE.value
     assert [i.name for i in job.report.imported] == ["first"]
@@ -93,7 +94,7 @@ async def test_an_import_sequence_records_each_import_and_sums_them_up(store: St
 def test_fewer_collections_nests_and_restores_the_thresholds() -> None:
     import gc
 
-    from esctui.importers.jobs import fewer_collections
+    from esctui.jobs.runner import fewer_collections
 
     before = gc.get_threshold()
     with fewer_collections(gen0=50_000):

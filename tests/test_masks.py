@@ -11,9 +11,9 @@ import shapely.geometry as geom
 
 from esctui.domain import Line
 from esctui.formats.xml import parse_layout_xml
-from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
-from esctui.importers.jobs import run_job
-from esctui.importers.masks import MasksJob, kraken_baseline, mask_from_kraken
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
+from esctui.jobs.masks import MasksJob, kraken_baseline, mask_from_kraken
+from esctui.jobs.runner import run_job
 from esctui.store import PageLayout, Store
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from esctui.domain import JobStatus, TranscriptionSource
-from esctui.importers.jobs import run_job
-from esctui.importers.pdf import PdfImporter
+from esctui.jobs.imports.pdf import PdfImporter
+from esctui.jobs.runner import run_job
 from esctui.store import Store
 
 

@@ -28,12 +28,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from esctui.domain import ImportJob, LineText, Part
-from esctui.exporters.export import ExportJob, image_file_name
+from esctui.domain import Job, LineText, Part
 from esctui.formats.xml import ExportNote, parse_layout_xml
-from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
-from esctui.importers.jobs import run_job
-from esctui.importers.xml import XmlImporter
+from esctui.jobs.export import ExportJob, image_file_name
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
+from esctui.jobs.imports.xml import XmlImporter
+from esctui.jobs.runner import run_job
 from esctui.store import PageLayout, Store
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -62,7 +62,7 @@ def add_page(store: Store, document_id: str, folder: Path, original: str, size: 
     return part
 
 
-def run(store: Store, job_object: object) -> ImportJob:
+def run(store: Store, job_object: object) -> Job:
     job = asyncio.run(run_job(store, job_object))  # type: ignore[arg-type]
     assert job.status == "done", job.error
     return job
@@ -70,7 +70,7 @@ def run(store: Store, job_object: object) -> ImportJob:
 
 def import_xml(
     store: Store, document_id: str, path: Path, version: str, *, override: bool = False
-) -> ImportJob:
+) -> Job:
     job = run(store, XmlImporter(store, document_id, path, name=version, override=override))
     assert not job.report.skipped, job.report.skipped
     return job

@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 from esctui.domain import (
-    ImportJob,
+    Job,
     JobStatus,
     Line,
     LineText,
@@ -423,14 +423,14 @@ def test_models_visibility_and_permissions(tmp_path: Path) -> None:
 
 
 def test_jobs_are_saved_listed_and_found_by_id_prefix(store: Store) -> None:
-    job = ImportJob(kind="images", title="Images: 2 items into Codex", pid=os.getpid())
+    job = Job(kind="images", title="Images: 2 items into Codex", pid=os.getpid())
     store.save_job(job)
     job.status = JobStatus.DONE.value
     job.done = 2
     job.report.add_imported("a.jpg", "page 1")
     job.report.add_skipped("b.txt", "not an image file")
     store.save_job(job)
-    later = ImportJob(kind="pdf", title="PDF", started=job.started + 10)
+    later = Job(kind="pdf", title="PDF", started=job.started + 10)
     store.save_job(later)
 
     reopened = Store(store.root)
@@ -445,8 +445,8 @@ def test_jobs_are_saved_listed_and_found_by_id_prefix(store: Store) -> None:
 def test_a_running_job_of_a_dead_process_is_marked_failed_on_reopen(
     store: Store, live_pid: int
 ) -> None:
-    dead = ImportJob(kind="images", title="killed", pid=dead_pid())
-    alive = ImportJob(kind="images", title="still running", pid=live_pid)
+    dead = Job(kind="images", title="killed", pid=dead_pid())
+    alive = Job(kind="images", title="still running", pid=live_pid)
     store.save_job(dead)
     store.save_job(alive)
 
@@ -629,8 +629,8 @@ def test_storage_writes_only_on_flush(tmp_path: Path) -> None:
 IMPORT_SCRIPT = """
 import asyncio, sys, time
 from pathlib import Path
-from esctui.importers.images import ImageImportOptions, LocalImagesImporter
-from esctui.importers.jobs import run_job
+from esctui.jobs.imports.images import ImageImportOptions, LocalImagesImporter
+from esctui.jobs.runner import run_job
 from esctui.store import Store
 
 root, document, go, ready, *files = sys.argv[1:]

@@ -131,8 +131,8 @@ async def test_picker_adds_a_folder_in_natural_order(store: Store, tmp_path: Pat
 async def test_reorder_and_delete_pages(store: Store, tmp_path: Path) -> None:
     import asyncio
 
-    from esctui.importers.images import LocalImagesImporter
-    from esctui.importers.jobs import run_job
+    from esctui.jobs.imports.images import LocalImagesImporter
+    from esctui.jobs.runner import run_job
 
     doc = store.create_document("Book")
     await run_job(store, LocalImagesImporter(store, doc.id, make_pages(tmp_path / "s", 3)))
@@ -156,8 +156,8 @@ async def test_reorder_and_delete_pages(store: Store, tmp_path: Path) -> None:
 
 
 async def test_jobs_screen_shows_reports(store: Store, tmp_path: Path) -> None:
-    from esctui.importers.images import LocalImagesImporter
-    from esctui.importers.jobs import run_job
+    from esctui.jobs.imports.images import LocalImagesImporter
+    from esctui.jobs.runner import run_job
 
     doc = store.create_document("Book")
     broken = tmp_path / "broken.jpg"

@@ -33,8 +33,8 @@ BLLA = Path(importlib.util.find_spec("kraken").origin).parent / "blla.mlmodel"  
 
 
 async def add_pages(store: Store, document_id: str, folder: Path, count: int) -> None:
-    from esctui.importers.images import LocalImagesImporter
-    from esctui.importers.jobs import run_job
+    from esctui.jobs.imports.images import LocalImagesImporter
+    from esctui.jobs.runner import run_job
 
     job = await run_job(
         store, LocalImagesImporter(store, document_id, make_pages(folder, count, (300, 400)))

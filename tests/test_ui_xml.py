@@ -11,10 +11,10 @@ from test_xml_import import add_page, page_xml, write_zip
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
 from esctui.domain import Line
-from esctui.exporters.export import validate_export
 from esctui.formats.xml import parse_layout_xml
-from esctui.importers.jobs import run_job
-from esctui.importers.xml import XmlImporter
+from esctui.jobs.export import validate_export
+from esctui.jobs.imports.xml import XmlImporter
+from esctui.jobs.runner import run_job
 from esctui.store import PageLayout, Store
 from esctui.ui.app import EsctuiApp
 from esctui.ui.screens.dialogs import ChoiceScreen, ConfirmScreen

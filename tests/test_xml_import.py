@@ -13,12 +13,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from esctui.cli import main as cli_main
-from esctui.domain import ImportJob, Part
+from esctui.domain import Job, Part
 from esctui.formats.xml import parse_layout_xml
-from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
-from esctui.importers.jobs import run_job
-from esctui.importers.versions import version_stats
-from esctui.importers.xml import (
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
+from esctui.jobs.imports.xml import (
     EntryStatus,
     PageMatcher,
     XmlImporter,
@@ -26,7 +24,9 @@ from esctui.importers.xml import (
     plan_xml_import,
     scan_image_filename,
 )
+from esctui.jobs.runner import run_job
 from esctui.store import Store
+from esctui.store.versions import version_stats
 
 CORPUS_XML = [
     "alto/0014.xml",
@@ -107,7 +107,7 @@ def page_xml(
     ).encode()
 
 
-def run(store: Store, importer: XmlImporter) -> ImportJob:
+def run(store: Store, importer: XmlImporter) -> Job:
     return asyncio.run(run_job(store, importer))
 
 

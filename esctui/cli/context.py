@@ -1,4 +1,4 @@
-"""What every CLI handler shares: the store, output (plain or JSON), running an import job."""
+"""What every CLI handler shares: the store, output (plain or JSON), running a job."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import re
 import sys
 from typing import Any
 
-from esctui.domain import ImportJob, JobStatus
+from esctui.domain import Job, JobStatus
 from esctui.domain.errors import EsctuiError
-from esctui.importers.jobs import Importer, JobProgress, run_job
+from esctui.jobs.runner import JobKind, JobProgress, run_job
 from esctui.store import Store, resolve_data_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
@@ -51,18 +51,18 @@ class CliContext:
 
     # ------------------------------------------------------------------ jobs
 
-    def run_import(self, importer: Importer) -> int:
-        """Run an import with a progress bar (TTY) or plain lines, print its report."""
+    def run_job(self, work: JobKind) -> int:
+        """Run a job with a progress bar (TTY) or plain lines, print its report."""
         progress = _ProgressDisplay(enabled=not self.json_output)
         try:
             with progress:
-                job = asyncio.run(run_job(self.store, importer, progress.update))
+                job = asyncio.run(run_job(self.store, work, progress.update))
         except KeyboardInterrupt:
             self.error("cancelled: pages already imported are kept whole; see `esctui jobs`")
             return EXIT_CANCELLED
         return self.report_job(job)
 
-    def report_job(self, job: ImportJob) -> int:
+    def report_job(self, job: Job) -> int:
         report = job.report
         if self.json_output:
             self.emit_json(job.to_record())
@@ -108,7 +108,7 @@ class UsageError(EsctuiError):
     """A command line that asks for something impossible (exit status 2)."""
 
 
-def exit_status(job: ImportJob) -> int:
+def exit_status(job: Job) -> int:
     """0 done, 3 done with items skipped, 1 failed, 130 cancelled."""
     if job.status == JobStatus.FAILED.value:
         return EXIT_FAILED

@@ -54,7 +54,7 @@ def _default_out(document_name: str, fmt: str) -> Path:
 
 
 def export(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.exporters.export import ExportJob
+    from esctui.jobs.export import ExportJob
 
     doc = cli.store.get_document(args.document)
     part_ids = cli.page_ids(doc.id, args.pages)
@@ -67,4 +67,4 @@ def export(args: argparse.Namespace, cli: CliContext) -> int:
         version=args.version,
         part_ids=part_ids,
     )
-    return cli.run_import(job)
+    return cli.run_job(job)

@@ -80,7 +80,7 @@ def _positive_int(text: str) -> int:
 
 
 def import_iiif(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.iiif import IiifImporter
+    from esctui.jobs.imports.iiif import IiifImporter
 
     if args.each_manifest:
         return _import_each_manifest(args, cli)
@@ -88,7 +88,7 @@ def import_iiif(args: argparse.Namespace, cli: CliContext) -> int:
     importer = IiifImporter(
         cli.store, doc.id, args.url, max_width=args.max_width, concurrency=args.concurrency
     )
-    return cli.run_import(importer)
+    return cli.run_job(importer)
 
 
 def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
@@ -96,8 +96,8 @@ def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
     import asyncio
 
     from esctui.domain.errors import NotFoundError
-    from esctui.importers.iiif import IiifImporter, collection_members, member_document_names
-    from esctui.importers.jobs import run_job
+    from esctui.jobs.imports.iiif import IiifImporter, collection_members, member_document_names
+    from esctui.jobs.runner import run_job
 
     members = asyncio.run(collection_members(args.url))
     names = member_document_names(args.document, members)
@@ -121,7 +121,7 @@ def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
             code = exit_status(job)
         else:
             cli.print(f"manifest  {member.label} -> document {name!r}")
-            code = cli.run_import(importer)
+            code = cli.run_job(importer)
         if code == EXIT_FAILED and created and not cli.store.list_parts(doc.id):
             cli.store.delete_document(doc.id)  # nothing came of it: leave no empty document
         codes.append(code)

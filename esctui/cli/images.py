@@ -27,10 +27,10 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
 
 
 def import_images(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.images import ImageImportOptions, LocalImagesImporter
+    from esctui.jobs.imports.images import ImageImportOptions, LocalImagesImporter
 
     doc = cli.store.get_document(args.document)
     options = ImageImportOptions()
     if args.max_pixels:
         options.max_pixels = args.max_pixels
-    return cli.run_import(LocalImagesImporter(cli.store, doc.id, args.paths, options))
+    return cli.run_job(LocalImagesImporter(cli.store, doc.id, args.paths, options))

@@ -31,7 +31,7 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
 
 
 def compute_masks(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.masks import MasksJob
+    from esctui.jobs.masks import MasksJob
 
     doc = cli.store.get_document(args.document)
     job = MasksJob(
@@ -40,4 +40,4 @@ def compute_masks(args: argparse.Namespace, cli: CliContext) -> int:
         part_ids=cli.page_ids(doc.id, args.pages),
         only_missing=not args.all_lines,
     )
-    return cli.run_import(job)
+    return cli.run_job(job)

@@ -33,7 +33,7 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
 
 
 def add(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.models import add_model
+    from esctui.jobs.models import add_model
 
     model = add_model(cli.store, args.file, name=args.name)
     if cli.json_output:

@@ -37,14 +37,14 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
 
 
 def import_pdf(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.pdf import PdfImporter
+    from esctui.jobs.imports.pdf import PdfImporter
 
     doc = cli.store.get_document(args.document)
     text_layer = args.text_layer
     if text_layer == "":
         text_layer = f"{Path(args.file).stem} (PDF text)"
     password = _read_password(args.file) if args.password else None
-    return cli.run_import(
+    return cli.run_job(
         PdfImporter(
             cli.store, doc.id, args.file, dpi=args.dpi, text_layer=text_layer, password=password
         )

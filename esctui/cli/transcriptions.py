@@ -40,7 +40,7 @@ def _when(timestamp: float) -> str:
 
 
 def list_versions(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.versions import VersionStats, version_stats
+    from esctui.store.versions import VersionStats, version_stats
 
     doc = cli.store.get_document(args.document)
     versions = cli.store.list_transcriptions(doc.id)

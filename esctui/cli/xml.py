@@ -35,14 +35,14 @@ def import_xml(args: argparse.Namespace, cli: CliContext) -> int:
     doc = cli.store.get_document(args.document)
     if args.dry_run:
         return _dry_run(args, cli, doc.id)
-    from esctui.importers.xml import XmlImporter  # lxml: only when importing
+    from esctui.jobs.imports.xml import XmlImporter  # lxml: only when importing
 
     importer = XmlImporter(cli.store, doc.id, args.file, name=args.name, override=args.override)
-    return cli.run_import(importer)
+    return cli.run_job(importer)
 
 
 def _dry_run(args: argparse.Namespace, cli: CliContext, document_id: str) -> int:
-    from esctui.importers.xml import plan_xml_import
+    from esctui.jobs.imports.xml import plan_xml_import
 
     plan = plan_xml_import(cli.store, document_id, args.file)
     problems = len(plan.not_matched) + len(plan.zip_skipped)

@@ -263,7 +263,7 @@ class ReportItem(Record):
 
 
 @dataclass
-class ImportReport(Record):
+class JobReport(Record):
     """What an import did: imported items, skipped items with reasons, and notes."""
 
     imported: list[ReportItem] = field(default_factory=list)
@@ -296,7 +296,7 @@ class ImportReport(Record):
 
 
 @dataclass
-class ImportJob(Record):
+class Job(Record):
     """A record of one import run, kept for the Jobs screen."""
 
     kind: str  # "images", "pdf", "iiif", "xml", "model", "masks", ...
@@ -306,7 +306,7 @@ class ImportJob(Record):
     total: int = 0
     done: int = 0
     error: str = ""
-    report: ImportReport = field(default_factory=ImportReport)
+    report: JobReport = field(default_factory=JobReport)
     user: str = ""
     pid: int = 0
     id: str = field(default_factory=new_id)
@@ -315,4 +315,4 @@ class ImportJob(Record):
 
     def _restore(self) -> None:
         if isinstance(self.report, dict):
-            self.report = ImportReport.from_record(self.report)
+            self.report = JobReport.from_record(self.report)

@@ -1,6 +1,6 @@
 """IIIF reading: Presentation 2.x/3.0 manifests and collections, Image API 1/2/3 image URLs.
 
-Pure functions and dataclasses, no network: ``esctui.importers.iiif_fetch`` does the fetching.
+Pure functions and dataclasses, no network: ``esctui.net.iiif_fetch`` does the fetching.
 
 - ``parse_manifest(data, url=...)`` turns a manifest or collection (bytes or parsed JSON) into an
   ``IiifManifest`` (canvases in order, each with its image and image service) or an

@@ -37,7 +37,7 @@ from tinydb import Query, TinyDB
 
 from esctui.domain import (
     Document,
-    ImportJob,
+    Job,
     JobStatus,
     Line,
     LineText,
@@ -773,7 +773,7 @@ class Store:
     def _jobs(self):  # noqa: ANN202 - TinyDB table
         return self._db(self.catalog_path).table("jobs")
 
-    def save_job(self, job: ImportJob) -> None:
+    def save_job(self, job: Job) -> None:
         """Insert or update a job record."""
         with self.transaction():
             table = self._jobs()
@@ -782,21 +782,21 @@ class Store:
             else:
                 table.insert(job.to_record())
 
-    def list_jobs(self, *, limit: int = 200) -> list[ImportJob]:
+    def list_jobs(self, *, limit: int = 200) -> list[Job]:
         """Most recent first."""
         with self._read():
             rows = self._jobs().all()
-        jobs = sorted((ImportJob.from_record(r) for r in rows), key=lambda j: -j.started)
+        jobs = sorted((Job.from_record(r) for r in rows), key=lambda j: -j.started)
         return jobs[:limit]
 
-    def get_job(self, job_id: str) -> ImportJob:
+    def get_job(self, job_id: str) -> Job:
         with self._read():
             row = self._jobs().get(_ROW.id == job_id) or next(
                 (r for r in self._jobs().all() if r["id"].startswith(job_id)), None
             )
         if row is None:
             raise NotFoundError(f"No job {job_id!r}.")
-        return ImportJob.from_record(row)
+        return Job.from_record(row)
 
 
 def _sum_typologies(part_rows: Iterable[dict]) -> dict[str, dict[str, int]]:

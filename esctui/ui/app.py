@@ -12,14 +12,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
-from esctui.domain import JobStatus
+from esctui.domain import JobStatus, new_id
 from esctui.domain.errors import EsctuiError
 from esctui.store import Store, resolve_data_dir
 from esctui.ui.messages import JobFinished, JobUpdated
 
 if TYPE_CHECKING:
-    from esctui.domain import ImportJob
-    from esctui.importers.jobs import Importer, JobProgress
+    from esctui.domain import Job
+    from esctui.jobs.runner import JobKind, JobProgress
 
 
 class EsctuiApp(App[int]):
@@ -37,7 +37,7 @@ class EsctuiApp(App[int]):
         super().__init__()
         self.store = store
         self.sub_title = str(store.root)
-        self.running: dict[str, Worker[ImportJob]] = {}
+        self.running: dict[str, Worker[Job]] = {}
         self.progress: dict[str, JobProgress] = {}
 
     def get_default_screen(self) -> Screen:
@@ -79,32 +79,30 @@ class EsctuiApp(App[int]):
 
     # ------------------------------------------------------------------ jobs
 
-    def start_import(self, importer: Importer, *, show_progress: bool = True) -> None:
-        """Run an import in the background; show its progress unless told not to."""
-        key = f"pending-{id(importer)}"
+    def start_job(self, work: JobKind, *, show_progress: bool = True) -> str:
+        """Run a job in the background, show its progress unless told not to; its job id."""
+        job_id = new_id()
 
         def on_progress(progress: JobProgress) -> None:
             self.progress[progress.job_id] = progress
-            worker = self.running.pop(key, None)
-            if worker is not None:
-                self.running[progress.job_id] = worker
             self.screen.post_message(JobUpdated(progress))
 
-        async def work() -> ImportJob:
+        async def run() -> Job:
             from textual.worker import get_current_worker
 
-            from esctui.importers.jobs import run_job
+            from esctui.jobs.runner import run_job
 
             if get_current_worker().is_cancelled:  # cancelled before it started
                 raise asyncio.CancelledError
-            return await run_job(self.store, importer, on_progress)
+            return await run_job(self.store, work, on_progress, job_id=job_id)
 
-        worker = self.run_worker(work(), name=importer.title, group="jobs", exit_on_error=False)
-        self.running[key] = worker
+        worker = self.run_worker(run(), name=work.title, group="jobs", exit_on_error=False)
+        self.running[job_id] = worker
         if show_progress:
             from esctui.ui.screens.progress import ProgressScreen
 
-            self.push_screen(ProgressScreen(importer.title, worker))
+            self.push_screen(ProgressScreen(work.title, worker))
+        return job_id
 
     def cancel_job(self, job_id: str) -> bool:
         worker = self.running.get(job_id)
@@ -122,7 +120,7 @@ class EsctuiApp(App[int]):
             del self.running[job_id]
             self.progress.pop(job_id, None)
         job = worker.result
-        if job is None and job_id and not job_id.startswith("pending-"):
+        if job is None and job_id:
             try:
                 job = self.store.get_job(job_id)
             except EsctuiError:

@@ -131,7 +131,7 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
         self.start(out)
 
     def start(self, out: Path) -> None:
-        from esctui.exporters.export import ExportJob
+        from esctui.jobs.export import ExportJob
 
         fmt = str(self.query_one("#export-format", Select).value)
         version = str(self.query_one("#export-version", Select).value)
@@ -150,7 +150,7 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
             self.notify(str(error), severity="error")
             return
         self.dismiss(None)
-        self.app.start_import(job)  # type: ignore[attr-defined]
+        self.app.start_job(job)  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
         self.dismiss(None)

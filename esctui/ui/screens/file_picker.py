@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from esctui.importers.images import expand_inputs
+from esctui.jobs.imports.images import expand_inputs
 
 
 class FilteredTree(DirectoryTree):

@@ -26,7 +26,7 @@ from esctui.ui.widgets.tables import RowTable, selected_row_key
 from esctui.ui.widgets.text import plural, shorten
 
 if TYPE_CHECKING:
-    from esctui.importers.xml import XmlImportPlan
+    from esctui.jobs.imports.xml import XmlImportPlan
 
 PLAN_GROUP = "xml-plan"
 FILE_WIDTH = 18  # the table fits 80 columns; the line under it says the full names
@@ -124,7 +124,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        from esctui.importers.xml import default_version_name
+        from esctui.jobs.imports.xml import default_version_name
 
         table = self.query_one(DataTable)
         table.add_column("File", key="file")
@@ -140,7 +140,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
     @work(thread=True, exclusive=True, group=PLAN_GROUP, exit_on_error=False)
     def read_plan(self) -> XmlImportPlan:
         """Parse every XML file once and match it to a page (writes nothing)."""
-        from esctui.importers.xml import plan_xml_import
+        from esctui.jobs.imports.xml import plan_xml_import
 
         return plan_xml_import(self.store, self.document_id, self.path)
 
@@ -217,7 +217,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
                 severity="error",
             )
             return
-        from esctui.importers.xml import XmlImporter
+        from esctui.jobs.imports.xml import XmlImporter
 
         name = self.query_one("#xml-name", Input).value.strip() or None
         override = self.query_one("#xml-override", Checkbox).value
@@ -229,7 +229,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
             self.notify(str(error), severity="error")
             return
         self.dismiss(None)
-        self.app.start_import(importer)  # type: ignore[attr-defined]
+        self.app.start_job(importer)  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, PLAN_GROUP)

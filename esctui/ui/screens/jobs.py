@@ -10,12 +10,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from esctui.domain import ImportJob
+from esctui.domain import Job
 from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.widgets.tables import RowTable, selected_row_key
 
 
-def render_report(job: ImportJob, live: str = "") -> str:
+def render_report(job: Job, live: str = "") -> str:
     """The report of a job as Rich markup."""
     from rich.markup import escape
 
@@ -53,7 +53,7 @@ class JobsScreen(Screen[None]):
     def __init__(self, select: str | None = None) -> None:
         super().__init__()
         self.select = select
-        self.jobs: dict[str, ImportJob] = {}
+        self.jobs: dict[str, Job] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()

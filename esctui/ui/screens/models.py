@@ -157,7 +157,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.models: list[Model] = []
-        self.upload_title: str | None = None  # the running upload job's title
+        self.upload_job_id: str | None = None  # the running upload's job
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -219,7 +219,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
 
     @property
     def uploading(self) -> bool:
-        return self.upload_title is not None
+        return self.upload_job_id is not None
 
     def action_upload(self) -> None:
         if self.uploading:
@@ -252,18 +252,18 @@ class ModelsScreen(StoreAccess, Screen[None]):
 
     def start_upload(self, path: Path, name: str | None) -> None:
         """Validate and store the model as a background job (listed on the Jobs screen)."""
-        from esctui.importers.models import ModelUpload
+        from esctui.jobs.models import ModelUpload
 
         upload = ModelUpload(self.store, path, name=name)
-        self.upload_title = upload.title
         self._set_status(f"Validating {escape(path.name)} with kraken … (takes a few seconds)")
-        self.app.start_import(upload, show_progress=False)  # type: ignore[attr-defined]
+        start_job = self.app.start_job  # type: ignore[attr-defined]
+        self.upload_job_id = start_job(upload, show_progress=False)
 
     def on_job_finished(self, message: JobFinished) -> None:
         """The app says how the upload ended; here the list shows the new model."""
-        if message.job.kind != "model" or message.job.title != self.upload_title:
+        if message.job.id != self.upload_job_id:
             return
-        self.upload_title = None
+        self.upload_job_id = None
         self._set_status("")
         self.reload()
         uploaded = [item.name for item in message.job.report.imported]

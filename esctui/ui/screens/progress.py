@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, ProgressBar, Static
 from textual.worker import Worker
 
-from esctui.domain import ImportJob
+from esctui.domain import Job
 from esctui.ui.messages import JobFinished, JobUpdated
 
 
@@ -22,12 +22,12 @@ class ProgressScreen(ModalScreen[None]):
         Binding("r", "report", "Full report"),
     ]
 
-    def __init__(self, title: str, worker: Worker[ImportJob]) -> None:
+    def __init__(self, title: str, worker: Worker[Job]) -> None:
         super().__init__()
         self.title_text = title
         self.worker = worker
         self.job_id: str | None = None
-        self.finished_job: ImportJob | None = None
+        self.finished_job: Job | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from esctui.domain import Part, Transcription, describe_typology
 from esctui.domain.errors import EsctuiError
-from esctui.importers.versions import VersionStats, version_stats
+from esctui.store.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
 from esctui.ui.widgets.store_access import StoreAccess

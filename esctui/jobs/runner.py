@@ -1,9 +1,10 @@
-"""Running an import as a job: progress (count, rate, ETA, current item), cancel, report.
+"""Running work as a job: progress (count, rate, ETA, current item), cancel, report.
 
-An importer is any object with ``kind``, ``title``, ``document_id`` and an async ``run(ctx)``.
-It calls ``ctx.start(total)`` and ``ctx.advance(item)`` as it goes and fills ``ctx.report``.
-``run_job`` wraps it: records the job in the store, turns exceptions into a failed job with a
-plain message, records a cancel, and keeps the report. The TUI and the CLI both call it.
+A job kind (``JobKind``) is any object with ``kind``, ``verb``, ``title``, ``document_id`` and
+an async ``run(ctx)``. It calls ``ctx.start(total)`` and ``ctx.advance(item)`` as it goes and
+fills ``ctx.report``. ``run_job`` wraps it: records the job in the store, gives the report the
+kind's verb, turns errors into a failed job with a plain message (the one place that catches
+them), records a cancel, and keeps the report. The TUI and the CLI both call it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from esctui.domain import ImportJob, ImportReport, JobStatus, now
+from esctui.domain import Job, JobReport, JobStatus, now
 from esctui.domain.errors import EsctuiError
 from esctui.store import Store
 
@@ -70,12 +71,12 @@ PROGRESS_INTERVAL = 0.1  # seconds between progress snapshots
 
 
 class JobContext:
-    """What an importer sees of its job: progress reporting and the report to fill."""
+    """What a running job sees of itself: progress reporting and the report to fill."""
 
-    def __init__(self, store: Store, job: ImportJob, on_progress: ProgressCallback | None) -> None:
+    def __init__(self, store: Store, job: Job, on_progress: ProgressCallback | None) -> None:
         self.store = store
         self.job = job
-        self.report: ImportReport = job.report
+        self.report: JobReport = job.report
         self._on_progress = on_progress
         self._started = time.monotonic()
         self._current = ""
@@ -138,33 +139,55 @@ class JobContext:
             self._emit()
 
 
-class Importer(Protocol):
-    kind: str
-    title: str
-    document_id: str | None
+class JobKind(Protocol):
+    """What one kind of job does; an instance is one piece of work, ready to run."""
+
+    @property
+    def kind(self) -> str:
+        """The job's kind as stored and listed: "images", "pdf", "export", "masks", ..."""
+        ...
+
+    @property
+    def verb(self) -> str:
+        """What the job does to the items of its report: "imported", "written", ..."""
+        ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def document_id(self) -> str | None: ...
 
     async def run(self, ctx: JobContext) -> None: ...
 
 
 async def run_job(
-    store: Store, importer: Importer, on_progress: ProgressCallback | None = None
-) -> ImportJob:
-    """Run ``importer`` as a recorded job and return the finished job record.
+    store: Store,
+    work: JobKind,
+    on_progress: ProgressCallback | None = None,
+    *,
+    job_id: str | None = None,
+) -> Job:
+    """Run ``work`` as a recorded job and return the finished job record.
 
-    A cancel (``asyncio.CancelledError``) is recorded and re-raised. Any other exception makes
-    the job FAILED with a plain message; it is not re-raised (the report says what happened).
+    ``job_id`` (default: a new one) lets a caller know the job's id before it starts. A cancel
+    (``asyncio.CancelledError``) is recorded and re-raised. Any other exception makes the job
+    FAILED with a plain message; it is not re-raised (the report says what happened).
     """
-    job = ImportJob(
-        kind=importer.kind,
-        title=importer.title,
-        document_id=importer.document_id,
+    job = Job(
+        kind=work.kind,
+        title=work.title,
+        document_id=work.document_id,
+        report=JobReport(verb=work.verb),
         user=store.user,
         pid=os.getpid(),
     )
+    if job_id is not None:
+        job.id = job_id
     await asyncio.to_thread(store.save_job, job)
     ctx = JobContext(store, job, on_progress)
     try:
-        await importer.run(ctx)
+        await work.run(ctx)
         job.status = JobStatus.DONE.value
     except asyncio.CancelledError:
         job.status = JobStatus.CANCELLED.value
@@ -175,14 +198,14 @@ async def run_job(
         job.status = JobStatus.FAILED.value
         job.error = str(error)
     except Exception as error:  # a bug or an unexpected library error: keep the job record
-        log.exception("import job %s failed", job.id)
+        log.exception("job %s failed", job.id)
         job.status = JobStatus.FAILED.value
         job.error = f"unexpected error: {type(error).__name__}: {error}"
     _finish(store, job, ctx)
     return job
 
 
-def _finish(store: Store, job: ImportJob, ctx: JobContext) -> None:
+def _finish(store: Store, job: Job, ctx: JobContext) -> None:
     ctx.closed = True
     job.finished = now()
     job.report = ctx.report
@@ -222,43 +245,47 @@ def fewer_collections(gen0: int = 20_000) -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
-class ImportSequence:
-    """Several imports run one after the other as one job (e.g. each manifest of a collection).
+class JobSequence:
+    """Several jobs run one after the other as one job (e.g. each manifest of a collection).
 
-    Each import is recorded as its own job with its own report; this job's report lists how
-    each ended, and its progress counts imports while naming what the current one is doing.
+    Each step is recorded as its own job with its own report; this job's report lists how
+    each ended, and its progress counts steps while naming what the current one is doing.
     """
 
     kind = "sequence"
+    verb = "imported"
     document_id = None
 
-    def __init__(self, store: Store, title: str, importers: list[Importer]) -> None:
+    def __init__(self, store: Store, title: str, steps: list[JobKind]) -> None:
         self.store = store
         self.title = title
-        self.importers = importers
+        self.steps = steps
 
     async def run(self, ctx: JobContext) -> None:
-        ctx.start(len(self.importers))
-        for importer in self.importers:
+        ctx.start(len(self.steps))
+        for step in self.steps:
+            await self.run_step(ctx, step)
 
-            def forward(progress: JobProgress, name: str = importer.title) -> None:
-                ctx.working_on(f"{name}: {progress.describe()}")
+    async def run_step(self, ctx: JobContext, step: JobKind) -> Job:
+        """Run one step as its own job, report how it ended; re-raise its cancel."""
 
-            job = await run_job(self.store, importer, forward)
-            line = f"{job.status}: {job.report.summary()}" + (
-                f" — {job.error}" if job.error else ""
-            )
-            if job.status == JobStatus.DONE.value and not job.report.skipped:
-                ctx.report.add_imported(importer.title, line)
-            else:
-                ctx.report.add_skipped(importer.title, line)
-            ctx.advance(importer.title)
-            if job.status == JobStatus.CANCELLED.value:
-                raise asyncio.CancelledError
+        def forward(progress: JobProgress, name: str = step.title) -> None:
+            ctx.working_on(f"{name}: {progress.describe()}")
+
+        job = await run_job(self.store, step, forward)
+        line = f"{job.status}: {job.report.summary()}" + (f" — {job.error}" if job.error else "")
+        if job.status == JobStatus.DONE.value and not job.report.skipped:
+            ctx.report.add_imported(step.title, line)
+        else:
+            ctx.report.add_skipped(step.title, line)
+        ctx.advance(step.title)
+        if job.status == JobStatus.CANCELLED.value:
+            raise asyncio.CancelledError
+        return job
 
 
 class CommitBatches(Generic[T]):
-    """Items prepared by an importer, committed to the store in batches.
+    """Items prepared by a job, committed to the store in batches.
 
     A batch is committed (in a thread, see ``finish_in_thread``) once ``every_seconds`` have
     passed since the last commit or it holds ``every_items``; whatever is left is committed when

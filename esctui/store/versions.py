@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from esctui.store import Store
+from esctui.store.store import Store
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 
 from esctui.domain import Line, LineOffset, Part, Polygon
 from esctui.domain.errors import EsctuiError
-from esctui.importers.jobs import JobContext, finish_in_thread
+from esctui.jobs.runner import JobContext, finish_in_thread
 from esctui.store import Store
 
 TOPLINE_FOR_OFFSET: dict[str, bool | None] = {
@@ -112,6 +112,7 @@ class MasksJob:
     """Compute missing (or all) line masks of a document's pages with kraken."""
 
     kind = "masks"
+    verb = "updated"
 
     def __init__(
         self,
@@ -130,7 +131,6 @@ class MasksJob:
         self.title = f"Compute {which}: {document.name}"
 
     async def run(self, ctx: JobContext) -> None:
-        ctx.report.verb = "updated"
         document = await asyncio.to_thread(self.store.get_document, self.document_id)
         parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
         if not parts:

@@ -14,7 +14,7 @@ from esctui.domain.errors import ConflictError
 from esctui.store import Store
 
 if TYPE_CHECKING:
-    from esctui.importers.jobs import JobContext
+    from esctui.jobs.runner import JobContext
 
 
 def add_model(store: Store, path: str | Path, *, name: str | None = None) -> Model:
@@ -54,6 +54,7 @@ class ModelUpload:
     (in the background, listed on the Jobs screen with its report)."""
 
     kind = "model"
+    verb = "uploaded"
     document_id = None
 
     def __init__(self, store: Store, path: str | Path, *, name: str | None = None) -> None:

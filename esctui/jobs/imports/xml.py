@@ -33,7 +33,7 @@ from esctui.domain import Line, LineText, Part, Region, TranscriptionSource, pre
 from esctui.domain.errors import EsctuiError
 from esctui.formats.safe_zip import SkippedEntry, ZipReadError, iter_zip_xml
 from esctui.formats.xml import LayoutXmlError, ParsedPage, parse_layout_xml
-from esctui.importers.jobs import JobContext, fewer_collections, finish_in_thread
+from esctui.jobs.runner import JobContext, fewer_collections, finish_in_thread
 from esctui.store import PageLayout, Store
 
 COMMIT_SECONDS = 1.0
@@ -503,6 +503,7 @@ class XmlImporter:
     """Import the transcriptions (and layout) of an ALTO/PAGE file or ZIP as a job."""
 
     kind = "xml"
+    verb = "imported"
 
     def __init__(
         self,

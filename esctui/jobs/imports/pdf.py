@@ -25,8 +25,8 @@ from esctui.domain import (
     TranscriptionSource,
 )
 from esctui.domain.errors import EsctuiError
-from esctui.importers.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
-from esctui.importers.jobs import CommitBatches, JobContext
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
+from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import PageLayout, StagedFile, Store
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class PdfImportError(EsctuiError):
 
 class PdfImporter:
     kind = "pdf"
+    verb = "imported"
 
     def __init__(
         self,

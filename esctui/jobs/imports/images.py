@@ -22,7 +22,7 @@ from pathlib import Path
 from natsort import natsorted, ns
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from esctui.importers.jobs import CommitBatches, JobContext
+from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import StagedFile, Store
 
 IMAGE_SUFFIXES = frozenset(
@@ -255,6 +255,7 @@ class LocalImagesImporter:
     """Import images from local files into a document, in the given order."""
 
     kind = "images"
+    verb = "imported"
 
     def __init__(
         self,

@@ -33,14 +33,14 @@ from esctui.formats.iiif import (
     IiifManifest,
     check_source,
 )
-from esctui.importers.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
-from esctui.importers.jobs import CommitBatches, JobContext, finish_in_thread
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
+from esctui.jobs.runner import CommitBatches, JobContext, finish_in_thread
 from esctui.store import StagedFile, Store
 
 if TYPE_CHECKING:  # httpx is imported only when an import runs
     import httpx
 
-    from esctui.importers.iiif_fetch import DownloadResult
+    from esctui.net.iiif_fetch import DownloadResult
 
 DEFAULT_CONCURRENCY = 8  # as iiif_fetch.DEFAULT_CONCURRENCY (not imported: keeps httpx lazy)
 DEFAULT_TIMEOUT = 30.0
@@ -76,7 +76,7 @@ async def collection_members(
 
     Raises IiifError when the source cannot be read.
     """
-    from esctui.importers.iiif_fetch import fetch_manifest
+    from esctui.net.iiif_fetch import fetch_manifest
 
     source = check_source(source)
     parsed = await fetch_manifest(source, client=client)
@@ -93,7 +93,7 @@ async def collection_manifests(
 ) -> list[CollectionMember]:
     """Every manifest of ``collection``, its own first, then those of its sub-collections
     (fetched, depth first, at most ``max_depth`` levels; each collection read once)."""
-    from esctui.importers.iiif_fetch import fetch_manifest
+    from esctui.net.iiif_fetch import fetch_manifest
 
     manifests: list[CollectionMember] = []
     seen_manifests: set[str] = set()
@@ -166,6 +166,7 @@ class IiifImporter:
     """Import the pages of one IIIF manifest (an http(s) URL or a local file) into a document."""
 
     kind = "iiif"
+    verb = "imported"
 
     def __init__(
         self,
@@ -197,7 +198,7 @@ class IiifImporter:
         self._added_keys: set[str] = set()  # canvases committed by this run
 
     async def run(self, ctx: JobContext) -> None:
-        from esctui.importers.iiif_fetch import (
+        from esctui.net.iiif_fetch import (
             download_images,
             download_jobs,
             fetch_manifest,
@@ -261,7 +262,7 @@ class IiifImporter:
         Downloads are read by one task and staged pages taken by another, so a page counts
         (and is committed) as soon as it is staged, even while the next canvas is still coming.
         """
-        from esctui.importers.iiif_fetch import DownloadStatus
+        from esctui.net.iiif_fetch import DownloadStatus
 
         # (result, its staging) in canvas order; a failed download has no staging; None ends.
         queue: asyncio.Queue[tuple[DownloadResult, Future[list[StagedFile]] | None] | None]

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from esctui.domain import Document, Part, Transcription
 from esctui.domain.errors import EsctuiError
 from esctui.formats.xml import ExportedPage, ExportPage, write_alto, write_page, write_text
-from esctui.importers.jobs import JobContext, finish_in_thread
+from esctui.jobs.runner import JobContext, finish_in_thread
 from esctui.store import Store
 from esctui.store.atomic import atomic_write_bytes
 
@@ -118,6 +118,7 @@ class ExportJob:
     """Write the pages of a document (or some of them) in one format; kind ``"export"``."""
 
     kind = "export"
+    verb = "written"
 
     def __init__(
         self,
@@ -146,7 +147,6 @@ class ExportJob:
         self.title = f"Export {self.format.value.upper()}: {document.name} to {self.out.name}"
 
     async def run(self, ctx: JobContext) -> None:
-        ctx.report.verb = "written"
         document = await asyncio.to_thread(self.store.get_document, self.document_id)
         parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
         if not parts:
