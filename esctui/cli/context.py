@@ -53,14 +53,18 @@ class CliContext:
 
     def run_job(self, work: JobKind) -> int:
         """Run a job with a progress bar (TTY) or plain lines, print its report."""
+        job = self.run(work)
+        return EXIT_CANCELLED if job is None else self.report_job(job)
+
+    def run(self, work: JobKind) -> Job | None:
+        """Run a job with a progress bar (TTY) or plain lines; None when cancelled (Ctrl-C)."""
         progress = _ProgressDisplay(enabled=not self.json_output)
         try:
             with progress:
-                job = asyncio.run(run_job(self.store, work, progress.update))
+                return asyncio.run(run_job(self.store, work, progress.update))
         except KeyboardInterrupt:
             self.error("cancelled: pages already imported are kept whole; see `esctui jobs`")
-            return EXIT_CANCELLED
-        return self.report_job(job)
+            return None
 
     def report_job(self, job: Job) -> int:
         report = job.report

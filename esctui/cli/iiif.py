@@ -15,6 +15,7 @@ from esctui.cli.context import (
     CliContext,
     exit_status,
 )
+from esctui.domain import JobStatus
 
 DESCRIPTION = """\
 Download every page image of a IIIF manifest (Presentation API 2 or 3) into the document DOC,
@@ -95,40 +96,35 @@ def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
     """One document per manifest of the collection; the worst exit status of the imports."""
     import asyncio
 
-    from esctui.domain.errors import NotFoundError
-    from esctui.jobs.imports.iiif import IiifImporter, collection_members, member_document_names
-    from esctui.jobs.runner import run_job
+    from esctui.jobs.imports.iiif import CollectionImport, collection_members
 
     members = asyncio.run(collection_members(args.url))
-    names = member_document_names(args.document, members)
-    codes: list[int] = []
-    records: list[dict] = []
-    for member, name in zip(members, names, strict=True):
-        try:
-            doc, created = cli.store.get_document(name), False
-        except NotFoundError:
-            doc, created = cli.store.create_document(name), True
-        importer = IiifImporter(
-            cli.store, doc.id, member.url, max_width=args.max_width, concurrency=args.concurrency
-        )
-        if cli.json_output:
-            try:
-                job = asyncio.run(run_job(cli.store, importer))
-            except KeyboardInterrupt:
-                codes.append(EXIT_CANCELLED)
-                break
-            records.append({"document": name, "created": created, **job.to_record()})
-            code = exit_status(job)
-        else:
-            cli.print(f"manifest  {member.label} -> document {name!r}")
-            code = cli.run_job(importer)
-        if code == EXIT_FAILED and created and not cli.store.list_parts(doc.id):
-            cli.store.delete_document(doc.id)  # nothing came of it: leave no empty document
-        codes.append(code)
-        if code == EXIT_CANCELLED:
-            break
+    collection = CollectionImport(
+        cli.store,
+        members,
+        prefix=args.document,
+        label=args.url,
+        max_width=args.max_width,
+        concurrency=args.concurrency,
+    )
+    job = cli.run(collection)
+    codes = [exit_status(item.job) for item in collection.imports]
     if cli.json_output:
-        cli.emit_json(records)
+        cli.emit_json(
+            [
+                {"document": item.document_name, "created": item.created, **item.job.to_record()}
+                for item in collection.imports
+            ]
+        )
+    else:
+        for item in collection.imports:
+            cli.print(f"manifest  {item.member.label} -> document {item.document_name!r}")
+            cli.report_job(item.job)
+    if job is None:
+        codes.append(EXIT_CANCELLED)
+    elif job.status == JobStatus.FAILED.value:
+        cli.error(job.error)
+        codes.append(EXIT_FAILED)
     for worst in (EXIT_CANCELLED, EXIT_FAILED, EXIT_PARTIAL):
         if worst in codes:
             return worst

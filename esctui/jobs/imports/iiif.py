@@ -20,12 +20,14 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from esctui.domain import Document, ReadDirection
+from esctui.domain import Document, Job, JobStatus, ReadDirection
+from esctui.domain.errors import NotFoundError
 from esctui.formats.iiif import (
     CollectionMember,
     IiifCollection,
@@ -34,7 +36,7 @@ from esctui.formats.iiif import (
     check_source,
 )
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
-from esctui.jobs.runner import CommitBatches, JobContext, finish_in_thread
+from esctui.jobs.runner import CommitBatches, JobContext, JobSequence, finish_in_thread
 from esctui.store import StagedFile, Store
 
 if TYPE_CHECKING:  # httpx is imported only when an import runs
@@ -390,6 +392,77 @@ class IiifImporter:
             f"before ({', '.join(out_of_order)}); the document also holds other pages, so they "
             "were added at the end: move them with K/J if needed."
         )
+
+
+@dataclass(frozen=True)
+class MemberImport:
+    """How the import of one manifest of a collection went, and into which document."""
+
+    member: CollectionMember
+    document_name: str
+    created: bool  # the document was made for this import (deleted again if nothing came of it)
+    job: Job
+
+
+class CollectionImport(JobSequence):
+    """Import each manifest of a IIIF collection into its own document, one after the other.
+
+    Each manifest goes to the document "<prefix> - <label>" (its label alone without a prefix),
+    made when it does not exist yet and continued when it does (a resumed import). Each import
+    is recorded as its own job; a document made for a manifest whose import failed with no page
+    is deleted again. ``imports`` tells afterwards how each went (the CLI prints them).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        members: list[CollectionMember],
+        *,
+        prefix: str = "",
+        label: str = "",
+        max_width: int | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        count = len(members)
+        title = f"IIIF collection: {label} ({count} manifest{'s' * (count != 1)})"
+        super().__init__(store, title, [])
+        self.members = list(zip(members, member_document_names(prefix, members), strict=True))
+        self.max_width = max_width
+        self.concurrency = concurrency
+        self.imports: list[MemberImport] = []
+
+    async def run(self, ctx: JobContext) -> None:
+        ctx.start(len(self.members))
+        for member, name in self.members:
+            document, created = await asyncio.to_thread(self._document, name)
+            importer = await asyncio.to_thread(
+                partial(
+                    IiifImporter,
+                    self.store,
+                    document.id,
+                    member.url,
+                    max_width=self.max_width,
+                    concurrency=self.concurrency,
+                )
+            )
+            job = await self.run_step(ctx, importer)  # re-raises a cancel
+            if job.status == JobStatus.FAILED.value and created:
+                await asyncio.to_thread(self._forget_if_empty, ctx, document)
+            self.imports.append(MemberImport(member, name, created, job))
+
+    def _document(self, name: str) -> tuple[Document, bool]:
+        """The document of that name, and whether it had to be made."""
+        try:
+            return self.store.get_document(name), False
+        except NotFoundError:
+            return self.store.create_document(name), True
+
+    def _forget_if_empty(self, ctx: JobContext, document: Document) -> None:
+        if not self.store.list_parts(document.id):
+            self.store.delete_document(document.id)
+            ctx.report.notes.append(
+                f"{document.name}: nothing was imported, so the document made for it was deleted."
+            )
 
 
 def _canvas_name(result: DownloadResult) -> str:

@@ -137,19 +137,8 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
         )
 
     def _import_each(self, members: list, label: str, max_width: int | None) -> None:
-        from esctui.domain.errors import NotFoundError
-        from esctui.jobs.imports.iiif import IiifImporter, member_document_names
-        from esctui.jobs.runner import JobSequence
+        from esctui.jobs.imports.iiif import CollectionImport
 
-        store = self.store
-        importers = []
-        for member, name in zip(members, member_document_names("", members), strict=True):
-            try:
-                doc = store.get_document(name)
-            except NotFoundError:
-                doc = store.create_document(name)
-            importers.append(IiifImporter(store, doc.id, member.url, max_width=max_width))
+        collection = CollectionImport(self.store, members, label=label, max_width=max_width)
         self.dismiss(None)
-        self.app.start_job(  # type: ignore[attr-defined]
-            JobSequence(store, f"IIIF collection: {label} ({len(importers)} manifests)", importers)
-        )
+        self.app.start_job(collection)  # type: ignore[attr-defined]
