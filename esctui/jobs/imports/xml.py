@@ -26,6 +26,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Generic, TypeVar
 
@@ -33,10 +35,11 @@ from esctui.domain import Line, LineText, Part, Region, TranscriptionSource, pre
 from esctui.domain.errors import EsctuiError
 from esctui.formats.safe_zip import SkippedEntry, ZipReadError, iter_zip_xml
 from esctui.formats.xml import LayoutXmlError, ParsedPage, parse_layout_xml
-from esctui.jobs.runner import JobContext, fewer_collections, finish_in_thread
+from esctui.jobs.runner import CommitBatches, JobContext, fewer_collections
 from esctui.store import PageLayout, Store
 
 COMMIT_SECONDS = 1.0
+COMMIT_PAGES = 1000  # a batch is committed by time; this only bounds an unusually fast one
 PARSE_SECONDS = 0.1  # parse this long per trip to the worker thread
 MAX_FILE_NOTES = 20
 
@@ -163,7 +166,9 @@ def scan_image_filename(data: bytes) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-class EntryStatus:
+class EntryStatus(StrEnum):
+    """What became of one XML file of an import."""
+
     MATCHED = "matched"
     UNMATCHED = "unmatched"
     AMBIGUOUS = "ambiguous"
@@ -176,7 +181,7 @@ class XmlPlanEntry:
     """One XML file: the page it goes to (or why none), and what it holds."""
 
     name: str  # file name, or path inside the ZIP
-    status: str  # an EntryStatus value
+    status: EntryStatus
     image_filename: str = ""
     page_id: str | None = None
     page_name: str | None = None
@@ -195,7 +200,7 @@ class XmlPlanEntry:
         """JSON-ready, without the parse result."""
         return {
             "file": self.name,
-            "status": self.status,
+            "status": self.status.value,
             "image": self.image_filename,
             "page_id": self.page_id,
             "page": self.page_name,
@@ -546,9 +551,10 @@ class XmlImporter:
         for item in skipped:
             ctx.report.add_skipped(item.name, item.reason)
         ctx.start(len(sources))
-        batch: list[XmlPlanEntry] = []
-        last_commit = time.monotonic()
-        try:
+        commit = self._report_dry_run if self.dry_run else self._commit
+        async with CommitBatches(
+            partial(commit, ctx), every_seconds=COMMIT_SECONDS, every_items=COMMIT_PAGES
+        ) as batches:
             start = 0
             while start < len(sources):
                 ctx.working_on(sources[start][0])
@@ -556,37 +562,28 @@ class XmlImporter:
                 # small file takes to read.
                 entries = await asyncio.to_thread(planner.add_some, sources, start, PARSE_SECONDS)
                 start += len(entries)
+                matched = []
                 for entry in entries:
                     self._note_file(entry)
                     if entry.matched:
-                        batch.append(entry)
+                        matched.append(entry)
                     else:
                         entry.parsed = None  # not imported: free it now (the plan keeps counts)
                         ctx.report.add_skipped(entry.name, entry.reason)
                     ctx.advance(entry.name)
-                if batch and time.monotonic() - last_commit >= COMMIT_SECONDS:
-                    await self._commit_batch(ctx, batch)
-                    batch, last_commit = [], time.monotonic()
-        except asyncio.CancelledError:
-            if batch:
-                await self._commit_batch(ctx, batch)
-            raise
-        if batch:
-            await self._commit_batch(ctx, batch)
+                await batches.add(*matched)
         self._finish_report(ctx)
 
-    async def _commit_batch(self, ctx: JobContext, batch: list[XmlPlanEntry]) -> None:
-        if self.dry_run:
-            for entry in batch:
-                ctx.report.add_imported(
-                    entry.name,
-                    f"would go to page {entry.page_name} by {entry.rule}: "
-                    f"{entry.lines} lines ({entry.texts} with text), {entry.regions} regions",
-                )
-                ctx.report.count("pages")
-                ctx.report.count("lines", entry.lines)
-            return
-        await finish_in_thread(self._commit, ctx, list(batch))
+    def _report_dry_run(self, ctx: JobContext, batch: list[XmlPlanEntry]) -> None:
+        """What a batch would do, in the report; nothing is written."""
+        for entry in batch:
+            ctx.report.add_imported(
+                entry.name,
+                f"would go to page {entry.page_name} by {entry.rule}: "
+                f"{entry.lines} lines ({entry.texts} with text), {entry.regions} regions",
+            )
+            ctx.report.count("pages")
+            ctx.report.count("lines", entry.lines)
 
     def _commit(self, ctx: JobContext, batch: list[XmlPlanEntry]) -> None:
         """Write a batch of pages in one transaction; a page that fails is skipped whole."""

@@ -1,14 +1,13 @@
 """The Import > Transcriptions (XML) dialog: pick an ALTO/PAGE file or a ZIP, preview which page
 each XML file goes to, name the version, choose merge or override, then import.
 
-The importer (and lxml) load only when the dialog reads the file, never at start-up.
+The importer (and lxml) load with this dialog, never at start-up.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual import work
@@ -20,13 +19,11 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from esctui.domain.errors import EsctuiError
+from esctui.jobs.imports.xml import EntryStatus, XmlImportPlan
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
 from esctui.ui.widgets.text import plural, shorten
-
-if TYPE_CHECKING:
-    from esctui.jobs.imports.xml import XmlImportPlan
 
 PLAN_GROUP = "xml-plan"
 FILE_WIDTH = 18  # the table fits 80 columns; the line under it says the full names
@@ -41,12 +38,18 @@ SHORT_RULES = {
     "XML file name": "file name",
 }
 STATUS_WORDS = {
-    "matched": "ok",
-    "unmatched": "no page",
-    "ambiguous": "ambiguous",
-    "duplicate": "duplicate",
-    "error": "unreadable",
+    EntryStatus.MATCHED: "ok",
+    EntryStatus.UNMATCHED: "no page",
+    EntryStatus.AMBIGUOUS: "ambiguous",
+    EntryStatus.DUPLICATE: "duplicate",
+    EntryStatus.ERROR: "unreadable",
 }
+NOT_MATCHED = (
+    EntryStatus.UNMATCHED,
+    EntryStatus.AMBIGUOUS,
+    EntryStatus.DUPLICATE,
+    EntryStatus.ERROR,
+)
 LEFT_OUT = "left out"
 
 
@@ -57,8 +60,8 @@ def plan_summary(plan: XmlImportPlan) -> str:
     text = f"{matched} of {plural(total, 'file')} {'matches' if total == 1 else 'match'} a page"
     counts = Counter(e.status for e in plan.not_matched)
     others = [
-        f"{counts[status]} {'unreadable' if status == 'error' else status}"
-        for status in ("unmatched", "ambiguous", "duplicate", "error")
+        f"{counts[status]} {'unreadable' if status is EntryStatus.ERROR else status}"
+        for status in NOT_MATCHED
         if counts[status]
     ]
     if others:
@@ -170,7 +173,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
                 SHORT_RULES.get(entry.rule, entry.rule) if entry.matched else "",
                 str(entry.lines),
                 str(entry.regions),
-                STATUS_WORDS.get(entry.status, entry.status),
+                STATUS_WORDS[entry.status],
                 key=key,
             )
             if entry.matched:
