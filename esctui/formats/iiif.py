@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from esctui.domain.errors import EsctuiError
+from esctui.domain.errors import FormatError
 
 
-class IiifError(EsctuiError):
+class IiifError(FormatError):
     """A IIIF document that cannot be read or fetched; the message is meant for the user."""
 
 

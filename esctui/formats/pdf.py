@@ -25,6 +25,7 @@ import pymupdf
 from PIL import Image, ImageChops
 
 from esctui.domain import Point, Polygon
+from esctui.domain.errors import FormatError
 
 __all__ = ["PageImage", "PdfError", "PdfSource", "PdfTextLine", "open_pdf"]
 
@@ -74,7 +75,7 @@ _TRANSPOSE_NAMES = {
 }
 
 
-class PdfError(Exception):
+class PdfError(FormatError):
     """A PDF (or one of its pages) that cannot be read; the message names the file and says why."""
 
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from esctui.domain import Document, Part, Transcription
-from esctui.domain.errors import EsctuiError
+from esctui.domain.errors import JobError
 from esctui.formats.xml import ExportedPage, ExportPage, write_alto, write_page, write_text
 from esctui.jobs.runner import JobContext, finish_in_thread
 from esctui.store import Store
@@ -36,7 +36,7 @@ SUFFIX = {ExportFormat.ALTO: ".xml", ExportFormat.PAGE: ".xml", ExportFormat.TEX
 SCHEMA_VERSION = {ExportFormat.ALTO: "4", ExportFormat.PAGE: "2019-07-15"}
 
 
-class ExportError(EsctuiError):
+class ExportError(JobError):
     """The export cannot start (no pages, an unknown version, an unusable target)."""
 
 

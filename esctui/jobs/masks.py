@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from esctui.domain import Line, LineOffset, Part, Polygon
-from esctui.domain.errors import EsctuiError
+from esctui.domain.errors import JobError
 from esctui.jobs.runner import JobContext, finish_in_thread
 from esctui.store import Store
 
@@ -32,7 +32,7 @@ TOPLINE_FOR_OFFSET: dict[str, bool | None] = {
 Polygonizer = Callable[..., list[Any]]
 
 
-class MasksError(EsctuiError):
+class MasksError(JobError):
     """The masks job cannot start (no pages, kraken missing)."""
 
 

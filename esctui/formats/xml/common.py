@@ -13,6 +13,7 @@ from pathlib import Path
 from lxml import etree
 
 from esctui.domain import DEFAULT_LINE_TYPE, Polygon
+from esctui.domain.errors import FormatError
 
 __all__ = ["DEFAULT_LINE_TYPE"]  # the one definition is the domain's (a Line's default type)
 
@@ -69,7 +70,7 @@ class Repair(StrEnum):
     LINE_WITHOUT_COORDINATES = "lines without coordinates skipped"
 
 
-class LayoutXmlError(ValueError):
+class LayoutXmlError(FormatError):
     """The file cannot be read as ALTO or PAGE: ``reason`` says why; the message is
     ``"<file name>: <reason>"``."""
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from natsort import natsorted, ns
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from esctui.domain.errors import JobError
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import StagedFile, Store
 
@@ -57,7 +58,7 @@ THUMBNAIL_SIZE = (320, 320)
 ORIENTATION_TAG = 0x0112
 
 
-class ImageRejectedError(Exception):
+class ImageRejectedError(JobError):
     """A file that cannot become a page; the message is the reason shown in the report."""
 
 

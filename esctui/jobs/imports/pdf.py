@@ -24,7 +24,7 @@ from esctui.domain import (
     Transcription,
     TranscriptionSource,
 )
-from esctui.domain.errors import EsctuiError
+from esctui.domain.errors import JobError
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import PageLayout, StagedFile, Store
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from esctui.formats.pdf import PdfTextLine
 
 
-class PdfImportError(EsctuiError):
-    """The PDF as a whole cannot be read (encrypted, broken, not a PDF)."""
+class PdfImportError(JobError):
+    """The PDF import cannot start (a resolution out of range); an unreadable PDF is a PdfError."""
 
 
 class PdfImporter:
@@ -75,12 +75,9 @@ class PdfImporter:
                 f"The resolution for rendered pages must be from {MIN_DPI} to {MAX_DPI} DPI, "
                 f"not {self.dpi}."
             )
-        try:
-            source = await asyncio.to_thread(
-                functools.partial(open_pdf, self.path, password=self.password)
-            )
-        except PdfError as error:
-            raise PdfImportError(str(error)) from error
+        source = await asyncio.to_thread(
+            functools.partial(open_pdf, self.path, password=self.password)
+        )
         if self.text_layer:
             self._version = await asyncio.to_thread(
                 self.store.create_transcription,

@@ -32,8 +32,8 @@ from pathlib import Path, PurePosixPath
 from typing import Generic, TypeVar
 
 from esctui.domain import Line, LineText, Part, Region, TranscriptionSource, preferred_xml_id
-from esctui.domain.errors import EsctuiError
-from esctui.formats.safe_zip import SkippedEntry, ZipReadError, iter_zip_xml
+from esctui.domain.errors import JobError
+from esctui.formats.safe_zip import SkippedEntry, iter_zip_xml
 from esctui.formats.xml import LayoutXmlError, ParsedPage, parse_layout_xml
 from esctui.jobs.runner import CommitBatches, JobContext, fewer_collections
 from esctui.store import PageLayout, Store
@@ -44,8 +44,8 @@ PARSE_SECONDS = 0.1  # parse this long per trip to the worker thread
 MAX_FILE_NOTES = 20
 
 
-class XmlImportError(EsctuiError):
-    """The file as a whole cannot be read (missing, not XML nor ZIP, a broken ZIP)."""
+class XmlImportError(JobError):
+    """The file as a whole cannot be read (missing, unreadable; a broken ZIP: ZipReadError)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,10 +318,7 @@ def read_xml_sources(path: Path) -> tuple[list[tuple[str, bytes]], list[SkippedE
         raise XmlImportError(f"{path}: the file does not exist.")
     if path.suffix.lower() == ".zip":
         skipped: list[SkippedEntry] = []
-        try:
-            entries = [(e.name, e.data) for e in iter_zip_xml(path, on_skip=skipped.append)]
-        except ZipReadError as error:
-            raise XmlImportError(str(error)) from error
+        entries = [(e.name, e.data) for e in iter_zip_xml(path, on_skip=skipped.append)]
         return entries, skipped
     try:
         return [(path.name, path.read_bytes())], []
