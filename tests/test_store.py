@@ -535,7 +535,7 @@ def test_a_clean_reopen_skips_the_crash_sweep_and_a_crash_marker_triggers_it(
     leave_crash_marker(store)
     reopened = Store(store.root)
     assert not orphan.exists()
-    assert [m.name for m in (store.root / ".sessions").iterdir()] == [reopened._session.name]
+    assert [m.name for m in (store.root / ".sessions").iterdir()] == [reopened.session_marker.name]
 
 
 # ---------------------------------------------------------------------- atomic writes
