@@ -29,13 +29,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from iiif_server import MANIFEST_DIR, serve_forever  # noqa: E402
 
-from esctui.net.iiif_fetch import (  # noqa: E402
-    DEFAULT_CONCURRENCY,
-    download_images,
-    download_jobs,
-    fetch_manifest,
-    make_client,
-)
+from esctui.net.iiif_download import download_images, download_jobs  # noqa: E402
+from esctui.net.iiif_fetch import DEFAULT_CONCURRENCY, fetch_manifest, make_client  # noqa: E402
 
 TARGET_RATIO = 6.0
 

@@ -1,4 +1,4 @@
-"""IIIF reading (esctui.formats.iiif) and downloading (esctui.net.iiif_fetch).
+"""IIIF reading (esctui.formats.iiif) and downloading (esctui.net.iiif_fetch, iiif_download).
 
 Downloads run against a real HTTP server on 127.0.0.1 (tests/iiif_server.py) serving the corpus
 manifests rewritten to point at it and real corpus images; every fault is injected by that server.
@@ -28,17 +28,14 @@ from esctui.formats.iiif import (
     strip_html,
     text_of,
 )
-from esctui.net.iiif_fetch import (
-    DEFAULT_CONCURRENCY,
-    USER_AGENT,
+from esctui.net.iiif_download import (
     CanvasDownload,
     DownloadResult,
     DownloadStatus,
     download_images,
     download_jobs,
-    fetch_manifest,
-    make_client,
 )
+from esctui.net.iiif_fetch import DEFAULT_CONCURRENCY, USER_AGENT, fetch_manifest, make_client
 
 IIIF = "https://iiif.io/api/image/3.0/example/reference"
 PNG_FIXTURE = "https://iiif.io/api/presentation/2.1/example/fixtures/resources/page1-full.png"

@@ -1,7 +1,7 @@
 """Import a IIIF manifest into a document: every canvas's image, in canvas order, plus the
 manifest's description and metadata.
 
-Downloads run concurrently (``iiif_fetch.download_images``) but pages are appended in canvas
+Downloads run concurrently (``iiif_download.download_images``) but pages are appended in canvas
 order; each downloaded image is checked, hashed and thumbnailed like a local image and committed
 in batches (about once a second), so a cancel or failure keeps whole pages. A canvas whose id is
 already a page's ``external_id`` in the document is not fetched again: running the same import
@@ -42,7 +42,7 @@ from esctui.store import StagedFile, Store
 if TYPE_CHECKING:  # httpx is imported only when an import runs
     import httpx
 
-    from esctui.net.iiif_fetch import DownloadResult
+    from esctui.net.iiif_download import DownloadResult
 
 DEFAULT_CONCURRENCY = 8  # as iiif_fetch.DEFAULT_CONCURRENCY (not imported: keeps httpx lazy)
 DEFAULT_TIMEOUT = 30.0
@@ -200,12 +200,8 @@ class IiifImporter:
         self._added_keys: set[str] = set()  # canvases committed by this run
 
     async def run(self, ctx: JobContext) -> None:
-        from esctui.net.iiif_fetch import (
-            download_images,
-            download_jobs,
-            fetch_manifest,
-            make_client,
-        )
+        from esctui.net.iiif_download import download_images, download_jobs
+        from esctui.net.iiif_fetch import fetch_manifest, make_client
 
         ctx.start(None)
         ctx.working_on("reading the manifest")
@@ -264,7 +260,7 @@ class IiifImporter:
         Downloads are read by one task and staged pages taken by another, so a page counts
         (and is committed) as soon as it is staged, even while the next canvas is still coming.
         """
-        from esctui.net.iiif_fetch import DownloadStatus
+        from esctui.net.iiif_download import DownloadStatus
 
         # (result, its staging) in canvas order; a failed download has no staging; None ends.
         queue: asyncio.Queue[tuple[DownloadResult, Future[list[StagedFile]] | None] | None]
