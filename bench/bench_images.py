@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -130,7 +131,7 @@ def profile_esctui(files: list[Path], data: Path, top: int = 25) -> str:
     return out.getvalue()
 
 
-def _timed(function, *args) -> float:  # noqa: ANN001
+def _timed(function: Callable[..., object], *args: object) -> float:
     start = time.perf_counter()
     function(*args)
     return time.perf_counter() - start

@@ -348,7 +348,7 @@ class IiifTestServer:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:  # http.server's name
                 path = urlsplit(self.path).path
                 with server._lock:
                     server.requests.append(path)

@@ -10,6 +10,7 @@ import asyncio
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_esctui as esctui
@@ -17,7 +18,7 @@ from lxml import etree
 from PIL import Image
 
 from esctui.cli.context import parse_page_numbers
-from esctui.domain import Line, LineText, Part, Region
+from esctui.domain import Job, Line, LineText, Part, Region
 from esctui.formats.xml import (
     ExportNote,
     ExportPage,
@@ -33,7 +34,7 @@ from esctui.jobs.export import (
     validate_export,
 )
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
-from esctui.jobs.runner import run_job
+from esctui.jobs.runner import JobProgress, run_job
 from esctui.store import PageLayout, Store
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -97,7 +98,7 @@ def store_xml(store: Store, tmp_path: Path, relative: str) -> tuple[str, Part, P
     return doc.id, part, parsed
 
 
-def export(store: Store, document_id: str, out: Path, fmt: str, **options: object):  # noqa: ANN201
+def export(store: Store, document_id: str, out: Path, fmt: str, **options: Any) -> Job:
     job = asyncio.run(run_job(store, ExportJob(store, document_id, out, format=fmt, **options)))
     assert job.status == "done", job.error
     return job
@@ -323,7 +324,7 @@ def test_pages_option_and_cancel(store: Store, tmp_path: Path) -> None:
         job = ExportJob(store, document_id, target, format="alto")
         task: asyncio.Task | None = None
 
-        def on_progress(snapshot) -> None:  # noqa: ANN001
+        def on_progress(snapshot: JobProgress) -> None:
             if snapshot.done >= 1 and task is not None:
                 task.cancel()
 

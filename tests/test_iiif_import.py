@@ -23,7 +23,7 @@ from iiif_server import CORPUS, MANIFEST_DIR, Fault, IiifTestServer
 from PIL import Image
 
 from esctui.domain import Document, Job, JobStatus
-from esctui.formats.iiif import CollectionMember, IiifManifest, parse_manifest
+from esctui.formats.iiif import CollectionMember, IiifCanvas, IiifManifest, parse_manifest
 from esctui.jobs.imports.iiif import (
     BLOCK_END,
     IiifImporter,
@@ -58,7 +58,7 @@ def served(server: IiifTestServer, name: str) -> IiifManifest:
     return manifest
 
 
-def image_path(canvas) -> str:  # noqa: ANN001 - IiifCanvas
+def image_path(canvas: IiifCanvas) -> str:
     return urlsplit(canvas.full_image_url()).path
 
 

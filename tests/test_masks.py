@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import shapely.geometry as geom
 
-from esctui.domain import Line
+from esctui.domain import Job, Line
 from esctui.formats.xml import parse_layout_xml
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.jobs.masks import MasksJob, kraken_baseline, mask_from_kraken
@@ -37,7 +38,7 @@ def scan_page(store: Store, tmp_path: Path, keep: slice, *, masks: bool) -> tupl
     return doc.id, part.id
 
 
-def run_masks(store: Store, document_id: str, **options: object):  # noqa: ANN201
+def run_masks(store: Store, document_id: str, **options: Any) -> Job:
     return asyncio.run(run_job(store, MasksJob(store, document_id, **options)))
 
 

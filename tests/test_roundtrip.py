@@ -28,12 +28,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from esctui.domain import Job, LineText, Part
+from esctui.domain import Job, Line, LineText, Part
 from esctui.formats.xml import ExportNote, parse_layout_xml
 from esctui.jobs.export import ExportJob, image_file_name
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.jobs.imports.xml import XmlImporter
-from esctui.jobs.runner import run_job
+from esctui.jobs.runner import JobKind, run_job
 from esctui.store import PageLayout, Store
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -50,7 +50,9 @@ pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is
 # --------------------------------------------------------------------------------------------
 
 
-def add_page(store: Store, document_id: str, folder: Path, original: str, size: tuple[int, int]):  # noqa: ANN201
+def add_page(
+    store: Store, document_id: str, folder: Path, original: str, size: tuple[int, int]
+) -> Part:
     """A real stored page: a plain Pillow image of ``size`` staged under the name ``original``."""
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / f"{document_id}.png"
@@ -62,8 +64,8 @@ def add_page(store: Store, document_id: str, folder: Path, original: str, size: 
     return part
 
 
-def run(store: Store, job_object: object) -> Job:
-    job = asyncio.run(run_job(store, job_object))  # type: ignore[arg-type]
+def run(store: Store, job_object: JobKind) -> Job:
+    job = asyncio.run(run_job(store, job_object))
     assert job.status == "done", job.error
     return job
 
@@ -93,7 +95,9 @@ def document_a(store: Store, tmp_path: Path, relative: str) -> tuple[str, Part]:
     return doc.id, part
 
 
-def stored(store: Store, document_id: str, part_id: str, version: str):  # noqa: ANN201
+def stored(
+    store: Store, document_id: str, part_id: str, version: str
+) -> tuple[PageLayout, dict[str, LineText]]:
     """The page's layout and the texts of one version."""
     layout = store.read_page_layout(document_id, part_id)
     version_id = store.get_transcription(document_id, version).id
@@ -178,7 +182,7 @@ def compare(
         # regions comes back grouped by region, and the report says so.
         b_rank = {region.id: i for i, region in enumerate(a.regions)}  # kept in this order
 
-        def position(line):  # noqa: ANN001, ANN202 - the made region sits before index made_at
+        def position(line: Line) -> float:  # the made region sits before index made_at
             return made_at - 0.5 if line.region_id is None else b_rank[line.region_id]
 
         expected.sort(key=position)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from esctui.domain import Job, JobStatus
 from esctui.domain.errors import EsctuiError
@@ -14,6 +15,9 @@ from esctui.jobs.runner import JobKind, JobProgress, run_job
 from esctui.store import Store, resolve_data_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
+
+if TYPE_CHECKING:  # what ArgumentParser.add_subparsers returns (argparse names it privately)
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 class CliContext:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from esctui.cli.context import CliContext, UsageError
+
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 from esctui.domain import LineOffset, ReadDirection, describe_typology
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     parser = commands.add_parser("documents", help="list and manage documents", parents=[common])
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 

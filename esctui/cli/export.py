@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this one light
-    from esctui.cli.context import CliContext
+    from esctui.cli.context import CliContext, Subcommands
 
 FORMAT_HELP = """\
 Formats (one file per page, named after the page image: scan_0012.jpg -> scan_0012.xml):
@@ -25,7 +25,8 @@ region are put in a region made for them (the report says so).
 """
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     p = commands.add_parser(
         "export",
         parents=[common],

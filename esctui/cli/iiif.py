@@ -6,6 +6,7 @@ Imported at CLI start-up: the importer (and httpx) are imported only when the co
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from esctui.cli.context import (
     EXIT_CANCELLED,
@@ -15,6 +16,9 @@ from esctui.cli.context import (
     CliContext,
     exit_status,
 )
+
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 from esctui.domain import JobStatus
 
 DESCRIPTION = """\
@@ -32,7 +36,8 @@ that name that already exists is continued (a resumed import), not duplicated.
 """
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     p = imports.add_parser(
         "iiif",
         parents=[common],

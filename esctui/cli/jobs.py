@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from esctui.cli.context import CliContext
 
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     p = commands.add_parser("jobs", help="list import jobs and their reports", parents=[common])
     p.add_argument("job", nargs="?", help="a job id (or its start) to show its full report")
     p.set_defaults(handler=show_jobs)

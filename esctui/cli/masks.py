@@ -6,10 +6,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this one light
-    from esctui.cli.context import CliContext
+    from esctui.cli.context import CliContext, Subcommands
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     p = commands.add_parser(
         "masks",
         parents=[common],

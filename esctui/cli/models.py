@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from esctui.cli.context import CliContext
 
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     parser = commands.add_parser("models", help="upload and manage kraken models", parents=[common])
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = sub.add_parser("add", help="validate a model with kraken and upload it", parents=[common])

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from esctui.cli.context import CliContext
 
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     p = imports.add_parser(
         "pdf",
         parents=[common],

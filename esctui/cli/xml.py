@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from esctui.cli.context import EXIT_OK, EXIT_PARTIAL, CliContext
 
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     p = imports.add_parser(
         "xml",
         parents=[common],
@@ -52,7 +57,7 @@ def _dry_run(args: argparse.Namespace, cli: CliContext, document_id: str) -> int
         rows = [
             [
                 entry.name,
-                entry.page_name if entry.matched else "-",
+                (entry.page_name or "-") if entry.matched else "-",
                 str(entry.lines),
                 str(entry.regions),
                 entry.rule if entry.matched else f"{entry.status}: {entry.reason}",

@@ -7,7 +7,6 @@ Every object is a dataclass that converts to and from a JSON-ready dict (``to_re
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -76,19 +75,25 @@ class Record:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Self:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        names = set(_field_names(cls))
         values = {k: v for k, v in record.items() if k in names}
         obj = cls(**values)
-        obj._restore()  # type: ignore[attr-defined]
+        obj._restore()
         return obj
 
     def _restore(self) -> None:
         """Turn JSON lists back into tuples where the type says so."""
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+    """The dataclass's field names, worked out once per class."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})

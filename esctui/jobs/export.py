@@ -126,7 +126,7 @@ class ExportJob:
         document_id: str,
         out: str | Path,
         *,
-        format: str = ExportFormat.ALTO.value,  # noqa: A002 - the user-facing word
+        format: str = ExportFormat.ALTO.value,  # the user-facing word
         version: str | None = None,
         part_ids: list[str] | None = None,
         validate: bool = True,
@@ -168,7 +168,7 @@ class ExportJob:
                 # finish_in_thread: a cancel waits for the page, so the ZIP is not closed under it
                 exported, problems = await finish_in_thread(
                     self._export_page, document, part, version, name, target
-                )  # type: ignore[misc]
+                )
                 made.update(exported.notes)
                 ctx.report.count("pages")
                 ctx.report.add_imported(name, f"page {part.order + 1}: {part.name}")

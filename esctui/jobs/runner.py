@@ -25,6 +25,7 @@ from esctui.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ class CommitBatches(Generic[T]):
         await self.flush()
 
 
-async def finish_in_thread(function: Callable[..., object], *args: object) -> object:
+async def finish_in_thread(function: Callable[..., R], *args: object) -> R:
     """Run ``function`` in a thread and let it finish even if the job is cancelled meanwhile.
 
     Used for store commits: a cancel arriving mid-commit waits for the commit to end (so the

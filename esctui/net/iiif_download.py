@@ -33,7 +33,7 @@ import json
 import os
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -390,7 +390,7 @@ async def download_images(
     already_done: Iterable[str] = (),
     on_progress: ProgressCallback | None = None,
     in_order: bool = False,
-) -> AsyncIterator[DownloadResult]:
+) -> AsyncGenerator[DownloadResult, None]:
     """Download the canvases' images into ``dest_dir``, ``concurrency`` at a time.
 
     Yields one ``DownloadResult`` per job: SKIPPED for keys in ``already_done`` (resume),
@@ -431,7 +431,7 @@ async def _download_unordered(
     max_width: int | None,
     info_json: InfoJsonPolicy,
     done_keys: set[str],
-) -> AsyncIterator[DownloadResult]:
+) -> AsyncGenerator[DownloadResult, None]:
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(make_client(concurrency=concurrency))
@@ -460,8 +460,8 @@ async def _download_unordered(
 
 
 async def in_canvas_order(
-    results: AsyncIterator[DownloadResult], jobs: list[CanvasDownload]
-) -> AsyncIterator[DownloadResult]:
+    results: AsyncGenerator[DownloadResult, None], jobs: list[CanvasDownload]
+) -> AsyncGenerator[DownloadResult, None]:
     """Re-yield results in the order of ``jobs``, each as soon as all before it are done."""
     order = {job.index: position for position, job in enumerate(jobs)}
     waiting: dict[int, DownloadResult] = {}
@@ -475,4 +475,4 @@ async def in_canvas_order(
         for position in sorted(waiting):
             yield waiting.pop(position)
     finally:
-        await results.aclose()  # type: ignore[attr-defined]
+        await results.aclose()

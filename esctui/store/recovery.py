@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def remove_dead_staging(documents: Path) -> None:
                     shutil.rmtree(sub, ignore_errors=True)
 
 
-def remove_orphan_files(doc_dir: Path, part_rows: list[dict[str, Any]]) -> None:
+def remove_orphan_files(doc_dir: Path, part_rows: Sequence[Mapping[str, Any]]) -> None:
     """Images, thumbnails and page files of a document that no page points to."""
     keep = {p["filename"] for p in part_rows} | {p["thumbnail"] for p in part_rows}
     keep |= {f"pages/{p['id']}.json" for p in part_rows}

@@ -23,10 +23,13 @@ import atexit
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
 from tinydb import Query, TinyDB
+from tinydb.queries import QueryLike
 from tinydb.table import Table
 
 from esctui.domain import (
@@ -121,7 +124,7 @@ class Store:
 
     def _check_schema(self) -> None:
         meta = self._db(self.catalog_path).table("meta")
-        row = meta.get(_ROW.key == "schema_version")
+        row = _one(meta, _ROW.key == "schema_version")
         if row is None:
             meta.insert({"key": "schema_version", "value": SCHEMA_VERSION})
             return
@@ -139,7 +142,7 @@ class Store:
     @property
     def schema_version(self) -> int:
         with self._read():
-            row = self._db(self.catalog_path).table("meta").get(_ROW.key == "schema_version")
+            row = _one(self._db(self.catalog_path).table("meta"), _ROW.key == "schema_version")
             return int(row["value"]) if row else 0
 
     def _crash_recovery(self) -> None:
@@ -168,8 +171,8 @@ class Store:
     def _documents(self) -> Table:
         return self._db(self.catalog_path).table("documents")
 
-    def _document_row(self, document_id: str) -> dict | None:
-        return self._documents().get(_ROW.id == document_id)
+    def _document_row(self, document_id: str) -> dict[str, Any] | None:
+        return _one(self._documents(), _ROW.id == document_id)
 
     def list_documents(self) -> list[Document]:
         """All documents, most recently changed first."""
@@ -181,7 +184,7 @@ class Store:
         """A document by id or by exact name (then by case-insensitive name)."""
         with self._read():
             table = self._documents()
-            row = table.get(_ROW.id == ref) or table.get(_ROW.name == ref)
+            row = _one(table, _ROW.id == ref) or _one(table, _ROW.name == ref)
             if row is None:
                 matches = table.search(_ROW.name.test(lambda n: n.casefold() == ref.casefold()))
                 row = matches[0] if len(matches) == 1 else None
@@ -196,9 +199,9 @@ class Store:
             if row["id"] != except_id:
                 raise ConflictError(f"A document named {name!r} already exists.")
 
-    def create_document(self, name: str, **fields: object) -> Document:
+    def create_document(self, name: str, **fields: Any) -> Document:
         """Create an empty document. ``fields`` are other Document attributes."""
-        doc = Document(name=name.strip(), **fields)  # type: ignore[arg-type]
+        doc = Document(name=name.strip(), **fields)
         with self.transaction():
             self._check_name_free(doc.name)
             self.document_dir(doc.id).mkdir(parents=True, exist_ok=True)
@@ -284,7 +287,7 @@ class Store:
 
     def get_part(self, document_id: str, part_id: str) -> Part:
         with self._read():
-            row = self._parts(document_id).get(_ROW.id == part_id)
+            row = _one(self._parts(document_id), _ROW.id == part_id)
         if row is None:
             raise NotFoundError("That page no longer exists.")
         return Part.from_record(row)
@@ -354,7 +357,7 @@ class Store:
                 for src, rel in ((item.image, part.filename), (item.thumbnail, part.thumbnail)):
                     target = doc_dir / rel
                     os.replace(src, target)
-                    self.on_rollback(lambda t=target: t.unlink(missing_ok=True))
+                    self.on_rollback(partial(target.unlink, missing_ok=True))
                 table.insert(part.to_record())
                 seen[item.sha256] = item.name
                 added.append(part)
@@ -467,7 +470,7 @@ class Store:
                 for part_id, layout in layouts.items()
             }
             doc_ids = [row.doc_id for row in parts.all() if row["id"] in counts]
-            parts.update(lambda row: row.update(counts[row["id"]]), doc_ids=doc_ids)
+            parts.update(lambda row: cast(dict, row).update(counts[row["id"]]), doc_ids=doc_ids)
             self._touch_document(document_id, typology=True)
 
     # ------------------------------------------------------------------ transcriptions
@@ -496,7 +499,7 @@ class Store:
             raise ConflictError("A transcription version needs a name.")
         with self.transaction():
             table = self._transcriptions(document_id)
-            row = table.get(_ROW.name == name)
+            row = _one(table, _ROW.name == name)
             if row is not None:
                 if reuse:
                     return Transcription.from_record(row)
@@ -510,7 +513,7 @@ class Store:
         new_name = new_name.strip()
         with self.transaction():
             table = self._transcriptions(document_id)
-            clash = table.get(_ROW.name == new_name)
+            clash = _one(table, _ROW.name == new_name)
             if not new_name or (clash and clash["id"] != version.id):
                 raise ConflictError(f"A transcription version named {new_name!r} already exists.")
             table.update({"name": new_name}, _ROW.id == version.id)
@@ -551,13 +554,13 @@ class Store:
 
     def find_model_by_hash(self, sha256: str) -> Model | None:
         with self._read():
-            row = self._models().get(_ROW.sha256 == sha256)
+            row = _one(self._models(), _ROW.sha256 == sha256)
         return Model.from_record(row) if row else None
 
     def add_model(self, model: Model, file: Path) -> Model:
         """Store a validated model; ``file`` is moved into the models folder."""
         with self.transaction():
-            if self._models().get((_ROW.name == model.name) & (_ROW.owner == model.owner)):
+            if _one(self._models(), (_ROW.name == model.name) & (_ROW.owner == model.owner)):
                 raise ConflictError(f"You already have a model named {model.name!r}.")
             target = self.models_dir() / model.filename
             if self.durable:  # its bytes on disk before the catalog names it
@@ -619,7 +622,7 @@ class Store:
 
     def get_job(self, job_id: str) -> Job:
         with self._read():
-            row = self._jobs().get(_ROW.id == job_id) or next(
+            row = _one(self._jobs(), _ROW.id == job_id) or next(
                 (r for r in self._jobs().all() if r["id"].startswith(job_id)), None
             )
         if row is None:
@@ -627,7 +630,14 @@ class Store:
         return Job.from_record(row)
 
 
-def _sum_typologies(part_rows: Iterable[dict]) -> dict[str, dict[str, int]]:
+def _one(table: Table, condition: QueryLike) -> dict[str, Any] | None:
+    """The row ``condition`` finds first (TinyDB's ``get``, whose type also allows a list)."""
+    row = table.get(condition)
+    assert not isinstance(row, list)  # a list only for get(doc_ids=...)
+    return row
+
+
+def _sum_typologies(part_rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     """The document's typology: region and line type counts added up over its pages."""
     total: dict[str, dict[str, int]] = {"regions": {}, "lines": {}}
     for row in part_rows:

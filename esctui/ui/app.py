@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -129,7 +130,7 @@ class EsctuiApp(App[int]):
             if worker.error is not None:
                 self.notify(f"The import stopped: {worker.error}", severity="error")
             return
-        severity = "information"
+        severity: SeverityLevel = "information"
         if job.status == JobStatus.FAILED.value:
             severity = "error"
         elif job.status == JobStatus.CANCELLED.value or job.report.skipped:
@@ -137,7 +138,7 @@ class EsctuiApp(App[int]):
         message = f"{job.title}: {job.status} — {job.report.summary()}"
         if job.error:
             message += f"\n{job.error}"
-        self.notify(message, severity=severity, timeout=8)  # type: ignore[arg-type]
+        self.notify(message, severity=severity, timeout=8)
         for screen in self.screen_stack:
             screen.post_message(JobFinished(job))
 

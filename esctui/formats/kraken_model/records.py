@@ -57,8 +57,8 @@ class ModelHeader:
     @property
     def estimated_parameters(self) -> int | None:
         """Sum over the nets, or None when any net could not be estimated."""
-        counts = [net.estimated_parameters for net in self.nets]
-        return None if any(c is None for c in counts) else sum(counts)  # type: ignore[misc]
+        known = [n.estimated_parameters for n in self.nets if n.estimated_parameters is not None]
+        return sum(known) if len(known) == len(self.nets) else None
 
 
 @dataclass(frozen=True)

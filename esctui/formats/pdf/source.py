@@ -46,7 +46,7 @@ def needs_password(path: Path) -> bool:
                 return bool(doc.needs_pass)
             finally:
                 doc.close()
-    except Exception:  # noqa: BLE001 - not readable: the import reports why
+    except Exception:  # not readable: the import reports why
         return False
 
 

@@ -146,7 +146,7 @@ _schema_lock = threading.Lock()
 class _LocalSchemaResolver(etree.Resolver):
     """Serve schema imports from ``esctui/schemas`` by file name; never the network."""
 
-    def resolve(self, url, pubid, context):  # type: ignore[no-untyped-def]
+    def resolve(self, url: str, pubid: str | None, context: object) -> object:
         local = SCHEMA_DIR / Path(url.rsplit("/", 1)[-1]).name
         if local.is_file():
             return self.resolve_filename(str(local), context)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -33,15 +34,16 @@ def number_or_none(value: str | None) -> float | None:
     return number if -1e12 < number < 1e12 else None
 
 
-def point_numbers(text: str) -> list[float] | None:
+def point_numbers(text: str) -> Sequence[float] | None:
     """Numbers of a point list in any of the ALTO/PAGE spellings; None when unreadable."""
     parts = text.replace(",", " ").split()
     try:  # whole pixels, the common case: kept as ints (smaller and faster to store)
-        values = list(map(int, parts))
+        whole = list(map(int, parts))
     except ValueError:
         pass
     else:
-        return values if not values or min(values) > -1e12 and max(values) < 1e12 else None
+        return whole if not whole or min(whole) > -1e12 and max(whole) < 1e12 else None
+    values: list[float]
     try:
         values = list(map(float, parts))
     except ValueError:
@@ -173,7 +175,7 @@ class Reader:
             )
         return by_id
 
-    def shape(self, values: list[float] | None, min_points: int) -> Polygon | None:
+    def shape(self, values: Sequence[float] | None, min_points: int) -> Polygon | None:
         """Points from a flat number list: scaled, clamped, without repeated points.
 
         Returns None (counted as unreadable) for a missing or odd list or too few points.

@@ -307,7 +307,7 @@ def _plan(page: ExportPage, notes: Counter[str], *, alto: bool) -> list[_Block]:
             polygon = _box_polygon(*_bbox(p for ln in orphans for p in ln.outline))
             block = _Block(ids.new("region_without_region_"), "text", polygon, orphans, True)
         # Before the region read next after the first line without a region, else last.
-        after = first_seen[first_seen.index(None) + 1 :]
+        after = [key for key in first_seen[first_seen.index(None) + 1 :] if key is not None]
         position = blocks.index(block_of_region[after[0]]) if after else len(blocks)
         blocks.insert(position, block)
     if ids.generated:

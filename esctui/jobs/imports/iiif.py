@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -251,7 +251,7 @@ class IiifImporter:
     async def _pipeline(
         self,
         ctx: JobContext,
-        results: AsyncIterator[DownloadResult],
+        results: AsyncGenerator[DownloadResult, None],
         staging: Path,
         pool: ThreadPoolExecutor,
     ) -> None:

@@ -30,7 +30,7 @@ from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import PageLayout, StagedFile, Store
 
 if TYPE_CHECKING:
-    from esctui.formats.pdf import PdfTextLine
+    from esctui.formats.pdf import PdfSource, PdfTextLine
 
 
 class PdfImportError(JobError):
@@ -108,7 +108,7 @@ class PdfImporter:
             source.close()
             await asyncio.to_thread(shutil.rmtree, staging, True)
 
-    def _stage_page(self, source, index: int, name: str, staging: Path) -> StagedFile:  # noqa: ANN001
+    def _stage_page(self, source: PdfSource, index: int, name: str, staging: Path) -> StagedFile:
         from esctui.formats.pdf import PdfError
 
         page = source.extract_page(index, dpi=self.dpi)

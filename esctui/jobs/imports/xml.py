@@ -331,7 +331,7 @@ class XmlImporter:
                         self._version_id,
                         override=self.override,
                     )
-                except Exception as error:  # noqa: BLE001 - one bad page must not stop the rest
+                except Exception as error:  # one bad page must not stop the rest
                     ctx.report.add_skipped(entry.name, f"could not be imported ({error})")
                     continue
                 results.append((entry, change))

@@ -58,7 +58,7 @@ class PageMatch:
 class PageMatcher:
     """Finds the page an XML file belongs to; built once per import from the document's pages."""
 
-    RULES = (
+    RULES: tuple[tuple[str, Callable[[str], str]], ...] = (
         ("image file name", lambda n: n),
         ("image name ignoring folders", _base_name),
         ("image name ignoring case", lambda n: _base_name(n).casefold()),
@@ -79,8 +79,8 @@ class PageMatcher:
             keys = {part.name.casefold()}
             if part.original_filename:
                 keys.add(_stem(part.original_filename).casefold())
-            for key in keys:
-                self._by_page_name.setdefault(key, []).append(part)
+            for name in keys:
+                self._by_page_name.setdefault(name, []).append(part)
 
     def match(self, image_filename: str, xml_name: str) -> PageMatch:
         """Match by the image the XML names, else by the XML file's own name (stem)."""
@@ -256,7 +256,7 @@ class XmlPlanner:
                     parsed = self._parse(data, name, match.part)
         except LayoutXmlError as error:  # the report names the file: the reason alone
             return XmlPlanEntry(name, EntryStatus.ERROR, image_filename=guess, reason=error.reason)
-        except Exception as error:  # noqa: BLE001 - a reader bug on one file must not stop all
+        except Exception as error:  # a reader bug on one file must not stop all
             return XmlPlanEntry(
                 name,
                 EntryStatus.ERROR,

@@ -38,7 +38,7 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("space", "toggle", "Select", show=True),
+        Binding("space", "select", "Select", show=True),
         Binding("a", "add_folder", "Add folder"),
         Binding("g", "focus_path", "Path/glob"),
         Binding("u", "parent", "Up a folder"),
@@ -108,16 +108,18 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
         if self.multiple:
-            self.action_toggle()
+            self.action_select()
         else:
             self.dismiss([event.path])
 
-    def action_toggle(self) -> None:
+    def action_select(self) -> None:
         path = self._highlighted()
         if path is None:
             return
         if path.is_dir():
-            self.query_one("#tree", DirectoryTree).cursor_node.toggle()  # type: ignore[union-attr]
+            node = self.query_one("#tree", DirectoryTree).cursor_node
+            if node is not None:
+                node.toggle()
             return
         if not self.multiple:
             self.dismiss([path])

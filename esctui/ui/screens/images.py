@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from esctui.domain import Part, describe_typology
+from esctui.domain import Document, Part, describe_typology
 from esctui.domain.errors import EsctuiError
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
@@ -220,7 +220,7 @@ class ImagesScreen(StoreAccess, Screen[None]):
     def action_describe(self) -> None:
         doc = self.store.get_document(self.document_id)
 
-        def saved(doc_: object) -> None:
+        def saved(doc_: Document | None) -> None:
             if doc_ is not None:
                 try:
                     self.store.update_document(doc_)

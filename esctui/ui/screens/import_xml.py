@@ -157,7 +157,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
             )
             self.notify(f"Cannot read {self.path.name}: {message}", severity="error", timeout=10)
             self.dismiss(None)
-        elif event.state == WorkerState.SUCCESS:
+        elif event.state == WorkerState.SUCCESS and event.worker.result is not None:
             self.show_plan(event.worker.result)
 
     def show_plan(self, plan: XmlImportPlan) -> None:

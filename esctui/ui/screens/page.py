@@ -90,7 +90,7 @@ def draw_layout(
     keeps its proportions. The selected line is drawn last, in its own colour.
     """
     canvas = BrailleCanvas(columns, rows)
-    width, height = page_size
+    width, height = float(page_size[0]), float(page_size[1])
     points = [p for r in layout.regions for p in r.polygon]
     for line in layout.lines:
         points.extend(line.baseline or [])

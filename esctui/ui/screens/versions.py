@@ -340,7 +340,7 @@ class CompareScreen(StoreAccess, Screen[None]):
                     Text(a, no_wrap=True),
                     Text(b, no_wrap=True),
                 )
-                mark = ""
+                mark: Text | str = ""
             else:
                 cells = diff_texts(a, b)
                 mark = Text("≠", style="bold red")
