@@ -38,8 +38,8 @@ from esctui.formats.kraken_model import (
     vgsl_parameter_count,
 )
 from esctui.formats.kraken_model.worker import failure_result, loader_errors
+from tests.helpers import CORPUS
 
-CORPUS = Path("/work/shared/corpus")
 OVERFIT = CORPUS / "models" / "overfit.mlmodel"
 OVERFIT_BL = CORPUS / "models" / "overfit_bl.safetensors"
 OLD_METADATA = CORPUS / "invalid" / "model_small_old_metadata.mlmodel"

@@ -16,8 +16,8 @@ from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.jobs.masks import MasksJob, kraken_baseline, mask_from_kraken
 from esctui.jobs.runner import run_job
 from esctui.store import PageLayout, Store
+from tests.helpers import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 SCAN = "170025120000003,0074"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not there")
 

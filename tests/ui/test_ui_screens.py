@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_pages, type_text
 from textual.widgets import DataTable, Input, Static
 
 from esctui.domain import Line, LineText, Model, Region
@@ -24,9 +23,9 @@ from esctui.ui.screens.models import ModelsScreen, describe_net
 from esctui.ui.screens.page import NO_LAYOUT, LayoutPreview, PageScreen, draw_layout
 from esctui.ui.screens.progress import ProgressScreen
 from esctui.ui.screens.versions import CompareScreen, VersionsScreen, version_stats
+from tests.helpers import CORPUS, make_pages, notifications, type_text
 
 SIZE = (80, 24)
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 THREE_SCANS = CORPUS / "pdf" / "three_scans.pdf"
 OVERFIT = CORPUS / "models" / "overfit.mlmodel"
 BLLA = Path(importlib.util.find_spec("kraken").origin).parent / "blla.mlmodel"  # type: ignore[arg-type,union-attr]
@@ -61,7 +60,7 @@ async def settle(pilot, app: EsctuiApp, timeout: float = 120) -> None:  # noqa: 
 
 
 def messages(app: EsctuiApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    return notifications(app)
 
 
 def column(app: EsctuiApp, index: int, table_id: str | None = None) -> list[str]:
@@ -259,8 +258,8 @@ async def test_upload_of_random_bytes_is_refused(store: Store, tmp_path: Path) -
         await submit_path(pilot, app, junk)
         await pilot.press("enter")
         await settle(pilot, app)
-        errors = [n for n in app._notifications if n.severity == "error"]
-        assert errors and "x.mlmodel" in errors[0].message
+        errors = notifications(app, "error")
+        assert errors and "x.mlmodel" in errors[0]
         assert store.list_models() == []
         assert [p for p in store.models_dir().rglob("*") if p.is_file()] == []
         assert "No models yet" in static_text(app, "#empty")

@@ -1,6 +1,6 @@
 """IIIF import into the store (esctui.jobs.imports.iiif) and ``esctui import iiif`` (esctui.cli.iiif).
 
-Everything runs against the real HTTP server of tests/iiif_server.py on 127.0.0.1, serving the
+Everything runs against the real HTTP server of tests/servers/iiif.py on 127.0.0.1, serving the
 corpus manifests (rewritten to point at it) and real corpus images; faults are injected there.
 Each canvas is given its own image file (a copy of a corpus JPEG that differs in a comment), so
 pages never share a SHA-256 by accident.
@@ -17,13 +17,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import jpeg_copies, make_image
-from conftest import run_esctui as esctui
-from iiif_server import CORPUS, MANIFEST_DIR, Fault, IiifTestServer
 from PIL import Image
 
 from esctui.domain import Document, Job, JobStatus
-from esctui.formats.iiif import CollectionMember, IiifCanvas, IiifManifest, parse_manifest
+from esctui.formats.iiif import CollectionMember, IiifManifest, parse_manifest
 from esctui.jobs.imports.iiif import (
     BLOCK_END,
     IiifImporter,
@@ -35,47 +32,32 @@ from esctui.jobs.imports.iiif import (
 )
 from esctui.jobs.runner import JobProgress, run_job
 from esctui.store import Store
+from tests.helpers import jpeg_copies, make_image
+from tests.helpers import run_esctui as esctui
+from tests.servers.iiif import (
+    BOOK_LABELS,
+    CORPUS,
+    MANIFEST_DIR,
+    RTL_LABEL,
+    Fault,
+    IiifTestServer,
+    add_collection,
+    give_distinct_images,
+    image_path,
+    served,
+)
 
 SOURCES = [
     CORPUS / "images" / "input.jpg",
     CORPUS / "images" / "170025120000003,0074.jpg",
     CORPUS / "images" / "0014.jpg",
 ]
-BOOK_LABELS = ["Blank page", "Frontispiece", "Title page", "Blank page", "Bookplate"]
-RTL_LABEL = "Book with Right-to-Left Viewing Direction"
 
 
 @pytest.fixture
 def server():
     with IiifTestServer() as running:
         yield running
-
-
-def served(server: IiifTestServer, name: str) -> IiifManifest:
-    """The corpus manifest as the server sends it (ids and image URLs pointing at it)."""
-    manifest = parse_manifest(server.rewritten_manifest(name), url=server.manifest_url(name))
-    assert isinstance(manifest, IiifManifest)
-    return manifest
-
-
-def image_path(canvas: IiifCanvas) -> str:
-    return urlsplit(canvas.full_image_url()).path
-
-
-def give_distinct_images(server: IiifTestServer, name: str, folder: Path) -> list[Path]:
-    """Serve a different JPEG (pixels and size) for each canvas of ``name``; returns them in
-    canvas order."""
-    files = []
-    for canvas in served(server, name).canvases:
-        picture = make_image(
-            folder / name / f"canvas{canvas.index}.jpg",
-            size=(600 + 10 * canvas.index, 900 + 7 * canvas.index),
-            text=f"{name} {canvas.label}",
-        )
-        key = urlsplit(canvas.service.id).path if canvas.service else image_path(canvas)
-        server.image_sources[key] = picture
-        files.append(picture)
-    return files
 
 
 def sha256(path: Path) -> str:
@@ -496,24 +478,6 @@ def test_names_for_documents_and_files() -> None:
     )
     assert image_file_name("https://h/files/page1.png", "p") == "page1.png"
     assert image_file_name("https://h/", "f. 3") == "f. 3"
-
-
-def add_collection(server: IiifTestServer) -> str:
-    return server.add_document(
-        "/collection.json",
-        {
-            "@context": "http://iiif.io/api/presentation/3/context.json",
-            "id": f"{server.base_url}/collection.json",
-            "type": "Collection",
-            "label": {"en": ["Two books"]},
-            "items": [
-                {"id": server.manifest_url("v3_book-1"), "type": "Manifest",
-                 "label": {"en": ["Simple Manifest - Book"]}},
-                {"id": server.manifest_url("v3_rtl"), "type": "Manifest",
-                 "label": {"en": [RTL_LABEL]}},
-            ],
-        },
-    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------

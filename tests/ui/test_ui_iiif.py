@@ -5,16 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from iiif_server import Fault, IiifTestServer
 from PIL import Image
-from test_iiif_import import (
-    BOOK_LABELS,
-    RTL_LABEL,
-    add_collection,
-    give_distinct_images,
-    image_path,
-    served,
-)
 
 from esctui.domain import JobStatus
 from esctui.store import Store
@@ -23,6 +14,17 @@ from esctui.ui.screens.dialogs import ChoiceScreen, ConfirmScreen
 from esctui.ui.screens.images import ImagesScreen
 from esctui.ui.screens.import_iiif import IiifImportScreen
 from esctui.ui.screens.progress import ProgressScreen
+from tests.helpers import notifications
+from tests.servers.iiif import (
+    BOOK_LABELS,
+    RTL_LABEL,
+    Fault,
+    IiifTestServer,
+    add_collection,
+    give_distinct_images,
+    image_path,
+    served,
+)
 
 SIZE = (80, 24)
 
@@ -77,13 +79,13 @@ async def test_a_bad_address_is_said_in_plain_words_and_nothing_runs(
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, IiifImportScreen)  # still there, to correct the address
-        assert any("ftp:" in n.message for n in app._notifications)
+        assert any("ftp:" in text for text in notifications(app))
         app.screen.query_one("#url").value = f"{server.base_url}/missing.json"
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, IiifImportScreen)
-        assert any("404" in n.message for n in app._notifications)
+        assert any("404" in text for text in notifications(app))
     assert store.list_jobs() == []
 
 

@@ -35,8 +35,8 @@ from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.jobs.imports.xml import XmlImporter
 from esctui.jobs.runner import JobKind, run_job
 from esctui.store import PageLayout, Store
+from tests.helpers import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 XML_FILES = sorted(
     str(p.relative_to(CORPUS)) for d in ("alto", "page") for p in (CORPUS / d).glob("*.xml")
 )

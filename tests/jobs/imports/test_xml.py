@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
 from esctui.cli import main as cli_main
-from esctui.domain import Job, Part
+from esctui.domain import Job
 from esctui.formats.xml import parse_layout_xml
-from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.jobs.imports.xml import (
     EntryStatus,
     PageMatcher,
@@ -27,6 +23,7 @@ from esctui.jobs.imports.xml import (
 from esctui.jobs.runner import run_job
 from esctui.store import Store
 from esctui.store.versions import version_stats
+from tests.helpers import add_page, page_xml, write_zip
 
 CORPUS_XML = [
     "alto/0014.xml",
@@ -41,70 +38,9 @@ CORPUS_XML = [
     "page/explicit_ro.xml",
     "page/missing_coords_transkribus.xml",
 ]
-PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def add_page(
-    store: Store,
-    document_id: str,
-    folder: Path,
-    filename: str,
-    size: tuple[int, int] = (200, 100),
-    *,
-    original: str | None = None,
-    source: Path | None = None,
-) -> Part:
-    """A real page: ``source`` (a corpus image) or a Pillow image of ``size`` named ``filename``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / filename
-    if source is not None:
-        shutil.copyfile(source, path)
-    else:
-        image = Image.new("L", size, 225)
-        ImageDraw.Draw(image).text((2, 2), filename, fill=0)  # distinct bytes per page
-        image.save(path, format="PNG" if filename.lower().endswith(".png") else "JPEG")
-    staging = store.new_staging_dir(document_id)
-    [staged] = prepare_image(path, staging, DEFAULT_MAX_PIXELS)
-    if original is not None:
-        staged.original_filename = original
-    added, duplicates = store.add_parts(document_id, [staged])
-    shutil.rmtree(staging, ignore_errors=True)
-    assert not duplicates
-    return added[0]
-
-
-def page_xml(
-    image: str | None,
-    lines: list[tuple[str, str | None]],
-    *,
-    size: tuple[int, int] = (200, 100),
-    region_id: str = "r1",
-    line_type: str | None = None,
-) -> bytes:
-    """A small PAGE 2019 file: one region holding ``lines`` (id, text or None)."""
-    width, height = size
-    body = []
-    for index, (line_id, text) in enumerate(lines):
-        y = 10 + index * 8
-        custom = f' custom="structure {{type:{line_type};}}"' if line_type else ""
-        equiv = f"<TextEquiv><Unicode>{text}</Unicode></TextEquiv>" if text is not None else ""
-        body.append(
-            f'<TextLine id="{line_id}"{custom}><Coords points="5,{y - 6} 150,{y - 6} '
-            f'150,{y + 1} 5,{y + 1}"/><Baseline points="5,{y} 150,{y}"/>{equiv}</TextLine>'
-        )
-    attr = f' imageFilename="{image}"' if image is not None else ""
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><PcGts xmlns="{PAGE_NS}"><Metadata>'
-        "<Creator>t</Creator><Created>2024-01-01T00:00:00</Created>"
-        "<LastChange>2024-01-01T00:00:00</LastChange></Metadata>"
-        f'<Page{attr} imageWidth="{width}" imageHeight="{height}">'
-        f'<TextRegion id="{region_id}"><Coords points="0,0 190,0 190,90 0,90"/>'
-        + "".join(body)
-        + "</TextRegion></Page></PcGts>"
-    ).encode()
 
 
 def run(store: Store, importer: XmlImporter) -> Job:
@@ -116,13 +52,6 @@ def texts_of(store: Store, document_id: str, part_id: str, version_id: str) -> d
     layout = store.read_page_layout(document_id, part_id)
     texts = layout.texts_for(version_id)
     return {line.external_id: texts[line.id].text for line in layout.lines if line.id in texts}
-
-
-def write_zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
 
 
 # ------------------------------------------------------------------------------ corpus files

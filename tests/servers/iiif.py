@@ -22,7 +22,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 import sys
 import threading
@@ -35,9 +34,9 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-CORPUS = Path(
-    os.environ.get("ESCTUI_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
-)
+from esctui.formats.iiif import IiifCanvas, IiifManifest, parse_manifest
+from tests.helpers import CORPUS, make_image
+
 MANIFEST_DIR = CORPUS / "iiif"
 SOURCE_IMAGES = [
     CORPUS / "images" / "input.jpg",
@@ -439,6 +438,130 @@ def _largest_width(width: int, height: int, options: ImageOptions) -> int:
     if options.max_area:
         allowed = min(allowed, math.sqrt(options.max_area * width / height))
     return max(1, math.floor(allowed))
+
+
+# --------------------------------------------------------------------------------------------
+# What the tests expect of the corpus manifests, and what they do with the server
+
+
+IIIF = "https://iiif.io/api/image/3.0/example/reference"
+PNG_FIXTURE = "https://iiif.io/api/presentation/2.1/example/fixtures/resources/page1-full.png"
+BOOK = "59d09e6773341f28ea166e9f3c1e674f-gallica_ark_12148_bpt6k1526005v_f"
+RTL = "4f92cceb12dd53b52433425ce44308c7-ucla_bib1987273_no001_rs_00"
+DEE = "421e65be2ce95439b3ad6ef1f2ab87a9-dee-"
+
+# Read by hand from ../shared/corpus/iiif/*.json:
+# file -> (Presentation version, label, [(canvas label, width, height)], first image URL)
+CORPUS_EXPECTED = {
+    "v2_publishing": (
+        2,
+        "IIIF Presentation Version 3 Minimum Viable Manifest",
+        [("p. 1", 1200, 1800)],
+        PNG_FIXTURE,
+    ),
+    "v3_book-1": (
+        3,
+        "Simple Manifest - Book",
+        [
+            ("Blank page", 3204, 4613),
+            ("Frontispiece", 3186, 4612),
+            ("Title page", 3204, 4613),
+            ("Blank page", 3174, 4578),
+            ("Bookplate", 3198, 4632),
+        ],
+        f"{IIIF}/{BOOK}18/full/max/0/default.jpg",
+    ),
+    "v3_choice": (
+        3,
+        "John Dee performing an experiment before Queen Elizabeth I.",
+        [("", 2000, 1271)],
+        f"{IIIF}/{DEE}natural/full/max/0/default.jpg",
+    ),
+    "v3_image-service": (
+        3,
+        "Picture of Göttingen taken during the 2019 IIIF Conference",
+        [("Canvas with a single IIIF image", 4032, 3024)],
+        f"{IIIF}/918ecd18c2592080851777620de9bcb5-gottingen/full/max/0/default.jpg",
+    ),
+    "v3_metadata-anywhere": (
+        3,
+        "John Dee performing an experiment before Queen Elizabeth I.",
+        [("Painting under natural light", 2000, 1271), ("X-ray view of painting", 2000, 1271)],
+        f"{IIIF}/{DEE}natural/full/max/0/default.jpg",
+    ),
+    "v3_publishing": (
+        3,
+        "IIIF Presentation Version 3 Minimum Viable Manifest",
+        [("", 1200, 1800)],
+        PNG_FIXTURE,
+    ),
+    "v3_rtl": (
+        3,
+        "Book with Right-to-Left Viewing Direction",
+        [
+            ("front cover", 3497, 4823),
+            ("pages 1–2", 6062, 4804),
+            ("pages 3–4", 6127, 4776),
+            ("pages 5–6", 6124, 4751),
+            ("back cover", 3510, 4808),
+        ],
+        f"{IIIF}/{RTL}1/full/max/0/default.jpg",
+    ),
+}
+
+
+def path_of(url: str | None) -> str:
+    assert url
+    return urlsplit(url).path
+
+
+BOOK_LABELS = ["Blank page", "Frontispiece", "Title page", "Blank page", "Bookplate"]
+RTL_LABEL = "Book with Right-to-Left Viewing Direction"
+
+
+def served(server: IiifTestServer, name: str) -> IiifManifest:
+    """The corpus manifest as the server sends it (ids and image URLs pointing at it)."""
+    manifest = parse_manifest(server.rewritten_manifest(name), url=server.manifest_url(name))
+    assert isinstance(manifest, IiifManifest)
+    return manifest
+
+
+def image_path(canvas: IiifCanvas) -> str:
+    return urlsplit(canvas.full_image_url()).path
+
+
+def give_distinct_images(server: IiifTestServer, name: str, folder: Path) -> list[Path]:
+    """Serve a different JPEG (pixels and size) for each canvas of ``name``; returns them in
+    canvas order."""
+    files = []
+    for canvas in served(server, name).canvases:
+        picture = make_image(
+            folder / name / f"canvas{canvas.index}.jpg",
+            size=(600 + 10 * canvas.index, 900 + 7 * canvas.index),
+            text=f"{name} {canvas.label}",
+        )
+        key = urlsplit(canvas.service.id).path if canvas.service else image_path(canvas)
+        server.image_sources[key] = picture
+        files.append(picture)
+    return files
+
+
+def add_collection(server: IiifTestServer) -> str:
+    return server.add_document(
+        "/collection.json",
+        {
+            "@context": "http://iiif.io/api/presentation/3/context.json",
+            "id": f"{server.base_url}/collection.json",
+            "type": "Collection",
+            "label": {"en": ["Two books"]},
+            "items": [
+                {"id": server.manifest_url("v3_book-1"), "type": "Manifest",
+                 "label": {"en": ["Simple Manifest - Book"]}},
+                {"id": server.manifest_url("v3_rtl"), "type": "Manifest",
+                 "label": {"en": [RTL_LABEL]}},
+            ],
+        },
+    )  # fmt: skip
 
 
 def serve_forever(port: int = 0, latency: float = 0.0, ready: Any = None) -> None:

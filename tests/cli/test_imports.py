@@ -8,9 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_esctui as esctui
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+from tests.helpers import CORPUS
+from tests.helpers import run_esctui as esctui
+
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not there")
 
 

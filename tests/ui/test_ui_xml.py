@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_xml_import import add_page, page_xml, write_zip
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
 from esctui.domain import Line
@@ -25,6 +24,7 @@ from esctui.ui.screens.images import ImagesScreen
 from esctui.ui.screens.import_xml import XmlImportScreen
 from esctui.ui.screens.masks import MasksScreen
 from esctui.ui.screens.progress import ProgressScreen
+from tests.helpers import add_page, notifications, page_xml, write_zip
 
 SIZE = (80, 24)
 PAGE_XML = "page/170025120000003,0074.xml"
@@ -51,7 +51,7 @@ async def settle(pilot, app: EsctuiApp, timeout: float = 60) -> None:  # noqa: A
 
 
 def messages(app: EsctuiApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    return notifications(app)
 
 
 def rows(app: EsctuiApp) -> list[list[str]]:

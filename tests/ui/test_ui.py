@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_pages, type_text
 from textual.widgets import DataTable, Input
 
 from esctui.store import Store
@@ -16,6 +15,7 @@ from esctui.ui.screens.help import HelpScreen
 from esctui.ui.screens.images import ImagesScreen
 from esctui.ui.screens.jobs import JobsScreen
 from esctui.ui.screens.progress import ProgressScreen
+from tests.helpers import make_pages, notifications, type_text
 
 SIZE = (80, 24)  # the smallest terminal we promise
 
@@ -77,7 +77,7 @@ async def test_duplicate_name_is_a_notification_not_a_crash(store: Store) -> Non
         await pilot.press("enter")
         await pilot.pause()
         assert len(store.list_documents()) == 1
-        assert any("already exists" in n.message for n in app._notifications)
+        assert any("already exists" in text for text in notifications(app))
 
 
 async def test_import_images_in_picked_order_with_progress(store: Store, tmp_path: Path) -> None:

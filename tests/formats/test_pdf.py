@@ -21,8 +21,8 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from esctui.formats.pdf import PageImage, PdfError, PdfSource, open_pdf
+from tests.helpers import CORPUS
 
-CORPUS = Path("/work/shared/corpus")
 THREE_SCANS = CORPUS / "pdf" / "three_scans.pdf"
 SCAN_WITH_TEXT = CORPUS / "pdf" / "scan_with_text_layer.pdf"
 THREE_SCANS_IMAGES = ["170025120000003,0074.jpg", "0014.jpg", "input.jpg"]

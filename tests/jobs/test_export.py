@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_esctui as esctui
 from lxml import etree
 from PIL import Image
 
@@ -36,8 +35,9 @@ from esctui.jobs.export import (
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.jobs.runner import JobProgress, run_job
 from esctui.store import PageLayout, Store
+from tests.helpers import CORPUS
+from tests.helpers import run_esctui as esctui
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 XML_FILES = sorted(
     str(p.relative_to(CORPUS)) for d in ("alto", "page") for p in (CORPUS / d).glob("*.xml")
 )
