@@ -7,9 +7,10 @@ import asyncio
 import json
 import re
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from esctui.domain import Job, JobStatus
+from esctui.domain import Job, JobStatus, Record
 from esctui.domain.errors import EsctuiError
 from esctui.jobs.runner import JobKind, JobProgress, run_job
 from esctui.store import Store, resolve_data_dir
@@ -18,6 +19,28 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
 
 if TYPE_CHECKING:  # what ArgumentParser.add_subparsers returns (argparse names it privately)
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+Handler = Callable[[argparse.Namespace, "CliContext"], int]
+Listed = TypeVar("Listed", bound=Record)
+
+
+def add_command(
+    group: Subcommands,
+    name: str,
+    handler: Handler,
+    summary: str,
+    common: argparse.ArgumentParser,
+    *positionals: str | tuple[str, str],
+    **options: Any,
+) -> argparse.ArgumentParser:
+    """The command ``NAME POSITIONALS...`` in ``group``, run by ``handler``; returns its parser
+    (for more arguments). A positional is a name or (name, help); ``options`` go to argparse."""
+    parser = group.add_parser(name, help=summary, parents=[common], **options)
+    for positional in positionals:
+        dest, text = (positional, None) if isinstance(positional, str) else positional
+        parser.add_argument(dest, help=text)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 class CliContext:
@@ -44,6 +67,22 @@ class CliContext:
     def emit_json(self, value: Any) -> None:
         json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
+
+    def show_list(
+        self,
+        items: Sequence[Listed],
+        headers: list[str],
+        row: Callable[[Listed], list[str]],
+        empty: str,
+    ) -> int:
+        """``--json``: the items' records; else a table of ``row(item)``, or ``empty``."""
+        if self.json_output:
+            self.emit_json([item.to_record() for item in items])
+        elif not items:
+            self.print(empty)
+        else:
+            self.table([row(item) for item in items], headers)
+        return EXIT_OK
 
     def table(self, rows: list[list[str]], headers: list[str]) -> None:
         """A plain aligned table (no colours: output is often piped)."""

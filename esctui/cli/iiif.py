@@ -14,6 +14,7 @@ from esctui.cli.context import (
     EXIT_OK,
     EXIT_PARTIAL,
     CliContext,
+    add_command,
     exit_status,
 )
 
@@ -38,10 +39,12 @@ that name that already exists is continued (a resumed import), not duplicated.
 
 def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
-    p = imports.add_parser(
+    p = add_command(
+        imports,
         "iiif",
-        parents=[common],
-        help="import the pages of a IIIF manifest (or of each manifest of a collection)",
+        import_iiif,
+        "import the pages of a IIIF manifest (or of each manifest of a collection)",
+        common,
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -72,7 +75,6 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         action="store_true",
         help="URL is a collection: import each manifest into its own new document",
     )
-    p.set_defaults(handler=import_iiif)
 
 
 def _positive_int(text: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext
+from esctui.cli.context import CliContext, add_command
 
 if TYPE_CHECKING:
     from esctui.cli.context import Subcommands
@@ -13,14 +13,16 @@ if TYPE_CHECKING:
 
 def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
-    p = imports.add_parser(
+    p = add_command(
+        imports,
         "images",
-        parents=[common],
-        help="import local image files (in the order given)",
+        import_images,
+        "import local image files (in the order given)",
+        common,
+        ("document", "document name or id"),
         description="Append images to a document in the order given. A folder adds its images "
         "in natural order (page2 before page10); a quoted glob ('scans/*.tif') too.",
     )
-    p.add_argument("document", help="document name or id")
     p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
     p.add_argument(
         "--max-pixels",
@@ -28,7 +30,6 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         default=None,
         help="refuse images larger than this many pixels (default 250 million)",
     )
-    p.set_defaults(handler=import_images)
 
 
 def import_images(args: argparse.Namespace, cli: CliContext) -> int:

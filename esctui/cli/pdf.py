@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext
+from esctui.cli.context import CliContext, add_command
 
 if TYPE_CHECKING:
     from esctui.cli.context import Subcommands
@@ -14,14 +14,16 @@ if TYPE_CHECKING:
 
 def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
-    p = imports.add_parser(
+    p = add_command(
+        imports,
         "pdf",
-        parents=[common],
-        help="import the pages of a PDF as page images",
+        import_pdf,
+        "import the pages of a PDF as page images",
+        common,
+        ("document", "document name or id"),
+        ("file", "the PDF file"),
         description="Scanned pages are extracted losslessly; other pages are rendered at --dpi.",
     )
-    p.add_argument("document", help="document name or id")
-    p.add_argument("file", help="the PDF file")
     p.add_argument("--dpi", type=int, default=300, help="resolution for rendered pages (300)")
     p.add_argument(
         "--text-layer",
@@ -38,7 +40,6 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         help="the PDF is encrypted: ask for its password (read from the terminal, or from the "
         "first line of standard input when it is not a terminal)",
     )
-    p.set_defaults(handler=import_pdf)
 
 
 def import_pdf(args: argparse.Namespace, cli: CliContext) -> int:

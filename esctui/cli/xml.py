@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from esctui.cli.context import EXIT_OK, EXIT_PARTIAL, CliContext
+from esctui.cli.context import EXIT_OK, EXIT_PARTIAL, CliContext, add_command
 
 if TYPE_CHECKING:
     from esctui.cli.context import Subcommands
@@ -13,16 +13,18 @@ if TYPE_CHECKING:
 
 def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
-    p = imports.add_parser(
+    p = add_command(
+        imports,
         "xml",
-        parents=[common],
-        help="import ALTO/PAGE transcriptions (one XML file or a ZIP of them)",
+        import_xml,
+        "import ALTO/PAGE transcriptions (one XML file or a ZIP of them)",
+        common,
+        ("document", "document name or id"),
+        ("file", "an ALTO or PAGE .xml file, or a .zip of them"),
         description="Each XML file goes to the page whose image it names (then: ignoring "
         "folders, case, extension; then by the XML file's own name). The text goes into a "
         "named transcription version, reused when it exists.",
     )
-    p.add_argument("document", help="document name or id")
-    p.add_argument("file", help="an ALTO or PAGE .xml file, or a .zip of them")
     p.add_argument("--name", help="transcription version name (default: file name and time)")
     p.add_argument(
         "--override",
@@ -33,7 +35,6 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
     p.add_argument(
         "--dry-run", action="store_true", help="show which file goes to which page; write nothing"
     )
-    p.set_defaults(handler=import_xml)
 
 
 def import_xml(args: argparse.Namespace, cli: CliContext) -> int:

@@ -20,15 +20,7 @@ from esctui.formats.xml.common import (
     Repair,
     local_name,
 )
-from esctui.formats.xml.reader import (
-    Container,
-    Reader,
-    apply_reading_order,
-    collect_refs,
-    first_ordered_group,
-    number_or_none,
-    point_numbers,
-)
+from esctui.formats.xml.reader import Container, Reader, number_or_none, point_numbers
 
 
 def _box(x: float | None, y: float | None, w: float | None, h: float | None) -> list[float] | None:
@@ -88,10 +80,8 @@ class AltoReader(Reader):
                 "replaced by the blocks they hold."
             )
 
-        line_by_id = self.index_lines(containers)
-        refs, order_name = self._reading_order_refs()
-        regions, lines, left_out = apply_reading_order(
-            refs, containers, line_by_id, self.string_to_line
+        regions, lines, order_name, left_out = self.in_reading_order(
+            root, containers, "REF", "ID", self.string_to_line
         )
         if order_name and left_out:
             self.warnings.append(
@@ -268,15 +258,3 @@ class AltoReader(Reader):
             self.repairs[Repair.BASELINE_FROM_LINE_BOX] += 1
             return self.shape([line_box[0], line_box[3], line_box[4], line_box[3]], 2)
         return None
-
-    def _reading_order_refs(self) -> tuple[list[str], str]:
-        """The refs of the first ordered group of ``ReadingOrder`` and its ID, or ([], '')."""
-        order_el = self.root.find(self.q("ReadingOrder"))
-        if order_el is None:
-            return [], ""
-        group = first_ordered_group(order_el)
-        if group is None:
-            return [], ""
-        refs: list[str] = []
-        collect_refs(group, refs, "REF")
-        return refs, group.get("ID", "") or "(no ID)"

@@ -17,15 +17,7 @@ from esctui.formats.xml.common import (
     ParsedRegion,
     Repair,
 )
-from esctui.formats.xml.reader import (
-    Container,
-    Reader,
-    apply_reading_order,
-    collect_refs,
-    first_ordered_group,
-    number_or_none,
-    point_numbers,
-)
+from esctui.formats.xml.reader import Container, Reader, number_or_none, point_numbers
 
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _STRUCTURE_TYPE = re.compile(r"structure\s*\{[^}]*?\btype\s*:\s*([^;}]+)")
@@ -62,14 +54,9 @@ class PageReader(Reader):
         containers: list[Container] = []
         self._read_regions(page, containers)
 
-        line_by_id = self.index_lines(containers)
-        refs: list[str] = []
-        order_name = ""
-        order_el = page.find(q("ReadingOrder"))
-        if order_el is not None and (group := first_ordered_group(order_el)) is not None:
-            collect_refs(group, refs, "regionRef")
-            order_name = group.get("id", "") or "(no id)"
-        regions, lines, left_out = apply_reading_order(refs, containers, line_by_id, {})
+        regions, lines, order_name, left_out = self.in_reading_order(
+            page, containers, "regionRef", "id", {}
+        )
         if order_name and left_out:
             self.warnings.append(
                 f"{left_out} line(s) in regions missing from the reading order {order_name} "

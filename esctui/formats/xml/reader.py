@@ -165,6 +165,27 @@ class Reader:
         self.max_x, self.max_y = xml_size
         return round(xml_size[0]), round(xml_size[1])
 
+    def in_reading_order(
+        self,
+        parent: etree._Element,
+        containers: list[Container],
+        ref_attribute: str,
+        id_attribute: str,
+        string_to_line: dict[str, str],
+    ) -> tuple[list[ParsedRegion], list[ParsedLine], str, int]:
+        """Regions and lines in the order of ``parent``'s ``ReadingOrder`` (its first ordered
+        group, refs in ``ref_attribute``), the group's name (its ``id_attribute``; "" without
+        an order) and how many lines the order left out (put after the others)."""
+        line_by_id = self.index_lines(containers)
+        refs: list[str] = []
+        order_name = ""
+        order_el = parent.find(self.q("ReadingOrder"))
+        if order_el is not None and (group := first_ordered_group(order_el)) is not None:
+            collect_refs(group, refs, ref_attribute)
+            order_name = group.get(id_attribute, "") or f"(no {id_attribute})"
+        regions, lines, left_out = apply_reading_order(refs, containers, line_by_id, string_to_line)
+        return regions, lines, order_name, left_out
+
     def index_lines(self, containers: list[Container]) -> dict[str, ParsedLine]:
         """Lines by ID; warns when an ID is used more than once (matching by ID is then unsure)."""
         with_id = [line for c in containers for line in c.lines if line.id]

@@ -346,6 +346,29 @@ def _serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+class _Writing:
+    """What writing one page needs in either format: the plan, the notes, unique IDs, and the
+    root element in the format's namespace (``sub`` adds a child in it)."""
+
+    def __init__(
+        self, page: ExportPage, namespace: str, root_tag: str, schema_location: str, *, alto: bool
+    ) -> None:
+        self.notes: Counter[str] = Counter()
+        self.blocks = _plan(page, self.notes, alto=alto)
+        self.ids = _Ids(())
+        self.ids.used = {b.xml_id for b in self.blocks}
+        self.ids.used |= {ln.xml_id for b in self.blocks for ln in b.lines}
+        self.ns = f"{{{namespace}}}"
+        self.root = etree.Element(self.ns + root_tag, nsmap={None: namespace, "xsi": XSI_NAMESPACE})
+        self.root.set(f"{{{XSI_NAMESPACE}}}schemaLocation", schema_location)
+
+    def sub(self, parent: etree._Element, tag: str, **attrib: str) -> etree._Element:
+        return etree.SubElement(parent, self.ns + tag, attrib)
+
+    def result(self) -> ExportedPage:
+        return ExportedPage(_serialize(self.root), self.notes)
+
+
 # --------------------------------------------------------------------------------------------
 # ALTO v4
 # --------------------------------------------------------------------------------------------
@@ -353,22 +376,13 @@ def _serialize(root: etree._Element) -> bytes:
 
 def write_alto(page: ExportPage) -> ExportedPage:
     """The page as ALTO v4.3 (valid against the shipped ``alto-4-3.xsd``)."""
-    notes: Counter[str] = Counter()
-    blocks = _plan(page, notes, alto=True)
-    ns = f"{{{ALTO_V4_NAMESPACE}}}"
-
-    def sub(parent: etree._Element, tag: str, **attrib: str) -> etree._Element:
-        return etree.SubElement(parent, ns + tag, attrib)
-
-    root = etree.Element(ns + "alto", nsmap={None: ALTO_V4_NAMESPACE, "xsi": XSI_NAMESPACE})
-    root.set(f"{{{XSI_NAMESPACE}}}schemaLocation", ALTO_SCHEMA_LOCATION)
+    writing = _Writing(page, ALTO_V4_NAMESPACE, "alto", ALTO_SCHEMA_LOCATION, alto=True)
+    root, sub, blocks, ids = writing.root, writing.sub, writing.blocks, writing.ids
     root.set("SCHEMAVERSION", "4.3")
     description = sub(root, "Description")
     sub(description, "MeasurementUnit").text = "pixel"
     sub(sub(description, "sourceImageInformation"), "fileName").text = page.image_filename
 
-    ids = _Ids(())
-    ids.used = {b.xml_id for b in blocks} | {ln.xml_id for b in blocks for ln in b.lines}
     region_tags: dict[str, str] = {}
     line_tags: dict[str, str] = {}
     for block in blocks:
@@ -428,7 +442,7 @@ def write_alto(page: ExportPage) -> ExportedPage:
             string = sub(line_el, "String", CONTENT=line.text or "")
             if line.text and (wc := _confidence(line.confidence)) is not None:
                 string.set("WC", wc)
-    return ExportedPage(_serialize(root), notes)
+    return writing.result()
 
 
 def _alto_box(element: etree._Element, points: list[tuple[int, int]]) -> None:
@@ -446,15 +460,8 @@ def _alto_box(element: etree._Element, points: list[tuple[int, int]]) -> None:
 
 def write_page(page: ExportPage, *, now: dt.datetime | None = None) -> ExportedPage:
     """The page as PAGE 2019-07-15 (valid against the shipped ``pagecontent.xsd``)."""
-    notes: Counter[str] = Counter()
-    blocks = _plan(page, notes, alto=False)
-    ns = f"{{{PAGE_2019_NAMESPACE}}}"
-
-    def sub(parent: etree._Element, tag: str, **attrib: str) -> etree._Element:
-        return etree.SubElement(parent, ns + tag, attrib)
-
-    root = etree.Element(ns + "PcGts", nsmap={None: PAGE_2019_NAMESPACE, "xsi": XSI_NAMESPACE})
-    root.set(f"{{{XSI_NAMESPACE}}}schemaLocation", PAGE_SCHEMA_LOCATION)
+    writing = _Writing(page, PAGE_2019_NAMESPACE, "PcGts", PAGE_SCHEMA_LOCATION, alto=False)
+    root, sub, blocks, ids = writing.root, writing.sub, writing.blocks, writing.ids
     metadata = sub(root, "Metadata")
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%S")
     sub(metadata, "Creator").text = "esctui"
@@ -470,15 +477,13 @@ def write_page(page: ExportPage, *, now: dt.datetime | None = None) -> ExportedP
     if page.read_direction == ReadDirection.RTL.value:
         page_el.set("readingDirection", "right-to-left")
 
-    ids = _Ids(())
-    ids.used = {b.xml_id for b in blocks} | {ln.xml_id for b in blocks for ln in b.lines}
     if blocks:
         group = sub(sub(page_el, "ReadingOrder"), "OrderedGroup", id=ids.new("reading_order_"))
         for index, block in enumerate(blocks):
             sub(group, "RegionRefIndexed", index=str(index), regionRef=block.xml_id)
     _ordered, in_document_order = _in_reading_order(blocks)
     if not in_document_order:
-        notes[ExportNote.ORDER_BY_REGION] += 1
+        writing.notes[ExportNote.ORDER_BY_REGION] += 1
 
     for block in blocks:
         element = "TextRegion"
@@ -504,7 +509,7 @@ def write_page(page: ExportPage, *, now: dt.datetime | None = None) -> ExportedP
                 if (conf := _confidence(line.confidence)) is not None:
                     equiv.set("conf", conf)
                 sub(equiv, "Unicode").text = line.text
-    return ExportedPage(_serialize(root), notes)
+    return writing.result()
 
 
 # --------------------------------------------------------------------------------------------

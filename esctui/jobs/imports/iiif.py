@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from esctui.domain import Document, Job, JobStatus, ReadDirection
 from esctui.domain.errors import NotFoundError
+from esctui.domain.text import plural
 from esctui.formats.iiif import (
     CollectionMember,
     IiifCollection,
@@ -35,7 +36,12 @@ from esctui.formats.iiif import (
     IiifManifest,
     check_source,
 )
-from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
+from esctui.jobs.imports.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageRejectedError,
+    prepare_image,
+    staging_folder,
+)
 from esctui.jobs.runner import CommitBatches, JobContext, JobSequence, finish_in_thread
 from esctui.store import StagedFile, Store
 
@@ -57,11 +63,9 @@ class IiifCollectionError(IiifError):
 
     def __init__(self, collection: IiifCollection) -> None:
         self.collection = collection
-        count = len(collection.manifests)
-        held = f"{count} manifest{'s' * (count != 1)}"
+        held = plural(len(collection.manifests), "manifest")
         if collection.collections:
-            subs = len(collection.collections)
-            held += f" and {subs} sub-collection{'s' * (subs != 1)}"
+            held += f" and {plural(len(collection.collections), 'sub-collection')}"
         name = f" '{collection.label}'" if collection.label else ""
         super().__init__(
             f"{collection.url} is a IIIF collection{name} holding {held}, not a single "
@@ -225,27 +229,26 @@ class IiifImporter:
                     "manifest and were not downloaded again."
                 )
             ctx.start(len(jobs) - len(already))
-            staging = self.store.new_staging_dir(self.document_id)
-            pool = ThreadPoolExecutor(max_workers=STAGING_WORKERS, thread_name_prefix="esctui-iiif")
-            try:
-                results = download_images(
-                    jobs,
-                    staging / "downloads",
-                    client=client,
-                    concurrency=self.concurrency,
-                    retries=self.retries,
-                    backoff=self.backoff,
-                    max_width=self.max_width,
-                    already_done=done_keys,
-                    in_order=True,
-                )
+            async with staging_folder(self.store, self.document_id) as staging:
+                pool = ThreadPoolExecutor(STAGING_WORKERS, thread_name_prefix="esctui-iiif")
                 try:
-                    await self._pipeline(ctx, results, staging, pool)
+                    results = download_images(
+                        jobs,
+                        staging / "downloads",
+                        client=client,
+                        concurrency=self.concurrency,
+                        retries=self.retries,
+                        backoff=self.backoff,
+                        max_width=self.max_width,
+                        already_done=done_keys,
+                        in_order=True,
+                    )
+                    try:
+                        await self._pipeline(ctx, results, staging, pool)
+                    finally:
+                        await results.aclose()
                 finally:
-                    await results.aclose()
-            finally:
-                await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
-                await asyncio.to_thread(_remove_tree, staging)
+                    await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
         await finish_in_thread(self._restore_order, ctx, manifest, done_keys)
 
     async def _pipeline(
@@ -419,8 +422,7 @@ class CollectionImport(JobSequence):
         max_width: int | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
-        count = len(members)
-        title = f"IIIF collection: {label} ({count} manifest{'s' * (count != 1)})"
+        title = f"IIIF collection: {label} ({plural(len(members), 'manifest')})"
         super().__init__(store, title, [])
         self.members = list(zip(members, member_document_names(prefix, members), strict=True))
         self.max_width = max_width
@@ -463,9 +465,3 @@ class CollectionImport(JobSequence):
 
 def _canvas_name(result: DownloadResult) -> str:
     return f"{result.label} (canvas {result.index + 1})"
-
-
-def _remove_tree(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)

@@ -9,11 +9,14 @@ batches; a cancelled or failed run leaves only whole pages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import hashlib
 import io
 import os
+import shutil
 from collections import deque
+from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,6 +26,7 @@ from natsort import natsorted, ns
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from esctui.domain.errors import JobError
+from esctui.domain.text import plural
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import StagedFile, Store
 
@@ -233,6 +237,17 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+@contextlib.asynccontextmanager
+async def staging_folder(store: Store, document_id: str) -> AsyncIterator[Path]:
+    """A private folder for an import's staged files (``Store.new_staging_dir``), removed when
+    the block ends, however it ends: what was committed from it has been moved out."""
+    folder = store.new_staging_dir(document_id)
+    try:
+        yield folder
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+
+
 def write_synced(target: Path, data: bytes) -> None:
     """Write a staged file and fsync it here, in the worker thread: the commit that later
     points at it must not find it empty after a power loss (kill -9 alone never could)."""
@@ -269,9 +284,8 @@ class LocalImagesImporter:
         self.document_id = document_id
         self.inputs = inputs
         self.options = options or ImageImportOptions()
-        count = len(inputs)
         self.title = (
-            f"Images: {count} item{'s' * (count != 1)} into " + store.get_document(document_id).name
+            f"Images: {plural(len(inputs), 'item')} into {store.get_document(document_id).name}"
         )
 
     async def run(self, ctx: JobContext) -> None:
@@ -279,13 +293,13 @@ class LocalImagesImporter:
         for name, reason in problems:
             ctx.report.add_skipped(name, reason)
         ctx.start(len(files))
-        staging = self.store.new_staging_dir(self.document_id)
-        pool = ThreadPoolExecutor(max_workers=self.options.workers, thread_name_prefix="esctui-img")
-        try:
-            await self._pipeline(ctx, files, staging, pool)
-        finally:
-            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
-            await asyncio.to_thread(_remove_tree, staging)
+        async with staging_folder(self.store, self.document_id) as staging:
+            workers = self.options.workers
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="esctui-img")
+            try:
+                await self._pipeline(ctx, files, staging, pool)
+            finally:
+                await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
 
     async def _pipeline(
         self, ctx: JobContext, files: list[Path], staging: Path, pool: ThreadPoolExecutor
@@ -330,9 +344,3 @@ class LocalImagesImporter:
                 staged.source, f"an exact duplicate of page {existing!r} already in the document"
             )
             ctx.report.count("duplicates")
-
-
-def _remove_tree(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)

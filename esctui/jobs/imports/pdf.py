@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +24,12 @@ from esctui.domain import (
     TranscriptionSource,
 )
 from esctui.domain.errors import JobError
-from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, ImageRejectedError, prepare_image
+from esctui.jobs.imports.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageRejectedError,
+    prepare_image,
+    staging_folder,
+)
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import PageLayout, StagedFile, Store
 
@@ -66,7 +70,6 @@ class PdfImporter:
         from esctui.formats.pdf import (  # pymupdf: not at start-up
             MAX_DPI,
             MIN_DPI,
-            PdfError,
             open_pdf,
         )
 
@@ -86,27 +89,30 @@ class PdfImporter:
                 TranscriptionSource.PDF_TEXT.value,
                 reuse=True,
             )
-        staging = self.store.new_staging_dir(self.document_id)
-        try:
-            for warning in source.warnings:
-                ctx.report.notes.append(warning)
-            ctx.start(source.page_count)
-            async with CommitBatches(functools.partial(self._commit, ctx)) as batches:
-                for index in range(source.page_count):
-                    name = f"{self.path.stem}_{index + 1}"
-                    ctx.working_on(f"page {index + 1}")
-                    try:
-                        staged = await asyncio.to_thread(
-                            self._stage_page, source, index, name, staging
-                        )
-                    except (PdfError, ImageRejectedError) as error:
-                        ctx.report.add_skipped(f"{self.path.name} page {index + 1}", str(error))
-                    else:
-                        await batches.add(staged)
-                    ctx.advance(name)
-        finally:
-            source.close()
-            await asyncio.to_thread(shutil.rmtree, staging, True)
+        async with staging_folder(self.store, self.document_id) as staging:
+            try:
+                await self._stage_and_commit(ctx, source, staging)
+            finally:
+                source.close()
+
+    async def _stage_and_commit(self, ctx: JobContext, source: PdfSource, staging: Path) -> None:
+        """Stage page after page in ``staging``; commit them in batches."""
+        from esctui.formats.pdf import PdfError
+
+        for warning in source.warnings:
+            ctx.report.notes.append(warning)
+        ctx.start(source.page_count)
+        async with CommitBatches(functools.partial(self._commit, ctx)) as batches:
+            for index in range(source.page_count):
+                name = f"{self.path.stem}_{index + 1}"
+                ctx.working_on(f"page {index + 1}")
+                try:
+                    staged = await asyncio.to_thread(self._stage_page, source, index, name, staging)
+                except (PdfError, ImageRejectedError) as error:
+                    ctx.report.add_skipped(f"{self.path.name} page {index + 1}", str(error))
+                else:
+                    await batches.add(staged)
+                ctx.advance(name)
 
     def _stage_page(self, source: PdfSource, index: int, name: str, staging: Path) -> StagedFile:
         from esctui.formats.pdf import PdfError

@@ -91,15 +91,31 @@ Item = TypeVar("Item", Region, Line)
 
 class _OnThePage(Generic[Item]):
     """Regions or lines already on a page, found by their XML ID (``eSc_line_<stored id>`` for
-    one exported without an ID), else by exact shape; each is matched at most once."""
+    one exported without an ID), else by exact shape; each is matched at most once. New ones
+    are added to ``placed`` (the new layout's list), after the page's others."""
 
-    def __init__(self, items: list[Item], kind: str, shape_of: Callable[[Item], object]) -> None:
+    def __init__(
+        self, items: list[Item], kind: str, shape_of: Callable[[Item], object], placed: list[Item]
+    ) -> None:
         self._by_key: dict[object, list[Item]] = {}
         for item in items:
             self._by_key.setdefault(item.external_id or shape_of(item), []).append(item)
             if not item.external_id:
                 self._by_key.setdefault(preferred_xml_id(kind, "", item.id), []).append(item)
         self._taken: set[str] = set()
+        self._placed: list[Item] = placed
+        self._next_order = max((item.order for item in items), default=-1) + 1
+
+    def update_or_add(self, key: object, new: Callable[..., Item]) -> tuple[Item, bool]:
+        """The item on the page under ``key`` (and False), else ``new(order=...)``, added (and
+        True); the caller then gives it the parsed shape."""
+        item = self.take(key)
+        if item is not None:
+            return item, False
+        item = new(order=self._next_order)
+        self._next_order += 1
+        self._placed.append(item)
+        return item, True
 
     def take(self, key: object) -> Item | None:
         for item in self._by_key.get(key, []):
@@ -124,58 +140,42 @@ def merge_layout(
     layout = change.layout
 
     # Regions
-    old_regions = _OnThePage(old.regions, "region", lambda r: _geometry_key(r.polygon))
-    next_order = max((r.order for r in old.regions), default=-1) + 1
+    old_regions = _OnThePage(
+        old.regions, "region", lambda r: _geometry_key(r.polygon), layout.regions
+    )
     region_ids: dict[str, str] = {}  # XML region ID -> stored id
     for parsed_region in parsed.regions:
         key = parsed_region.id or _geometry_key(parsed_region.polygon)
-        region = old_regions.take(key)
-        if region is not None:
-            region.polygon = parsed_region.polygon
-            region.type = parsed_region.type
-            change.updated_regions += 1
-        else:
-            region = Region(
-                part_id=part_id,
-                polygon=parsed_region.polygon,
-                type=parsed_region.type,
-                external_id=parsed_region.id,
-                order=next_order,
-            )
-            next_order += 1
-            layout.regions.append(region)
+        new_region = partial(Region, part_id=part_id, polygon=[], external_id=parsed_region.id)
+        region, added = old_regions.update_or_add(key, new_region)
+        region.polygon = parsed_region.polygon
+        region.type = parsed_region.type
+        if added:
             change.added_regions += 1
+        else:
+            change.updated_regions += 1
         if parsed_region.id:
             region_ids.setdefault(parsed_region.id, region.id)
 
     # Lines
-    old_lines = _OnThePage(old.lines, "line", lambda ln: _geometry_key(ln.baseline, ln.mask))
-    next_order = max((line.order for line in old.lines), default=-1) + 1
+    old_lines = _OnThePage(
+        old.lines, "line", lambda ln: _geometry_key(ln.baseline, ln.mask), layout.lines
+    )
     new_texts: dict[str, LineText] = {}
     cleared: set[str] = set()
     for parsed_line in parsed.lines:
         key = parsed_line.id or _geometry_key(parsed_line.baseline, parsed_line.mask)
-        region_id = region_ids.get(parsed_line.region_id or "")
-        line = old_lines.take(key)
-        if line is not None:
-            line.baseline = parsed_line.baseline
-            line.mask = parsed_line.mask
-            line.type = parsed_line.type
-            line.region_id = region_id
-            change.updated_lines += 1
-        else:
-            line = Line(
-                part_id=part_id,
-                baseline=parsed_line.baseline,
-                mask=parsed_line.mask,
-                region_id=region_id,
-                type=parsed_line.type,
-                external_id=parsed_line.id,
-                order=next_order,
-            )
-            next_order += 1
-            layout.lines.append(line)
+        line, added = old_lines.update_or_add(
+            key, partial(Line, part_id=part_id, external_id=parsed_line.id)
+        )
+        line.baseline = parsed_line.baseline
+        line.mask = parsed_line.mask
+        line.type = parsed_line.type
+        line.region_id = region_ids.get(parsed_line.region_id or "")
+        if added:
             change.added_lines += 1
+        else:
+            change.updated_lines += 1
         if parsed_line.text:
             new_texts[line.id] = LineText(
                 line.id, version_id, parsed_line.text, parsed_line.confidence

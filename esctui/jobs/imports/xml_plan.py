@@ -91,23 +91,13 @@ class PageMatcher:
                 if len(found) == 1:
                     return PageMatch(found[0], rule)
                 if len(found) > 1:
-                    return PageMatch(
-                        None,
-                        reason=f"{len(found)} pages fit the image {image_filename!r} "
-                        f"({_page_names(found)}); none was chosen",
-                        ambiguous=True,
-                    )
+                    return _ambiguous(found, f"the image {image_filename!r}")
         stem = _stem(xml_name).casefold()
         found = self._by_page_name.get(stem, []) if stem else []
         if len(found) == 1:
             return PageMatch(found[0], "XML file name")
         if len(found) > 1:
-            return PageMatch(
-                None,
-                reason=f"{len(found)} pages fit the file name {_stem(xml_name)!r} "
-                f"({_page_names(found)}); none was chosen",
-                ambiguous=True,
-            )
+            return _ambiguous(found, f"the file name {_stem(xml_name)!r}")
         if image_filename:
             reason = (
                 f"no page has the image {image_filename!r} (nor a name like {_stem(xml_name)!r})"
@@ -115,6 +105,12 @@ class PageMatcher:
         else:
             reason = f"the file names no image and no page is called {_stem(xml_name)!r}"
         return PageMatch(None, reason=reason)
+
+
+def _ambiguous(found: list[Part], what: str) -> PageMatch:
+    """No page chosen: several pages fit ``what``."""
+    reason = f"{len(found)} pages fit {what} ({_page_names(found)}); none was chosen"
+    return PageMatch(None, reason=reason, ambiguous=True)
 
 
 def _page_names(parts: list[Part]) -> str:

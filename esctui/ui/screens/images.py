@@ -13,12 +13,12 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from esctui.domain import Document, Part, describe_typology
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import human_size
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
 from esctui.ui.widgets.preview import PagePreview
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import human_size
 
 # Import menu: key -> (label, help, "module:function"). The function takes (screen, document_id)
 # and opens that import's dialog; each importer's UI lives in its own module.

@@ -19,11 +19,11 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural, shorten
 from esctui.jobs.imports.xml import EntryStatus, XmlImportPlan
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import plural, shorten
 
 PLAN_GROUP = "xml-plan"
 FILE_WIDTH = 18  # the table fits 80 columns; the line under it says the full names

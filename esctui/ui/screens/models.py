@@ -15,11 +15,11 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from esctui.domain import Model
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import human_size
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import human_size
 
 MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
 ALPHABET_SAMPLE = 60

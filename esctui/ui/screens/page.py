@@ -16,11 +16,11 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from esctui.domain import Line, Part, Polygon, Region, Transcription
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import shorten
 from esctui.store import PageLayout
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import shorten
 
 NO_LAYOUT = "No regions or lines yet — import ALTO/PAGE XML with i on the Images screen."
 

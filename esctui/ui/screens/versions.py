@@ -16,12 +16,12 @@ from textual.worker import Worker, WorkerState
 
 from esctui.domain import Part, Transcription, describe_typology
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import shorten
 from esctui.store.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import shorten
 
 STATS_GROUP = "version-stats"
 ONLY_A = "bold red reverse"  # text only in the left version (or replaced)

@@ -1,6 +1,8 @@
-"""Small text helpers the screens share: shortening, plurals, sizes."""
+"""Plain words the TUI, the CLI and the jobs share: plurals, shortened names, sizes, times."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 
 def shorten(text: str, width: int) -> str:
@@ -21,3 +23,8 @@ def human_size(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def local_time(timestamp: float) -> str:
+    """Seconds since the epoch as local time to the minute: '2024-05-01 14:03'."""
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
