@@ -7,6 +7,8 @@ Import it as ``from tests.helpers import ...``; helpers used by one test file st
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import random
 import shutil
@@ -21,7 +23,7 @@ from PIL import Image, ImageDraw
 
 from esctui.domain import Part
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
-from esctui.store import Store
+from esctui.store import StagedFile, Store
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -228,3 +230,42 @@ def write_zip(path: Path, members: dict[str, bytes]) -> Path:
         for name, data in members.items():
             archive.writestr(name, data)
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# Pages staged and added as an import leaves them (the store tests)
+
+
+def stage(store: Store, document_id: str, make_image, names: list[str]) -> list[StagedFile]:
+    """Page images and thumbnails written into a staging folder, as an importer leaves them."""
+    folder = store.new_staging_dir(document_id)
+    staged = []
+    for name in names:
+        image = make_image(folder / f"{name}.png", size=(60, 80))
+        thumb = make_image(folder / f"{name}.thumb.jpg", size=(30, 40), seed=name)
+        data = image.read_bytes()
+        staged.append(
+            StagedFile(
+                image=image,
+                thumbnail=thumb,
+                name=name,
+                original_filename=f"{name}.png",
+                width=60,
+                height=80,
+                format="PNG",
+                byte_size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                source=f"/scans/{name}.png",
+            )
+        )
+    return staged
+
+
+def add_pages(store: Store, document_id: str, make_image, names: list[str]) -> list:
+    added, duplicates = store.add_parts(document_id, stage(store, document_id, make_image, names))
+    assert not duplicates
+    return added
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_bytes().decode("utf-8"))
