@@ -7,8 +7,10 @@ Every object is a dataclass that converts to and from a JSON-ready dict (``to_re
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
@@ -85,15 +87,12 @@ class Record:
         """Turn JSON lists back into tuples where the type says so."""
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+def _names_of_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    """The dataclass's field names, worked out once per class."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
+_field_names: Callable[[type], tuple[str, ...]] = functools.cache(_names_of_fields)
+"""A dataclass's field names, worked out once per class (to_record runs for every row)."""
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
