@@ -36,6 +36,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # this checkout's esctui, as the other benchmarks do
 OUT = HERE / "out"
 SIZE = (3000, 4000)
 THUMB = (320, 320)
