@@ -13,25 +13,27 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from esctui.domain import JobStatus
+from esctui.domain import JobStatus, new_id
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural, printable
+from esctui.jobs.runner import CANCELLED_BY_USER
 from esctui.store import Store, resolve_data_dir
 from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.running import (
-    CANCELLED_BY_USER,
     KEPT_ON_CANCEL,
     STOPPED_BY_CLOSE,
     STOPPED_BY_QUIT,
     RunningJob,
 )
-from esctui.ui.widgets.text import plural, printable, safe
+from esctui.ui.widgets.text import safe
 
 if TYPE_CHECKING:
-    from esctui.domain import ImportJob
-    from esctui.importers.jobs import Importer, JobProgress
+    from esctui.domain import Job
+    from esctui.jobs.runner import JobKind, JobProgress
 
 # A key is routed once the key before it has been handled: its message passes through the
 # widgets from the focused one up to the app this many times (an action may post a message
@@ -208,17 +210,18 @@ class EsctuiApp(App[int]):
     @property
     def progress(self) -> dict[str, JobProgress]:
         """The last progress of every running job, by job id."""
-        return {job.job_id: job.progress for job in self.jobs if job.job_id and job.progress}
+        return {job.job_id: job.progress for job in self.jobs if job.progress}
 
     def describe_job(self, job_id: str) -> str | None:
         """The live progress line of a running job (None when it does not run here)."""
         job = self.running_job(job_id)
         return job.describe() if job is not None else None
 
-    def start_import(self, importer: Importer, *, show_progress: bool = True) -> RunningJob:
+    def start_job(self, work: JobKind, *, show_progress: bool = True) -> RunningJob:
         """Run a job in the background; show its progress window unless told not to."""
-        from esctui.importers.jobs import run_job
+        from esctui.jobs.runner import run_job
 
+        job_id = new_id()
         running: RunningJob
 
         def on_progress(progress: JobProgress) -> None:
@@ -226,36 +229,24 @@ class EsctuiApp(App[int]):
             for screen in self.screen_stack:  # the screens below a dialog show it too
                 screen.post_message(JobUpdated(progress, running))
 
-        async def work() -> ImportJob:
+        def why_stopped() -> str:
+            return running.stop_reason or STOPPED_BY_CLOSE
+
+        async def run() -> Job:
             if get_current_worker().is_cancelled:  # cancelled before it started
                 raise asyncio.CancelledError
-            try:
-                return await run_job(self.store, importer, on_progress)
-            except asyncio.CancelledError:
-                self._record_stop(running)
-                raise
+            return await run_job(
+                self.store, work, on_progress, job_id=job_id, cancel_reason=why_stopped
+            )
 
-        worker = self.run_worker(work(), name=importer.title, group="jobs", exit_on_error=False)
-        running = RunningJob(importer, worker)
+        worker = self.run_worker(run(), name=work.title, group="jobs", exit_on_error=False)
+        running = RunningJob(work, worker, job_id)
         self.jobs.append(running)
         if show_progress:
             from esctui.ui.screens.progress import ProgressScreen
 
             self.push_screen(ProgressScreen(running))
         return running
-
-    def _record_stop(self, running: RunningJob) -> None:
-        """Replace the runner's "cancelled by the user" with the true reason."""
-        reason = running.stop_reason or STOPPED_BY_CLOSE
-        if reason == CANCELLED_BY_USER or running.job_id is None:
-            return
-        try:
-            job = self.store.get_job(running.job_id)
-            if job.status == JobStatus.CANCELLED.value:
-                job.error = reason
-                self.store.save_job(job)
-        except (EsctuiError, OSError):
-            pass  # the record keeps the runner's words
 
     def cancel_job(self, job_id: str, reason: str = CANCELLED_BY_USER) -> bool:
         """Cancel a job of this window; False when it does not run here (any more)."""
@@ -293,7 +284,7 @@ class EsctuiApp(App[int]):
         if running is not None:
             self.jobs.remove(running)
         job = worker.result
-        if job is None and running is not None and running.job_id:
+        if job is None and running is not None:
             try:
                 job = self.store.get_job(running.job_id)
             except EsctuiError:
@@ -302,7 +293,7 @@ class EsctuiApp(App[int]):
             if worker.error is not None:
                 self.notify(f"The job stopped: {safe(worker.error)}", severity="error")
             return
-        severity = "information"
+        severity: SeverityLevel = "information"
         if job.status == JobStatus.FAILED.value:
             severity = "error"
         elif job.status == JobStatus.CANCELLED.value or job.report.skipped:
@@ -310,7 +301,7 @@ class EsctuiApp(App[int]):
         message = f"{safe(job.title)}: {job.status} — {safe(job.report.summary())}"
         if job.error:
             message += f"\n{safe(job.error)}"
-        self.notify(message, severity=severity, timeout=8)  # type: ignore[arg-type]
+        self.notify(message, severity=severity, timeout=8)
         for screen in self.screen_stack:
             screen.post_message(JobFinished(job))
 

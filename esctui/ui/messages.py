@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from esctui.domain import ImportJob
-    from esctui.importers.jobs import JobProgress
+    from esctui.domain import Job
+    from esctui.jobs.runner import JobProgress
     from esctui.ui.running import RunningJob
 
 
@@ -25,6 +25,6 @@ class JobUpdated(Message):
 class JobFinished(Message):
     """A job ended (done, failed or cancelled)."""
 
-    def __init__(self, job: ImportJob) -> None:
+    def __init__(self, job: Job) -> None:
         super().__init__()
         self.job = job

@@ -20,9 +20,10 @@ from textual.widgets.option_list import Option
 
 from esctui.domain import Document, LineOffset, ReadDirection
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import printable_lines
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
-from esctui.ui.widgets.text import printable_lines, safe
+from esctui.ui.widgets.text import safe
 
 OFFSET_WORDS = {  # where the line drawn on the page lies, said in words
     LineOffset.BASELINE.value: "baseline (the text stands on it)",

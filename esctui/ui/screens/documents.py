@@ -12,12 +12,13 @@ from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Document
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural
 from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.running import STOPPED_BY_DELETE
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import cell, number, plural, quoted, safe
+from esctui.ui.widgets.text import cell, number, quoted, safe
 
 NAME_WIDTH = 34  # the Name column at 80 columns; the rest of a longer name shows as "…"
 

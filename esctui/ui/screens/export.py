@@ -15,11 +15,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural, printable
 from esctui.ui.screens.dialogs import ConfirmScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.text import plural, printable, safe
+from esctui.ui.widgets.text import safe
 
 FORMATS: list[tuple[str, str]] = [
     ("ALTO v4 XML", "alto"),
@@ -127,7 +128,7 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
         self.start(out)
 
     def start(self, out: Path) -> None:
-        from esctui.exporters.export import ExportJob
+        from esctui.jobs.export import ExportJob
 
         fmt = str(self.query_one("#export-format", Select).value)
         version = str(self.query_one("#export-version", Select).value)
@@ -146,7 +147,7 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
             self.notify(safe(error), severity="error")
             return
         self.dismiss(None)
-        self.app.start_import(job)  # type: ignore[attr-defined]
+        self.app.start_job(job)  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
         self.dismiss(None)

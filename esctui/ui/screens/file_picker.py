@@ -17,10 +17,11 @@ from textual.widgets.directory_tree import DirEntry
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from esctui.importers.images import expand_inputs
+from esctui.domain.text import plural, printable
+from esctui.jobs.imports.images import expand_inputs
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
-from esctui.ui.widgets.text import plural, printable, safe
+from esctui.ui.widgets.text import safe
 
 
 def natural_order(paths: Iterable[Path]) -> list[Path]:
@@ -33,7 +34,7 @@ class FilteredTree(DirectoryTree):
     names shown with their control characters escaped. Space selects (DirectoryTree's own Space
     only folds a folder, and would hide the picker's)."""
 
-    BINDINGS = [Binding("space", "screen.toggle", "Select")]
+    BINDINGS = [Binding("space", "screen.select", "Select")]
 
     def __init__(self, path: Path, suffixes: frozenset[str] | None, **kwargs: object) -> None:
         self.suffixes = suffixes
@@ -67,7 +68,7 @@ class FilteredTree(DirectoryTree):
 class PickOneTree(FilteredTree):
     """The tree of a picker for one file: Space picks it."""
 
-    BINDINGS = [Binding("space", "screen.toggle", "Pick")]
+    BINDINGS = [Binding("space", "screen.select", "Pick")]
 
 
 class FilePickerScreen(ModalScreen[list[Path] | None]):
@@ -193,16 +194,18 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
         if self.multiple:
-            self.action_toggle()
+            self.action_select()
         else:
             self.dismiss([event.path])
 
-    def action_toggle(self) -> None:
+    def action_select(self) -> None:
         path = self._highlighted()
         if path is None:
             return
         if path.is_dir():
-            self.query_one("#tree", DirectoryTree).cursor_node.toggle()  # type: ignore[union-attr]
+            node = self.query_one("#tree", DirectoryTree).cursor_node
+            if node is not None:
+                node.toggle()
             return
         if not self.multiple:
             self.dismiss([path])

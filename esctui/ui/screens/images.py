@@ -12,15 +12,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from esctui.domain import Part, describe_typology
+from esctui.domain import Document, Part, describe_typology
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import human_size, plural, printable
 from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.preview import PagePreview
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import cell, human_size, number, plural, printable, quoted, safe
+from esctui.ui.widgets.text import cell, number, quoted, safe
 
 SIDE_SHARE, SIDE_MIN = 0.4, 28  # app.tcss: .side (the info and preview panel)
 SCROLLBAR = 2
@@ -293,10 +294,10 @@ class ImagesScreen(StoreAccess, Screen[None]):
     def action_describe(self) -> None:
         doc = self.store.get_document(self.document_id)
 
-        def saved(doc_: object) -> None:
+        def saved(doc_: Document | None) -> None:
             if doc_ is not None:
                 try:
-                    self.store.update_document(doc_)  # type: ignore[arg-type]
+                    self.store.update_document(doc_)
                 except EsctuiError as error:
                     self.notify(safe(error), severity="error")
                 self.reload()

@@ -10,10 +10,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Static
 
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.text import plural, quoted, safe
+from esctui.ui.widgets.text import quoted, safe
 
 
 def open_dialog(screen: Screen, document_id: str) -> None:
@@ -65,7 +66,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
         self.query_one("#iiif-status", Static).update(text)
 
     def start(self) -> None:
-        from esctui.importers.iiif import check_source
+        from esctui.jobs.imports.iiif import check_source
 
         url = self.query_one("#url", Input).value
         width_text = self.query_one("#max-width", Input).value.strip()
@@ -86,7 +87,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
     async def inspect(self, source: str, max_width: int | None) -> None:
         """Fetch the manifest once to learn whether it is a collection; then import."""
         from esctui.formats.iiif import IiifCollection
-        from esctui.importers.iiif_fetch import fetch_manifest
+        from esctui.net.iiif_fetch import fetch_manifest
 
         try:
             parsed = await fetch_manifest(source)
@@ -95,7 +96,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
             self.notify(safe(error), severity="error", timeout=10)
             return
         if isinstance(parsed, IiifCollection):
-            from esctui.importers.iiif import collection_manifests
+            from esctui.jobs.imports.iiif import collection_manifests
 
             self._say("Reading the collection (and its sub-collections)…")
             try:
@@ -106,13 +107,13 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
                 return
             self._offer_collection(parsed.label, members, max_width)
             return
-        from esctui.importers.iiif import IiifImporter
+        from esctui.jobs.imports.iiif import IiifImporter
 
         importer = IiifImporter(
             self.store, self.document_id, source, max_width=max_width, manifest=parsed
         )
         self.dismiss(None)
-        self.app.start_import(importer)  # type: ignore[attr-defined]
+        self.app.start_job(importer)  # type: ignore[attr-defined]
 
     def _offer_collection(self, label: str, members: list, max_width: int | None) -> None:
         from esctui.ui.screens.dialogs import ConfirmScreen
@@ -140,21 +141,8 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
         )
 
     def _import_each(self, members: list, label: str, max_width: int | None) -> None:
-        from esctui.domain.errors import NotFoundError
-        from esctui.importers.iiif import IiifImporter, member_document_names
-        from esctui.importers.jobs import ImportSequence
+        from esctui.jobs.imports.iiif import CollectionImport
 
-        store = self.store
-        importers = []
-        for member, name in zip(members, member_document_names("", members), strict=True):
-            try:
-                doc = store.get_document(name)
-            except NotFoundError:
-                doc = store.create_document(name)
-            importers.append(IiifImporter(store, doc.id, member.url, max_width=max_width))
+        collection = CollectionImport(self.store, members, label=label, max_width=max_width)
         self.dismiss(None)
-        self.app.start_import(  # type: ignore[attr-defined]
-            ImportSequence(
-                store, f"IIIF collection: {label} ({len(importers)} manifests)", importers
-            )
-        )
+        self.app.start_job(collection)  # type: ignore[attr-defined]

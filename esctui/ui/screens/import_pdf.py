@@ -97,7 +97,7 @@ def open_dialog(screen: Screen, document_id: str) -> None:
         def chosen(options: PdfOptions | None) -> None:
             if options is None:
                 return
-            from esctui.importers.pdf import PdfImporter  # pymupdf loads only when run
+            from esctui.jobs.imports.pdf import PdfImporter  # pymupdf loads only when run
 
             importer = PdfImporter(
                 app.store,  # type: ignore[attr-defined]
@@ -107,7 +107,7 @@ def open_dialog(screen: Screen, document_id: str) -> None:
                 text_layer=options.text_layer,
                 password=password,
             )
-            app.start_import(importer)  # type: ignore[attr-defined]
+            app.start_job(importer)  # type: ignore[attr-defined]
 
         app.push_screen(PdfOptionsScreen(path), chosen)
 

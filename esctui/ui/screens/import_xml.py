@@ -1,7 +1,7 @@
 """The Import > Transcriptions (XML) dialog: pick an ALTO/PAGE file or a ZIP, preview which page
 each XML file goes to, name the version, choose merge or override, then import.
 
-The importer (and lxml) load only when the dialog reads the file, never at start-up.
+The importer (and lxml) load with this dialog, never at start-up.
 """
 
 from __future__ import annotations
@@ -20,15 +20,16 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural
+from esctui.jobs.imports.xml import EntryStatus, XmlImportPlan
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import cell, number, plural, quoted, safe
+from esctui.ui.widgets.text import cell, number, quoted, safe
 
 if TYPE_CHECKING:
-    from esctui.importers.xml import XmlImportPlan
     from esctui.store import Store
 
 PLAN_GROUP = "xml-plan"
@@ -45,12 +46,18 @@ SHORT_RULES = {
     "XML file name": "file name",
 }
 STATUS_WORDS = {
-    "matched": "ok",
-    "unmatched": "no page",
-    "ambiguous": "ambiguous",
-    "duplicate": "duplicate",
-    "error": "unreadable",
+    EntryStatus.MATCHED: "ok",
+    EntryStatus.UNMATCHED: "no page",
+    EntryStatus.AMBIGUOUS: "ambiguous",
+    EntryStatus.DUPLICATE: "duplicate",
+    EntryStatus.ERROR: "unreadable",
 }
+NOT_MATCHED = (
+    EntryStatus.UNMATCHED,
+    EntryStatus.AMBIGUOUS,
+    EntryStatus.DUPLICATE,
+    EntryStatus.ERROR,
+)
 LEFT_OUT = "left out"
 
 
@@ -91,8 +98,8 @@ def plan_summary(plan: XmlImportPlan) -> str:
     text = f"{matched} of {plural(total, 'file')} {'matches' if total == 1 else 'match'} a page"
     counts = Counter(e.status for e in plan.not_matched)
     others = [
-        f"{counts[status]} {'unreadable' if status == 'error' else status}"
-        for status in ("unmatched", "ambiguous", "duplicate", "error")
+        f"{counts[status]} {'unreadable' if status is EntryStatus.ERROR else status}"
+        for status in NOT_MATCHED
         if counts[status]
     ]
     if others:
@@ -158,7 +165,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        from esctui.importers.xml import default_version_name
+        from esctui.jobs.imports.xml import default_version_name
 
         table = self.query_one(DataTable)
         table.add_column("File", key="file")
@@ -174,7 +181,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
     @work(thread=True, exclusive=True, group=PLAN_GROUP, exit_on_error=False)
     def read_plan(self) -> XmlImportPlan:
         """Parse every XML file once and match it to a page (writes nothing)."""
-        from esctui.importers.xml import plan_xml_import
+        from esctui.jobs.imports.xml import plan_xml_import
 
         return plan_xml_import(self.store, self.document_id, self.path)
 
@@ -190,7 +197,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
                 f"Cannot read {safe(self.path.name)}: {safe(message)}", severity="error", timeout=15
             )
             self.dismiss(None)
-        elif event.state == WorkerState.SUCCESS:
+        elif event.state == WorkerState.SUCCESS and event.worker.result is not None:
             self.show_plan(event.worker.result)
 
     def show_plan(self, plan: XmlImportPlan) -> None:
@@ -206,7 +213,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
                 SHORT_RULES.get(entry.rule, entry.rule) if entry.matched else "",
                 number(entry.lines),
                 number(entry.regions),
-                STATUS_WORDS.get(entry.status, entry.status),
+                STATUS_WORDS[entry.status],
                 key=key,
             )
             if entry.matched:
@@ -277,7 +284,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
         )
 
     def start(self) -> None:
-        from esctui.importers.xml import XmlImporter
+        from esctui.jobs.imports.xml import XmlImporter
 
         name = self.query_one("#xml-name", Input).value.strip() or None
         override = self.query_one("#xml-override", Checkbox).value
@@ -289,7 +296,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
             self.notify(safe(error), severity="error")
             return
         self.dismiss(None)
-        self.app.start_import(importer)  # type: ignore[attr-defined]
+        self.app.start_job(importer)  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, PLAN_GROUP)

@@ -10,9 +10,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from esctui.domain import ImportJob, JobStatus
+from esctui.domain import Job, JobStatus
+from esctui.jobs.runner import format_seconds
 from esctui.ui.messages import JobFinished, JobUpdated
-from esctui.ui.running import format_seconds
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
@@ -22,7 +22,7 @@ SIDE_SHARE, SIDE_MIN = 0.4, 28  # app.tcss: .side (the report panel)
 FIXED_COLUMNS = 11 + 6 + 9 + 2 * 4 + 2  # Started, Kind, Status, cell padding, scroll bar
 
 
-def render_report(job: ImportJob, live: str = "") -> str:
+def render_report(job: Job, live: str = "") -> str:
     """The report of a job as Rich markup (every name from a file or server made safe)."""
     when = dt.datetime.fromtimestamp(job.started).strftime("%Y-%m-%d %H:%M:%S")
     lines = [f"[b]{safe(job.title)}[/b]", f"{job.kind} · started {when} · {job.status}"]
@@ -58,7 +58,7 @@ class JobsScreen(StoreAccess, Screen[None]):
     def __init__(self, select: str | None = None) -> None:
         super().__init__()
         self.select = select
-        self.jobs: dict[str, ImportJob] = {}
+        self.jobs: dict[str, Job] = {}
         self.asked_for: set[str] = set()  # job ids reloaded for once: not in the store (yet)
 
     def compose(self) -> ComposeResult:
@@ -104,7 +104,7 @@ class JobsScreen(StoreAccess, Screen[None]):
         width = self.size.width or 80
         return max(10, width - max(SIDE_MIN, int(width * SIDE_SHARE)) - FIXED_COLUMNS)
 
-    def _result(self, job: ImportJob) -> object:
+    def _result(self, job: Job) -> object:
         live = self.app.describe_job(job.id)  # type: ignore[attr-defined]
         if live is not None and job.status == JobStatus.RUNNING.value:
             return cell(live, self.result_width())
@@ -124,7 +124,7 @@ class JobsScreen(StoreAccess, Screen[None]):
                 self._result(job),
                 key=job.id,
             )
-        if current in table.rows:
+        if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
         report = self.query_one("#report", Static)
         if not self.jobs:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
+from esctui.domain.text import plural
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
-from esctui.ui.widgets.text import plural, safe
+from esctui.ui.widgets.text import safe
 
 MISSING = "missing"
 ALL = "all"
@@ -46,13 +47,13 @@ def open_dialog(screen: Screen, document_id: str, marked_ids: list[str] | None =
         if key is None:
             return
         from esctui.domain.errors import EsctuiError
-        from esctui.importers.masks import MasksJob  # kraken itself loads in the job
+        from esctui.jobs.masks import MasksJob  # kraken itself loads in the job
 
         try:
             job = MasksJob(store, document_id, part_ids=part_ids, only_missing=key == MISSING)
         except EsctuiError as error:
             app.notify(safe(error), severity="error")
             return
-        app.start_import(job)  # type: ignore[attr-defined]
+        app.start_job(job)  # type: ignore[attr-defined]
 
     app.push_screen(MasksScreen(scope), chosen)

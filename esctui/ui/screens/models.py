@@ -14,12 +14,13 @@ from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Model
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import human_size
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import cell, human_size, quoted, safe
+from esctui.ui.widgets.text import cell, quoted, safe
 
 MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
 ALPHABET_SAMPLE = 60
@@ -157,7 +158,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.models: list[Model] = []
-        self.upload_title: str | None = None  # the running upload job's title
+        self.upload_job_id: str | None = None  # the running upload's job
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -221,7 +222,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
 
     @property
     def uploading(self) -> bool:
-        return self.upload_title is not None
+        return self.upload_job_id is not None
 
     def action_upload(self) -> None:
         if self.uploading:
@@ -254,18 +255,18 @@ class ModelsScreen(StoreAccess, Screen[None]):
 
     def start_upload(self, path: Path, name: str | None) -> None:
         """Validate and store the model as a background job (listed on the Jobs screen)."""
-        from esctui.importers.models import ModelUpload
+        from esctui.jobs.models import ModelUpload
 
         upload = ModelUpload(self.store, path, name=name)
-        self.upload_title = upload.title
         self._set_status(f"Validating {safe(path.name)} with kraken … (takes a few seconds)")
-        self.app.start_import(upload, show_progress=False)  # type: ignore[attr-defined]
+        running = self.app.start_job(upload, show_progress=False)  # type: ignore[attr-defined]
+        self.upload_job_id = running.job_id
 
     def on_job_finished(self, message: JobFinished) -> None:
         """The app says how the upload ended; here the list shows the new model."""
-        if message.job.kind != "model" or message.job.title != self.upload_title:
+        if message.job.id != self.upload_job_id:
             return
-        self.upload_title = None
+        self.upload_job_id = None
         self._set_status("")
         self.reload()
         uploaded = [item.name for item in message.job.report.imported]

@@ -15,12 +15,13 @@ from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Line, Part, Polygon, Region, Transcription
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural, printable
 from esctui.store import PageLayout
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import cell, plural, printable, safe
+from esctui.ui.widgets.text import cell, safe
 
 NO_LAYOUT = "No regions or lines yet — import ALTO/PAGE XML with i on the Images screen."
 
@@ -95,7 +96,7 @@ def draw_layout(
     keeps its proportions. The selected line is drawn last, in its own colour.
     """
     canvas = BrailleCanvas(columns, rows)
-    width, height = page_size
+    width, height = float(page_size[0]), float(page_size[1])
     points = [p for r in layout.regions for p in r.polygon]
     for line in layout.lines:
         points.extend(line.baseline or [])

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
-from esctui.domain import ImportJob
+from esctui.domain import Job
 from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.running import KEPT_ON_CANCEL, RunningJob, job_noun
 from esctui.ui.widgets.footer import KeyFooter
@@ -30,7 +30,7 @@ class ProgressScreen(ModalScreen[None]):
     def __init__(self, job: RunningJob) -> None:
         super().__init__()
         self.job = job
-        self.finished_job: ImportJob | None = None
+        self.finished_job: Job | None = None
         self.noun = job_noun(job.kind)
 
     @property

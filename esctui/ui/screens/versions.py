@@ -15,13 +15,14 @@ from textual.worker import Worker, WorkerState
 
 from esctui.domain import Part, Transcription, describe_typology
 from esctui.domain.errors import EsctuiError
-from esctui.importers.versions import VersionStats, version_stats
+from esctui.domain.text import plural, printable
+from esctui.store.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import cell, number, plural, printable, quoted, safe
+from esctui.ui.widgets.text import cell, number, quoted, safe
 
 STATS_GROUP = "version-stats"
 ONLY_A = "bold red reverse"  # text only in the left version (or replaced)
@@ -356,7 +357,7 @@ class CompareScreen(StoreAccess, Screen[None]):
                     Text(a, no_wrap=True),
                     Text(b, no_wrap=True),
                 )
-                mark = ""
+                mark: Text | str = ""
             else:
                 cells = diff_texts(a, b)
                 mark = Text("≠", style="bold red")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from esctui.ui.widgets.text import printable
+from esctui.domain.text import printable
 
 
 class TextInput(Input):

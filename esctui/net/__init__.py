@@ -1,0 +1,1 @@
+"""Network access: fetching documents and images over HTTP (no store, no Textual)."""
