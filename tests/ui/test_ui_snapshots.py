@@ -39,8 +39,8 @@ def _build(root: Path) -> None:
     and a folder of scans for the file picker."""
     import asyncio
 
-    from tests.ui.test_ui_screens import build_layout, store_model
     from tests.helpers import add_page
+    from tests.ui.test_ui_screens import build_layout, store_model
 
     store = Store(root / "data", user="snap")
     doc = store.create_document("Register 1642", main_script="Latin")
