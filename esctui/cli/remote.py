@@ -17,8 +17,8 @@ import sys
 from typing import Any
 
 from esctui.cli.context import CliContext, UsageError
-from esctui.domain.display import printable, terminal_safe_json
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import printable, terminal_safe_json
 from esctui.store.remotes import RemoteConfigError, RemoteRegistry, RemoteServer
 
 ADD_DESCRIPTION = """\
@@ -170,7 +170,7 @@ def add_remote(args: argparse.Namespace, cli: CliContext) -> int:
         token: str | None = os.environ[args.token_env]
     else:
         token = _read_secret(f"Token for {args.name} (input hidden; Enter for none): ")
-    token = token.strip() or None
+    token = (token or "").strip() or None
     try:
         server = registry.add(RemoteServer(args.name, args.url, args.insecure), token)
     except RemoteConfigError as error:

@@ -9,7 +9,7 @@
         part = await escr.upload_part(doc.pk, Path("f001.jpg"))
 
 Reads come back as small frozen dataclasses (``RemoteDocument``, ``RemotePart``, …) holding
-the server's values as they are; show their names through ``esctui.domain.display.printable``
+the server's values as they are; show their names through ``esctui.domain.text.printable``
 (a server may hold any text). Writes take the server's own shapes as mappings (see each
 method). Every failure is an ``EscriptoriumError`` (a ``NetError``, an ``EsctuiError``) whose
 ``str()`` is a sentence: the server refused the token, document N does not exist there or you
@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from esctui.domain.display import printable
+from esctui.domain.text import printable
 from esctui.net.http import (
     HttpClient,
     HttpStatusError,
@@ -321,7 +321,7 @@ class RemoteRegion:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> RemoteRegion:
-        return cls(data["pk"], data.get("document_part"), data.get("box") or [],
+        return cls(data["pk"], data["document_part"], data.get("box") or [],
                    data.get("typology"), data.get("external_id") or "",
                    data.get("order", 0))  # fmt: skip
 
@@ -339,7 +339,7 @@ class RemoteLine:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> RemoteLine:
-        return cls(data["pk"], data.get("document_part"), data.get("baseline"),
+        return cls(data["pk"], data["document_part"], data.get("baseline"),
                    data.get("mask"), data.get("region"), data.get("typology"),
                    data.get("external_id") or "", data.get("order", 0))  # fmt: skip
 
@@ -626,7 +626,7 @@ class EscriptoriumClient:
         """Every item of a list, page after page (``paginate_by=50`` where honoured; lists
         that are not paginated are yielded as they are). Items already seen (by pk or id) are
         skipped: an object changed meanwhile can move from one page to another."""
-        query = {"paginate_by": PAGE_SIZE, **(params or {})}
+        query: dict[str, Any] | None = {"paginate_by": PAGE_SIZE, **(params or {})}
         url: str | None = self.url(path)
         seen: set[Any] = set()
         pages = 0

@@ -551,7 +551,7 @@ async def _exchange(
             return _Redirect(status, location)
         if not 200 <= status < 300:
             body = await _read_body(response, ERROR_BODY_BYTES, None, truncate=True)
-            error = HttpStatusError(
+            refused = HttpStatusError(
                 redact(
                     f"{host} answered {status_text(status)} to {request.method} {shown}{via}",
                     secrets,
@@ -565,12 +565,12 @@ async def _exchange(
             )
             if status in RETRY_STATUSES:
                 raise _Retry(
-                    error,
+                    refused,
                     reached_server=True,
                     retry_after=retry_after_seconds(response.headers.get("retry-after")),
                     not_taken=status in NOT_TAKEN_STATUSES,
                 )
-            raise error
+            raise refused
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limits.max_bytes:
             raise _too_large(host, request, shown, limits, via, declared=int(declared))

@@ -29,8 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from filelock import FileLock, Timeout
 
-from esctui.domain.display import printable
 from esctui.domain.errors import ConflictError, EsctuiError, NotFoundError, StoreError
+from esctui.domain.text import printable
 from esctui.store.atomic import fsync_dir
 from esctui.store.config_location import resolve_config_dir
 

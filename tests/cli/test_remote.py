@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from escriptorium_server import EscriptoriumServer
+
+from tests.servers.escriptorium import EscriptoriumServer
 
 Run = Callable[..., subprocess.CompletedProcess]
 

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from escriptorium_server import EscriptoriumServer
 from PIL import Image
 
-from esctui.domain.display import printable
+from esctui.domain.text import printable
 from esctui.net.escriptorium import (
     EscriptoriumClient,
     LoginRefusedError,
@@ -30,6 +29,7 @@ from esctui.net.escriptorium import (
     describe_drf_errors,
 )
 from esctui.net.http import CouldNotConnectError, NetError
+from tests.servers.escriptorium import EscriptoriumServer
 
 pytestmark = pytest.mark.remote
 

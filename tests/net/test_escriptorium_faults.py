@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from escriptorium_server import EscriptoriumServer
 from PIL import Image
 
 from esctui.net.escriptorium import EscriptoriumClient
 from esctui.net.http import NetError, RequestLimits
+from tests.servers.escriptorium import EscriptoriumServer
 
 pytestmark = pytest.mark.remote
 

@@ -8,10 +8,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from fault_server import Answer, FaultServer
 
 from esctui.net.escriptorium import EscriptoriumClient, RemoteServerError
 from esctui.net.http import RequestLimits
+from tests.servers.faults import Answer, FaultServer
 
 TOKEN = "a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0"
 FAST = RequestLimits(retries=2, backoff=0.01, deadline=10)

@@ -1,4 +1,4 @@
-"""esctui.net.http against a real local HTTP server that misbehaves (tests/net/fault_server.py)."""
+"""esctui.net.http against a real local HTTP server that misbehaves (tests/servers/faults.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from fault_server import Answer, FaultServer
 
 from esctui.net.http import (
     CouldNotConnectError,
@@ -32,6 +31,7 @@ from esctui.net.http import (
     redact,
     retry_after_seconds,
 )
+from tests.servers.faults import Answer, FaultServer
 
 FAST = RequestLimits(connect_timeout=2, idle_timeout=5, deadline=10, backoff=0.05, retries=3)
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
