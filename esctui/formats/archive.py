@@ -425,8 +425,9 @@ class ImageArchive:
             skipped.append(SkippedEntry(name, f"it is damaged and cannot be unpacked ({exc})"))
             return None
         if sniff_image(head):
-            if size > self.limits.max_entry_bytes:
-                skipped.append(SkippedEntry(name, size_problem(size, self.limits.max_entry_bytes)))
+            too_large = size_problem(size, self.limits.max_entry_bytes)
+            if too_large:
+                skipped.append(SkippedEntry(name, too_large))
                 return None
             return _Entry(name, size, "image")
         is_xml_name = name.lower().endswith((".xml", ".alto"))

@@ -44,17 +44,6 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from lxml import etree
 
 from esctui.domain.errors import EsctuiError
-
-# The one place where this module reaches into layout_xml (re-point to
-# esctui.formats.xml.safe_parse at merge).
-from esctui.formats.layout_xml import (
-    _ENTITY_REFUSAL,
-    LayoutXmlError,
-    _local_name,
-    _namespace,
-    _parse_xml,
-    _read_source,
-)
 from esctui.formats.safe_zip import SkippedEntry
 from esctui.formats.sniff import (
     HEAD_BYTES,
@@ -66,6 +55,8 @@ from esctui.formats.sniff import (
     describe_start,
     sniff_xml,
 )
+from esctui.formats.xml.common import LayoutXmlError, local_name, namespace_of
+from esctui.formats.xml.safe_parse import ENTITY_REFUSAL, parse_xml, read_source
 
 XLINK_NAMESPACE = "http://www.w3.org/1999/xlink"
 MODS_NAMESPACE = "http://www.loc.gov/mods/v3"
@@ -140,8 +131,15 @@ class LocalFiles(Protocol):
     Paths are POSIX style, relative to the root of the folder or archive, normalised.
     """
 
-    label: str  # how the folder or archive is named in messages
-    mets_path: str  # where the METS file itself is ("" when it is not among these files)
+    @property
+    def label(self) -> str:
+        """How the folder or archive is named in messages."""
+        ...
+
+    @property
+    def mets_path(self) -> str:
+        """Where the METS file itself is ("" when it is not among these files)."""
+        ...
 
     def problem(self, path: str) -> str | None:
         """Why the file at ``path`` cannot be used (e.g. it does not exist), or None."""
@@ -409,25 +407,27 @@ def read_mets(
     by USE (ignoring case); ``version_name`` starts the transcription version names.
     Raises ``MetsError`` when the METS as a whole cannot be used.
     """
+    files: str | LocalFiles | None
     if isinstance(source, Path):
         if base is None:
-            base = FolderFiles(source.parent, source.name)
+            files = FolderFiles(source.parent, source.name)
         elif isinstance(base, Path):
-            base = FolderFiles(base, _path_inside(source, base))
+            files = FolderFiles(base, _path_inside(source, base))
+        else:
+            files = base
         label = name or str(source)
     else:
-        if isinstance(base, Path):
-            base = FolderFiles(base)
-        label = name or (base if isinstance(base, str) else "the METS file")
-    if isinstance(base, str) and urlsplit(base).scheme.lower() not in ("http", "https"):
-        raise MetsError(label, f"{base!r} is not an http(s) address to resolve its files against.")
+        files = FolderFiles(base) if isinstance(base, Path) else base
+        label = name or (files if isinstance(files, str) else "the METS file")
+    if isinstance(files, str) and urlsplit(files).scheme.lower() not in ("http", "https"):
+        raise MetsError(label, f"{files!r} is not an http(s) address to resolve its files against.")
     try:
-        data = _read_source(source, label, settings.max_bytes)
-        root = _parse_xml(data, label)
+        data = read_source(source, label, settings.max_bytes)
+        root = parse_xml(data, label)
     except LayoutXmlError as error:
         raise MetsError(label, _mets_reason(error.reason, source)) from error
     root, oai_identifier = _unwrap_oai(root, label)
-    document = _Reader(root, label, base, settings, image_group, version_name).read()
+    document = _Reader(root, label, files, settings, image_group, version_name).read()
     document.oai_identifier = oai_identifier
     return document
 
@@ -443,7 +443,7 @@ def _path_inside(path: Path, root: Path) -> str:
 
 def _mets_reason(reason: str, source: bytes | Path) -> str:
     """The safe parser's reason, worded for a METS file."""
-    if reason == _ENTITY_REFUSAL:
+    if reason == ENTITY_REFUSAL:
         return (
             "the file declares XML entities in a DOCTYPE. METS files never need them and they "
             "can be used to attack the computer (XXE, 'billion laughs'), so the file is refused."
@@ -464,7 +464,7 @@ def _mets_reason(reason: str, source: bytes | Path) -> str:
 
 def _unwrap_oai(root: etree._Element, label: str) -> tuple[etree._Element, str]:
     """The METS root, taken out of an OAI-PMH answer when wrapped; and the OAI identifier."""
-    local, namespace = _local_name(root.tag), _namespace(root.tag)
+    local, namespace = local_name(root.tag), namespace_of(root.tag)
     if local == "mets" and namespace in (METS_NAMESPACE, ""):
         return root, ""
     if local == "OAI-PMH" and namespace == OAI_NAMESPACE:
@@ -697,7 +697,7 @@ class _Reader:
         version_name: str,
     ) -> None:
         self.root = root
-        self.ns = _namespace(root.tag)
+        self.ns = namespace_of(root.tag)
         self.label = label
         self.settings = settings
         self.wanted_image_group = image_group
@@ -1263,14 +1263,14 @@ def _mods_dates(info: etree._Element) -> str:
     dates = [
         d
         for d in info
-        if _local_name(d.tag) in ("dateIssued", "dateCreated", "copyrightDate", "dateOther")
+        if local_name(d.tag) in ("dateIssued", "dateCreated", "copyrightDate", "dateOther")
         and _clean(d.text)
     ]
     if not dates:
         return ""
     keyed = [d for d in dates if d.get("keyDate") == "yes"]
-    kind = _local_name((keyed or dates)[0].tag)
-    same = [d for d in dates if _local_name(d.tag) == kind]
+    kind = local_name((keyed or dates)[0].tag)
+    same = [d for d in dates if local_name(d.tag) == kind]
     start = next((_clean(d.text) for d in same if d.get("point") == "start"), "")
     end = next((_clean(d.text) for d in same if d.get("point") == "end"), "")
     if start and end:

@@ -1,7 +1,7 @@
 """What a file is, from its name and its first bytes, without reading all of it.
 
 ``sniff_xml(head)`` reads the start of an XML file with the hardened parser settings of
-``layout_xml`` (no entities, no DTD, no network) and stops as soon as it knows the kind (ALTO,
+``formats.xml.safe_parse`` (no entities, no DTD, no network) and stops as soon as it knows the kind (ALTO,
 PAGE, METS, an OAI-PMH answer, other XML) and, for ALTO and PAGE, the image the file names
 (PAGE ``Page/@imageFilename``, ALTO ``Description/sourceImageInformation/fileName``).
 ``sniff_image(head)`` tells an image by its signature. ``IMAGE_SUFFIXES`` are the file name
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-# The one place where this module reaches into layout_xml (re-point to formats.xml at merge).
-from esctui.formats.layout_xml import _ENTITY_REFUSAL, _declares_entities, _local_name, _namespace
+from esctui.formats.xml.common import local_name, namespace_of
+from esctui.formats.xml.safe_parse import ENTITY_REFUSAL, declares_entities
 
 IMAGE_SUFFIXES = frozenset(
     {
@@ -104,8 +104,8 @@ def sniff_xml(head: bytes) -> XmlSniff:
         return XmlSniff(
             XmlKind.UNREADABLE, problem="this is not an XML file (it does not start with '<')."
         )
-    if _declares_entities(head):
-        return XmlSniff(XmlKind.UNREADABLE, problem=_ENTITY_REFUSAL)
+    if declares_entities(head):
+        return XmlSniff(XmlKind.UNREADABLE, problem=ENTITY_REFUSAL)
     parser = _pull_parser()
     root = ""
     namespace = ""
@@ -115,9 +115,9 @@ def sniff_xml(head: bytes) -> XmlSniff:
         for start in range(0, len(head), _FEED):
             parser.feed(head[start : start + _FEED])
             for event, element in parser.read_events():
-                local = _local_name(element.tag)
+                local = local_name(element.tag)
                 if not root:
-                    root, namespace = local, _namespace(element.tag)
+                    root, namespace = local, namespace_of(element.tag)
                     kind = _kind_of_root(local, namespace)
                     if kind not in (XmlKind.ALTO, XmlKind.PAGE):
                         return XmlSniff(kind, root, namespace)

@@ -11,8 +11,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import MakeImage
-from mets_builders import (
+
+from esctui.formats.archive import (
+    ArchiveEntryError,
+    ArchiveError,
+    ArchiveInventory,
+    ArchiveLimits,
+    ImageArchive,
+)
+from esctui.formats.xml import parse_layout_xml
+from tests.formats.mets_builders import (
     ESC_ALTO,
     TRP_PAGE,
     LibraryPage,
@@ -22,15 +30,7 @@ from mets_builders import (
     transkribus_export,
     zip_folder,
 )
-
-from esctui.formats.archive import (
-    ArchiveEntryError,
-    ArchiveError,
-    ArchiveInventory,
-    ArchiveLimits,
-    ImageArchive,
-)
-from esctui.formats.layout_xml import parse_layout_xml
+from tests.helpers import MakeImage
 
 PREFIX = "4711/Kirchenbuch_Wien_1642/"
 

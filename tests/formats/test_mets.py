@@ -9,19 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from iiif_server import IiifTestServer
-from mets_builders import (
-    TRP_PAGE,
-    LibraryPage,
-    library_mets,
-    oai_get_record,
-    ocrd_workspace,
-    transkribus_export,
-)
 from PIL import Image
 
 from esctui.domain.errors import EsctuiError
-from esctui.formats.layout_xml import parse_layout_xml
 from esctui.formats.mets import (
     MetsDocument,
     MetsError,
@@ -29,6 +19,16 @@ from esctui.formats.mets import (
     MetsWalk,
     read_mets,
 )
+from esctui.formats.xml import parse_layout_xml
+from tests.formats.mets_builders import (
+    TRP_PAGE,
+    LibraryPage,
+    library_mets,
+    oai_get_record,
+    ocrd_workspace,
+    transkribus_export,
+)
+from tests.servers.iiif import IiifTestServer
 
 PAGES = [
     LibraryPage(1, "[Ir]", "00000001.jpg", "fulltext/00000001.xml"),

@@ -69,14 +69,14 @@ def read_source(source: bytes | Path, name: str, max_bytes: int) -> bytes:
     return data
 
 
-_ENTITY_REFUSAL = (
+ENTITY_REFUSAL = (
     "the file declares XML entities in a DOCTYPE. ALTO and PAGE never need them and they can "
     "be used to attack the computer (XXE, 'billion laughs'), so the file is refused."
 )
 _POSITION = re.compile(r",? line \d+, column \d+$")
 
 
-def _declares_entities(data: bytes) -> bool:
+def declares_entities(data: bytes) -> bool:
     """Whether an internal DOCTYPE subset declares entities (checked before parsing)."""
     start = data.find(b"<!DOCTYPE")
     if start < 0:
@@ -87,8 +87,8 @@ def _declares_entities(data: bytes) -> bool:
 
 def parse_xml(data: bytes, name: str) -> etree._Element:
     """Parse with entities, DTDs and network off; refuse any document that declares entities."""
-    if _declares_entities(data):
-        raise LayoutXmlError(name, f"{_ENTITY_REFUSAL}")
+    if declares_entities(data):
+        raise LayoutXmlError(name, f"{ENTITY_REFUSAL}")
     try:
         root = etree.fromstring(data, _safe_parser())
     except etree.XMLSyntaxError as exc:
@@ -99,7 +99,7 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
             ) from exc
         message = _POSITION.sub("", str(exc.msg or exc))
         if "entity" in message.lower() and "amplification" in message.lower():
-            raise LayoutXmlError(name, f"{_ENTITY_REFUSAL}") from exc
+            raise LayoutXmlError(name, f"{ENTITY_REFUSAL}") from exc
         last_line = data.rstrip().count(b"\n") + 1
         hint = ""
         if exc.lineno is not None and exc.lineno >= last_line:
@@ -110,5 +110,5 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
         ) from exc
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise LayoutXmlError(name, f"{_ENTITY_REFUSAL}")
+        raise LayoutXmlError(name, f"{ENTITY_REFUSAL}")
     return root
