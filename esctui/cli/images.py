@@ -30,6 +30,17 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         default=None,
         help="refuse images larger than this many pixels (default 250 million)",
     )
+    p.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        help="take at most this many pages from one multi-page TIFF (default 1000)",
+    )
+    p.add_argument(
+        "--allow-duplicates",
+        action="store_true",
+        help="add an image even when the same image is already a page of the document",
+    )
 
 
 def import_images(args: argparse.Namespace, cli: CliContext) -> int:
@@ -39,4 +50,7 @@ def import_images(args: argparse.Namespace, cli: CliContext) -> int:
     options = ImageImportOptions()
     if args.max_pixels:
         options.max_pixels = args.max_pixels
+    if args.max_frames:
+        options.max_frames = args.max_frames
+    options.allow_duplicates = args.allow_duplicates
     return cli.run_job(LocalImagesImporter(cli.store, doc.id, args.paths, options))

@@ -251,27 +251,35 @@ async def run_job(
     return job
 
 
-def os_error_sentence(error: OSError, data_dir: Path | str) -> str:
+def os_error_sentence(error: OSError, data_dir: Path | str, *, in_job: bool = True) -> str:
     """An operating-system error (disk full, permission denied, ...) as a sentence naming the
-    file or folder; what was committed before it is kept."""
+    file or folder, and saying that what was committed before it is kept."""
     from esctui.domain.text import printable
 
+    stopped = "the job stopped" if in_job else "nothing more was written"
+    kept = "the pages committed before are kept whole" if in_job else "what was saved is kept"
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return (
-            f"the disk holding {printable(data_dir)} is full: the job stopped; the pages "
-            "committed before are kept whole. Free some space and run it again."
+            f"the disk holding {printable(data_dir)} is full: {stopped}; {kept}. "
+            "Free some space and try again."
         )
     where = error.filename if error.filename is not None else ""
     what = f" ({printable(os.fsdecode(where))})" if where else ""
-    reason = error.strerror or type(error).__name__
-    return f"the job stopped: {reason.rstrip('.').lower()}{what}; what was committed is kept."
+    reason = (error.strerror or type(error).__name__).rstrip(".").lower()
+    return f"{reason}{what}: {stopped}; {kept}."
 
 
 def _finish(store: Store, job: Job, ctx: JobContext) -> None:
     ctx.closed = True
     job.finished = now()
     job.report = ctx.report
-    store.save_job(job)
+    try:
+        store.save_job(job)
+    except OSError as error:  # a full disk: the caller still gets the job and its report
+        log.warning("job %s: its record could not be saved: %s", job.id, error)
+        if job.status != JobStatus.FAILED.value or not job.error:
+            job.status = JobStatus.FAILED.value
+            job.error = os_error_sentence(error, store.root)
     if ctx._on_progress is not None:
         ctx._on_progress(ctx.snapshot())
 
