@@ -71,6 +71,13 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         help="downloads at once (default 8; halved for a server that says it is busy)",
     )
     p.add_argument(
+        "--max-image-mb",
+        type=_positive_int,
+        default=200,
+        metavar="N",
+        help="refuse a page image larger than N MB, checked while it downloads (default 200)",
+    )
+    p.add_argument(
         "--each-manifest",
         action="store_true",
         help="URL is a collection: import each manifest into its own new document",
@@ -94,7 +101,12 @@ def import_iiif(args: argparse.Namespace, cli: CliContext) -> int:
         return _import_each_manifest(args, cli)
     doc = cli.store.get_document(args.document)
     importer = IiifImporter(
-        cli.store, doc.id, args.url, max_width=args.max_width, concurrency=args.concurrency
+        cli.store,
+        doc.id,
+        args.url,
+        max_width=args.max_width,
+        concurrency=args.concurrency,
+        max_image_mb=args.max_image_mb,
     )
     return cli.run_job(importer)
 
@@ -113,6 +125,7 @@ def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
         label=args.url,
         max_width=args.max_width,
         concurrency=args.concurrency,
+        max_image_mb=args.max_image_mb,
     )
     job = cli.run(collection)
     codes = [exit_status(item.job) for item in collection.imports]
