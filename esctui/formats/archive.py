@@ -43,11 +43,11 @@ from esctui.formats.mets import (
     MetsWalk,
     read_mets,
 )
-from esctui.formats.safe_zip import SkippedEntry, ZipReadError
-from esctui.formats.sniff import HEAD_BYTES, IMAGE_SUFFIXES, XmlKind, sniff_image, sniff_xml
-from esctui.formats.zip_entries import (
+from esctui.formats.safe_zip import (
     DUPLICATE_REASON,
     EntryTooLarge,
+    SkippedEntry,
+    ZipReadError,
     copy_entry,
     entry_problem,
     is_macos_metadata,
@@ -55,6 +55,7 @@ from esctui.formats.zip_entries import (
     read_head,
     size_problem,
 )
+from esctui.formats.sniff import HEAD_BYTES, IMAGE_SUFFIXES, XmlKind, sniff_image, sniff_xml
 
 _SIGNATURE_BYTES = 32
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from esctui.domain import Part
 from esctui.domain.errors import JobError
-from esctui.formats.safe_zip import SkippedEntry, iter_zip_xml
+from esctui.formats.safe_zip import SkippedEntry, XmlSources, open_xml_sources
 from esctui.formats.xml import LayoutXmlError, ParsedPage, parse_layout_xml
 from esctui.store import Store
 
@@ -229,7 +229,7 @@ class XmlPlanner:
         return entry
 
     def add_some(
-        self, sources: list[tuple[str, bytes]], start: int, seconds: float
+        self, sources: Sequence[tuple[str, bytes]], start: int, seconds: float
     ) -> list[XmlPlanEntry]:
         """Add ``sources[start:]`` until ``seconds`` have passed (at least one file)."""
         until = time.monotonic() + seconds
@@ -287,19 +287,10 @@ class XmlPlanner:
         return parse_layout_xml(data, name=name, image_size=size, validate=self.validate)
 
 
-def read_xml_sources(path: Path) -> tuple[list[tuple[str, bytes]], list[SkippedEntry]]:
-    """The XML files of ``path`` (a .zip, or one XML file) as (name, bytes), and left-out ones."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise XmlImportError(f"{path}: the file does not exist.")
-    if path.suffix.lower() == ".zip":
-        skipped: list[SkippedEntry] = []
-        entries = [(e.name, e.data) for e in iter_zip_xml(path, on_skip=skipped.append)]
-        return entries, skipped
-    try:
-        return [(path.name, path.read_bytes())], []
-    except OSError as error:
-        raise XmlImportError(f"{path.name}: the file cannot be read ({error.strerror}).") from error
+def read_xml_sources(path: Path) -> tuple[XmlSources, list[SkippedEntry]]:
+    """The XML files of ``path`` (a .zip, or one XML file) as (name, bytes) items that read
+    their bytes one at a time, when asked (``safe_zip.open_xml_sources``), and left-out ones."""
+    return open_xml_sources(Path(path).expanduser())
 
 
 def plan_xml_import(
