@@ -78,6 +78,14 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         help="refuse a page image larger than N MB, checked while it downloads (default 200)",
     )
     p.add_argument(
+        "--deadline",
+        type=_positive_int,
+        default=60,
+        metavar="SECONDS",
+        help="the longest a manifest request may take, and an image's (plus 1 s per 64 KB of "
+        "it), however slowly the server sends (default 60)",
+    )
+    p.add_argument(
         "--each-manifest",
         action="store_true",
         help="URL is a collection: import each manifest into its own new document",
@@ -107,6 +115,7 @@ def import_iiif(args: argparse.Namespace, cli: CliContext) -> int:
         max_width=args.max_width,
         concurrency=args.concurrency,
         max_image_mb=args.max_image_mb,
+        deadline=args.deadline,
     )
     return cli.run_job(importer)
 

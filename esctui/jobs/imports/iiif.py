@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # httpx is imported only when an import runs
 DEFAULT_CONCURRENCY = 8  # as iiif_fetch.DEFAULT_CONCURRENCY (not imported: keeps httpx lazy)
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_IMAGE_MB = 200  # as iiif_download.DEFAULT_MAX_IMAGE_BYTES
+DEFAULT_DEADLINE = 60.0  # a manifest's whole request; an image's, plus its size at 64 KB/s
 MAX_COLLECTION_DEPTH = 3  # sub-collection levels followed (real ones rarely nest deeper)
 STAGING_WORKERS = min(4, os.cpu_count() or 2)  # threads that check and thumbnail images
 BLOCK_START = "--- from the IIIF manifest {url} ---"
@@ -188,9 +189,12 @@ class IiifImporter:
         commit_every_seconds: float = 1.0,
         manifest: IiifManifest | None = None,
         max_image_mb: int = DEFAULT_MAX_IMAGE_MB,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         """``manifest``: the manifest already read from ``source`` (it is not fetched again);
-        ``max_image_mb``: the largest image accepted for one page (checked while it streams)."""
+        ``max_image_mb``: the largest image accepted for one page (checked while it streams);
+        ``deadline``: seconds for the manifest's request, and for each image's (plus 1 s per
+        64 KB of it)."""
         self.store = store
         self.manifest = manifest
         self.document_id = document_id
@@ -202,6 +206,7 @@ class IiifImporter:
         self.backoff = backoff
         self.commit_every_seconds = commit_every_seconds
         self.max_image_bytes = max(1, max_image_mb) * 1024 * 1024
+        self.deadline = deadline
         self.document_name = store.get_document(document_id).name
         self.title = f"IIIF: {self.source} into {self.document_name}"
         self._added_keys: set[str] = set()  # canvases committed by this run
@@ -214,7 +219,9 @@ class IiifImporter:
         ctx.working_on("reading the manifest")
         source = check_source(self.source)
         async with make_client(timeout=self.timeout, concurrency=self.concurrency) as client:
-            parsed = self.manifest or await fetch_manifest(source, client=client)
+            parsed = self.manifest or await fetch_manifest(
+                source, client=client, deadline=self.deadline
+            )
             if isinstance(parsed, IiifCollection):
                 raise IiifCollectionError(parsed)
             manifest = parsed
@@ -244,6 +251,7 @@ class IiifImporter:
                         backoff=self.backoff,
                         max_width=self.max_width,
                         max_image_bytes=self.max_image_bytes,
+                        image_deadline=self.deadline,
                         already_done=done_keys,
                         in_order=True,
                     )
