@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 
+from esctui.formats.kraken_model_worker import looks_out_of_memory
+
 GB = 2**30
 
 #: The address-space limit (RLIMIT_AS) of one worker.
@@ -25,6 +27,14 @@ DEFAULT_MEMORY_LIMIT = 6 * GB
 MEMORY_PER_WORKER = 3 * GB
 
 _PR_SET_PDEATHSIG = 1
+#: Signs of exhausted memory that esctui's model check does not list yet (OpenBLAS's words).
+_MORE_MEMORY_SIGNS = ("memory allocation still failed", "memory allocation failed")
+
+
+def out_of_memory(text: str) -> bool:
+    """Whether an error text or a worker's log says memory ran out."""
+    lowered = text.lower()
+    return looks_out_of_memory(text) or any(sign in lowered for sign in _MORE_MEMORY_SIGNS)
 
 
 def cpu_count() -> int:
@@ -80,6 +90,17 @@ def die_with_parent(parent_pid: int) -> None:
         return
     if os.getppid() != parent_pid:
         os._exit(0)
+
+
+def process_running(pid: int) -> bool:
+    """Whether a process exists and has not ended (a zombie has ended); True if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return not os.path.isdir("/proc/self")  # no /proc: cannot tell
+    except (OSError, IndexError):
+        return True
 
 
 def peak_memory() -> int:

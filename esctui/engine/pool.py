@@ -66,7 +66,6 @@ from esctui.engine.protocol import (
     encode,
     frame_length,
 )
-from esctui.formats.kraken_model_worker import looks_out_of_memory
 
 WORKER_MODULE = "esctui.engine.worker"
 #: Time kraken may spend on one page before its worker is stopped.
@@ -101,7 +100,6 @@ class WorkerSettings:
     threads: int
     max_pixels: int
     startup_timeout: float
-    page_timeout: float
 
 
 class KrakenEngine:
@@ -129,8 +127,9 @@ class KrakenEngine:
             threads=max(1, threads or limits.cpu_count() // self.workers),
             max_pixels=max_pixels,
             startup_timeout=startup_timeout,
-            page_timeout=page_timeout,
         )
+        #: Seconds kraken may spend on one page (may be changed between pages).
+        self.page_timeout = page_timeout
         self._slots = asyncio.Semaphore(self.workers)
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
@@ -149,6 +148,11 @@ class KrakenEngine:
     def worker_pids(self) -> list[int]:
         """Process ids of the running workers (idle and busy)."""
         return sorted(w.pid for w in (*self._idle, *self._busy) if w.alive)
+
+    @property
+    def busy_worker_pids(self) -> list[int]:
+        """Process ids of the workers in the middle of a page."""
+        return sorted(w.pid for w in self._busy if w.alive)
 
     async def start(self, count: int | None = None) -> None:
         """Start ``count`` workers now (default: all) instead of on the first pages."""
@@ -326,7 +330,7 @@ class KrakenEngine:
         """Send one request to a free worker (starting one if needed) and wait for its result."""
         worker = await self._acquire(page, progress)
         try:
-            return await worker.request(op, payload, page, progress)
+            return await worker.request(op, payload, page, progress, self.page_timeout)
         finally:
             self._release(worker)
 
@@ -452,6 +456,8 @@ class _Worker:
             tail = worker.log.tail()
             worker.kill()
             await worker.wait_closed()
+            if limits.out_of_memory(tail):
+                raise EngineStartError(_start_memory_sentence(settings)) from None
             raise EngineStartError(
                 f"The kraken worker could not start ({worker._how_it_ended()}). "
                 f"{_last_line(tail)}".strip()
@@ -464,23 +470,26 @@ class _Worker:
             worker.kill()
             await worker.wait_closed()
             if message.get("kind") == KIND_MEMORY:
-                raise EngineStartError(
-                    f"The kraken worker could not start: {_size(settings.memory_limit)} of memory "
-                    "is not enough to load kraken."
-                )
+                raise EngineStartError(_start_memory_sentence(settings))
             raise EngineStartError(f"kraken cannot be loaded: {message.get('message', '?')}")
         return worker
 
     @property
     def alive(self) -> bool:
-        return self.process.returncode is None
+        """Not ended: also checked in /proc, since asyncio learns of a death only later."""
+        return self.process.returncode is None and limits.process_running(self.pid)
 
     @property
     def usable(self) -> bool:
         return self.alive and not self.broken
 
     async def request(
-        self, op: str, payload: dict[str, Any], page: str, progress: ProgressCallback | None
+        self,
+        op: str,
+        payload: dict[str, Any],
+        page: str,
+        progress: ProgressCallback | None,
+        timeout: float,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """One request; its result and info (pid, seconds, peak memory), or an EngineError."""
         self._next_id += 1
@@ -488,7 +497,7 @@ class _Worker:
         verb = _VERBS.get(op, op)
         assert self.process.stdin is not None
         try:
-            async with asyncio.timeout(self.settings.page_timeout):
+            async with asyncio.timeout(timeout):
                 self.process.stdin.write(
                     encode({"id": request_id, "op": op, "page": page, **payload})
                 )
@@ -516,8 +525,7 @@ class _Worker:
             self.broken = True
             self.kill()
             raise PageTimeoutError(
-                f"kraken took longer than {self.settings.page_timeout:g} s {verb} page {page}; "
-                "its worker was stopped."
+                f"kraken took longer than {timeout:g} s {verb} page {page}; its worker was stopped."
             ) from None
         except (asyncio.IncompleteReadError, ConnectionError):
             self.broken = True
@@ -592,7 +600,7 @@ class _Worker:
         tail = self.log.tail()
         how = self._how_it_ended()
         self.kill()
-        if looks_out_of_memory(tail):
+        if limits.out_of_memory(tail):
             return WorkerOutOfMemoryError(self._memory_sentence(verb, page))
         return WorkerCrashedError(
             f"The kraken worker stopped unexpectedly ({how}) while {verb} page {page}."
@@ -706,6 +714,13 @@ def _check_lines(lines: Sequence[LineShape], page: str) -> None:
             x0, y0, x1, y1 = line.bbox
             if x1 <= x0 or y1 <= y0:
                 raise LinesUnsuitableError(f"Line {number} of page {page} has an empty box.")
+
+
+def _start_memory_sentence(settings: WorkerSettings) -> str:
+    return (
+        f"The kraken worker could not start: {_size(settings.memory_limit)} of memory is not "
+        "enough to load kraken."
+    )
 
 
 def _absolute(path: str | os.PathLike[str]) -> str:

@@ -49,7 +49,6 @@ from esctui.engine.protocol import (
     read_frame,
     write_frame,
 )
-from esctui.formats.kraken_model_worker import looks_out_of_memory
 
 MODEL_CACHE_SIZE = 4
 MAX_NOTES = 20
@@ -541,7 +540,7 @@ def _chain(error: BaseException) -> list[BaseException]:
 def _is_memory(error: BaseException) -> bool:
     chain = _chain(error)
     text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
-    return any(isinstance(e, MemoryError) for e in chain) or looks_out_of_memory(text)
+    return any(isinstance(e, MemoryError) for e in chain) or limits.out_of_memory(text)
 
 
 def _from_here(error: BaseException) -> bool:
