@@ -33,6 +33,7 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -135,6 +136,17 @@ class NoteCollector(logging.Handler):
         if message in self.counts or len(self.counts) < MAX_NOTES:
             self.counts[message] = self.counts.get(message, 0) + 1
 
+    def add_warnings(self, caught: list[warnings.WarningMessage]) -> None:
+        """kraken's Python warnings become notes too; other libraries' go to the log."""
+        for warning in caught:
+            if f"{os.sep}kraken{os.sep}" in warning.filename:
+                self.emit(logging.makeLogRecord({"msg": str(warning.message), "levelno": 30}))
+            else:
+                message = warnings.formatwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+                sys.stderr.write(message)
+
     def take(self) -> list[str]:
         notes = [m if n == 1 else f"{m} ({n} times)" for m, n in self.counts.items()]
         self.counts = {}
@@ -184,7 +196,10 @@ class Server:
             handler = handlers.get(op)
             if handler is None:
                 raise Refusal(KIND_REQUEST, f"The kraken worker does not know the task {op!r}.")
-            result = handler(request, page, report)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = handler(request, page, report)
+            self.notes.add_warnings(caught)
         except Refusal as refusal:
             self._send_error(request_id, refusal.kind, refusal.message)
             return True
