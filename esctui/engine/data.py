@@ -114,6 +114,7 @@ class PageSegmentation:
     notes: list[str] = field(default_factory=list)  # kraken's warnings about this page
     worker_pid: int = 0
     seconds: float = 0.0  # time kraken spent on the page, in the worker
+    cpu_seconds: float = 0.0  # processor time the worker spent on it (all its threads)
     peak_memory: int = 0  # the worker's peak resident memory so far, in bytes
 
     @classmethod
@@ -149,6 +150,7 @@ class PageRecognition:
     notes: list[str] = field(default_factory=list)
     worker_pid: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     peak_memory: int = 0
 
     @classmethod
@@ -164,13 +166,15 @@ class PageMasks:
     ``polygons`` are exactly what ``calculate_polygonal_environment`` returns (closed rings of
     whole pixels, None where kraken found none); ``masks`` are the same as esctui stores them
     (see :func:`esctui.engine.masks.mask_from_kraken`). A page may be shared among several
-    workers: ``worker_pids`` lists them, ``seconds`` is the longest share.
+    workers: ``worker_pids`` lists them, ``seconds`` is the longest share, ``cpu_seconds`` the
+    sum of all.
     """
 
     polygons: list[list[tuple[int, int]] | None]
     notes: list[str] = field(default_factory=list)
     worker_pids: tuple[int, ...] = ()
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     peak_memory: int = 0
 
     @property
@@ -194,6 +198,7 @@ class PageMasks:
             notes,
             tuple(dict.fromkeys(p for share in parts for p in share.worker_pids)),
             max((share.seconds for share in parts), default=0.0),
+            sum(share.cpu_seconds for share in parts),
             max((share.peak_memory for share in parts), default=0),
         )
 
@@ -209,6 +214,7 @@ class PageMasks:
             list(data.get("notes", [])),
             (details["worker_pid"],),
             details["seconds"],
+            details["cpu_seconds"],
             details["peak_memory"],
         )
 
@@ -217,6 +223,7 @@ def _info(info: dict[str, Any]) -> dict[str, Any]:
     return {
         "worker_pid": int(info.get("pid", 0)),
         "seconds": float(info.get("seconds", 0.0)),
+        "cpu_seconds": float(info.get("cpu_seconds", 0.0)),
         "peak_memory": int(info.get("peak_memory", 0)),
     }
 

@@ -191,6 +191,7 @@ class Server:
 
         handlers = {"segment": self.segment, "recognize": self.recognize, "masks": self.masks}
         started = time.perf_counter()
+        cpu_started = time.process_time()
         self.notes.take()
         try:
             handler = handlers.get(op)
@@ -219,6 +220,7 @@ class Server:
         info = {
             "pid": os.getpid(),
             "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started,
             "peak_memory": limits.peak_memory(),
         }
         write_frame(

@@ -113,13 +113,14 @@ def test_unsuitable_lines_are_refused_with_a_sentence(lines: list[LineShape], wo
 
 
 def test_page_masks_from_shares_keep_the_line_order() -> None:
-    first = PageMasks([[(0, 0), (1, 0), (1, 1)], None], ["a"], (11,), 2.0, 100)
-    second = PageMasks([[(5, 5), (6, 5), (6, 6)]], ["a", "b"], (12,), 3.0, 300)
+    first = PageMasks([[(0, 0), (1, 0), (1, 1)], None], ["a"], (11,), 2.0, 1.5, 100)
+    second = PageMasks([[(5, 5), (6, 5), (6, 6)]], ["a", "b"], (12,), 3.0, 2.5, 300)
     combined = PageMasks.combine(3, [([0, 2], first), ([1], second)])
     assert combined.polygons == [[(0, 0), (1, 0), (1, 1)], [(5, 5), (6, 5), (6, 6)], None]
     assert combined.masks == [[(0, 0), (1, 0), (1, 1)], [(5, 5), (6, 5), (6, 6)], None]
     assert combined.notes == ["a", "b"] and combined.worker_pids == (11, 12)
-    assert combined.seconds == 3.0 and combined.peak_memory == 300
+    assert combined.seconds == 3.0 and combined.cpu_seconds == 4.0
+    assert combined.peak_memory == 300
 
 
 def test_worker_count_is_bounded_by_memory(monkeypatch: pytest.MonkeyPatch) -> None:
