@@ -21,6 +21,7 @@ SegmentationContent = Literal["both", "lines", "regions"]
 SEGMENTATION_CONTENTS: tuple[str, ...] = ("both", "lines", "regions")
 
 BBox = tuple[float, float, float, float]  # x0, y0, x1, y1
+Points = Sequence[tuple[float, float]]  # a polyline or polygon given to the engine
 
 #: Stages of a page, in the order they happen (``Progress.stage``).
 STAGE_STARTING = "starting kraken"
@@ -57,8 +58,8 @@ class Progress:
 class LineShape:
     """A line to recognize: a baseline with its mask (boundary), or a box only."""
 
-    baseline: Polygon | None = None
-    boundary: Polygon | None = None
+    baseline: Points | None = None
+    boundary: Points | None = None
     bbox: BBox | None = None
 
     @property
@@ -232,7 +233,7 @@ def _polygon(points: Sequence[Sequence[float]]) -> Polygon:
     return [(float(x), float(y)) for x, y in points]
 
 
-def _points(polygon: Polygon | None) -> list[list[float]] | None:
+def _points(polygon: Points | None) -> list[list[float]] | None:
     return None if polygon is None else [[x, y] for x, y in polygon]
 
 

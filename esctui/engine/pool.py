@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -134,7 +134,8 @@ class KrakenEngine:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._reaping: set[asyncio.Task[None]] = set()
-        self._demand = 0  # calls (page shares) started and not finished
+        self._demand = 0  # pages (or shares of a page) submitted and not finished
+        self._starting = 0  # workers being started
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -163,7 +164,7 @@ class KrakenEngine:
         for _ in range(wanted):
             await self._slots.acquire()
         started = await asyncio.gather(
-            *(_Worker.spawn(self.settings) for _ in range(wanted)), return_exceptions=True
+            *(self._spawn() for _ in range(wanted)), return_exceptions=True
         )
         for _ in range(wanted):
             self._slots.release()
@@ -201,7 +202,8 @@ class KrakenEngine:
             "text_direction": text_direction,
             "content": content,
         }
-        result, info = await self._counted(self._run("segment", payload, page, progress))
+        with self._demanding(1):
+            result, info = await self._run("segment", payload, page, progress)
         return PageSegmentation.from_wire(result, info)
 
     async def recognize(
@@ -221,13 +223,16 @@ class KrakenEngine:
             raise EngineError(f"kraken knows no text direction {text_direction!r}.")
         page = page or Path(image).name
         _check_lines(lines, page)
+        if not lines:
+            return PageRecognition([])
         payload = {
             "image": _absolute(image),
             "model": _absolute(model),
             "lines": [line.to_wire() for line in lines],
             "text_direction": text_direction,
         }
-        result, info = await self._counted(self._run("recognize", payload, page, progress))
+        with self._demanding(1):
+            result, info = await self._run("recognize", payload, page, progress)
         return PageRecognition.from_wire(result, info)
 
     async def masks(
@@ -278,14 +283,12 @@ class KrakenEngine:
 
             return forward
 
-        self._demand += share_count  # counted now: a page started next sees fewer free workers
         calls = [
-            self._counted(
-                self._run("masks", {**payload, "indices": share}, page, relay(i)), counted=True
-            )
+            self._run("masks", {**payload, "indices": share}, page, relay(i))
             for i, share in enumerate(indices)
         ]
-        results = await _all_or_nothing(calls)
+        with self._demanding(share_count):  # now: a page submitted next sees fewer free workers
+            results = await _all_or_nothing(calls)
         return PageMasks.combine(
             count,
             [
@@ -302,10 +305,10 @@ class KrakenEngine:
             worker.kill()
         idle, self._idle = self._idle, []
         await asyncio.gather(*(worker.stop() for worker in idle), return_exceptions=True)
-        while self._reaping or self._busy:
+        while self._reaping or self._busy or self._starting:
             await asyncio.gather(*self._reaping, return_exceptions=True)
-            if self._busy and not self._reaping:
-                await asyncio.sleep(0.01)
+            if not self._reaping:
+                await asyncio.sleep(0.01)  # a busy call is ending, or a start will be undone
 
     def kill(self) -> None:
         """Kill every worker's process group now (synchronous; for emergencies and atexit)."""
@@ -316,13 +319,14 @@ class KrakenEngine:
 
     # ------------------------------------------------------------------------------ inside
 
-    async def _counted(self, call: Awaitable[T], *, counted: bool = False) -> T:
-        if not counted:
-            self._demand += 1
+    @contextlib.contextmanager
+    def _demanding(self, count: int) -> Iterator[None]:
+        """Count ``count`` pages or shares as wanting a worker while the block runs."""
+        self._demand += count
         try:
-            return await call
+            yield
         finally:
-            self._demand -= 1
+            self._demand -= count
 
     async def _run(
         self, op: str, payload: dict[str, Any], page: str, progress: ProgressCallback | None
@@ -348,7 +352,7 @@ class KrakenEngine:
                 self._retire(worker)
             if progress is not None:
                 progress(Progress(page, STAGE_STARTING))
-            worker = await _Worker.spawn(self.settings)
+            worker = await self._spawn()
             if self._closed:
                 self._retire(worker)
                 raise EngineClosedError(f"The kraken engine was closed before page {page}.")
@@ -357,6 +361,13 @@ class KrakenEngine:
         except BaseException:
             self._slots.release()
             raise
+
+    async def _spawn(self) -> _Worker:
+        self._starting += 1
+        try:
+            return await _Worker.spawn(self.settings)
+        finally:
+            self._starting -= 1
 
     def _release(self, worker: _Worker) -> None:
         self._busy.discard(worker)

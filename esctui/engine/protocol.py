@@ -23,7 +23,7 @@ import json
 from typing import Any, BinaryIO
 
 #: No frame may be larger than this (a worker sending more is stopped): bounded parent memory.
-MAX_FRAME_BYTES = 256 * 2**20
+MAX_FRAME_BYTES = 64 * 2**20
 HEADER_BYTES = 4
 
 #: Error kinds a worker reports; the parent turns each into an EngineError subclass.

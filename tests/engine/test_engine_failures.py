@@ -212,22 +212,32 @@ async def test_a_worker_killed_between_pages_is_replaced_silently(
     assert is_running(pid)
 
 
-async def test_a_page_over_the_time_limit(
+async def test_a_hung_worker_is_stopped_at_the_time_limit(
     engine: KrakenEngine, pages: Path, probe_image: Path
 ) -> None:
-    engine.page_timeout = 1.5
+    """The worker is frozen (SIGSTOP) mid-page, as a hang in kraken's C code would leave it."""
+    await engine.start()  # the time limit is per page: starting a worker is not counted
+    frozen: list[int] = []
+
+    def freeze(step: Progress) -> None:
+        if step.stage == STAGE_NETWORK and not frozen:
+            frozen.extend(engine.busy_worker_pids)
+            os.kill(frozen[0], signal.SIGSTOP)
+
+    engine.page_timeout = 8
     try:
         started = time.monotonic()
         with pytest.raises(PageTimeoutError) as late:
-            await engine.segment(pages / "images" / "input.jpg", page="input")
+            await engine.segment(pages / "images" / "input.jpg", page="input", progress=freeze)
         elapsed = time.monotonic() - started
     finally:
         engine.page_timeout = 600
     assert str(late.value) == (
-        "kraken took longer than 1.5 s segmenting page input; its worker was stopped."
+        "kraken took longer than 8 s segmenting page input; its worker was stopped."
     )
-    assert elapsed < 30  # the limit, plus starting a worker if none was idle
-    assert len(engine.worker_pids) <= 1  # the late worker is gone; the other may be idle
+    assert 8 <= elapsed < 12
+    await assert_gone(frozen[0])
+    assert frozen[0] not in engine.worker_pids
     await still_works(engine, probe_image)
 
 
