@@ -161,13 +161,17 @@ class KrakenEngine:
         wanted = min(self.workers, count or self.workers) - len(self._idle) - len(self._busy)
         if wanted <= 0:
             return
-        for _ in range(wanted):
-            await self._slots.acquire()
-        started = await asyncio.gather(
-            *(self._spawn() for _ in range(wanted)), return_exceptions=True
-        )
-        for _ in range(wanted):
-            self._slots.release()
+        acquired = 0
+        try:
+            for _ in range(wanted):
+                await self._slots.acquire()
+                acquired += 1
+            started = await asyncio.gather(
+                *(self._spawn() for _ in range(wanted)), return_exceptions=True
+            )
+        finally:
+            for _ in range(acquired):
+                self._slots.release()
         errors = [r for r in started if isinstance(r, BaseException)]
         workers = [r for r in started if isinstance(r, _Worker)]
         if self._closed:

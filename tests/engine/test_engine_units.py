@@ -178,3 +178,37 @@ def test_importing_the_engine_loads_neither_kraken_nor_torch() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+NOISY_WORKER = """
+import os, sys
+import esctui.engine.worker as worker
+
+def noisy_import(threads):
+    print("a library printing on stdout")
+    sys.stdout.flush()
+    os.write(1, b"and C code writing to file descriptor 1\\n")
+    return "0.test"
+
+worker._import_kraken = noisy_import
+sys.exit(worker.main([]))
+"""
+
+
+def test_library_prints_go_to_the_log_not_to_the_replies() -> None:
+    """The worker keeps fd 1 for replies before anything runs; prints land on stderr."""
+    import subprocess
+
+    process = subprocess.run(
+        [sys.executable, "-c", NOISY_WORKER],
+        input=protocol.encode({"op": "stop"}),
+        capture_output=True,
+        timeout=60,
+    )
+    assert process.returncode == 0, process.stderr
+    replies = io.BytesIO(process.stdout)
+    ready = protocol.read_frame(replies)
+    assert ready is not None and ready["type"] == "ready" and ready["kraken_version"] == "0.test"
+    assert protocol.read_frame(replies) is None  # nothing else on the reply stream
+    assert b"a library printing on stdout" in process.stderr
+    assert b"and C code writing to file descriptor 1" in process.stderr
