@@ -257,14 +257,14 @@ class KrakenEngine:
 
         The polygons are exactly those of ``calculate_polygonal_environment(image, baselines,
         suppl_obj=boundaries, topline=topline)``. The lines are shared among ``shares`` workers
-        (default: as many as are free, with at least MIN_LINES_PER_SHARE lines each).
+        (at most ``workers``; default: as many as are free, with at least MIN_LINES_PER_SHARE
+        lines each).
         Progress: each line."""
         count = len(baselines)
         if not count:
             return PageMasks([])
         page = page or Path(image).name
-        share_count = shares or max(1, self.workers - self._demand)
-        share_count = max(1, min(share_count, self.workers, count // MIN_LINES_PER_SHARE or 1))
+        share_count = count_shares(count, self.workers, self._demand, shares)
         indices = [list(range(start, count, share_count)) for start in range(share_count)]
         payload = {
             "image": _absolute(image),
@@ -700,6 +700,16 @@ async def _all_or_nothing(calls: Sequence[Awaitable[T]]) -> list[T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+def count_shares(lines: int, workers: int, demand: int, shares: int | None = None) -> int:
+    """Among how many workers to share a page's ``lines`` masks: ``shares`` if given (at most
+    one per worker and per line), else the workers no other page wants, each with at least
+    MIN_LINES_PER_SHARE lines; always at least one."""
+    if shares is not None:
+        return max(1, min(shares, workers, lines))
+    free = max(1, workers - demand)
+    return max(1, min(free, lines // MIN_LINES_PER_SHARE))
 
 
 def _check_lines(lines: Sequence[LineShape], page: str) -> None:

@@ -57,15 +57,15 @@ def computed(scan: tuple[Path, list[Any]]) -> dict[str, Any]:
     """Masks of some lines (bounded by the others), shared by two workers; then two pages at
     once; and kraken's direct results for the same calls."""
     image, baselines = scan
-    todo, others = baselines[:16], baselines[16:]
-    centered = baselines[20:26]
+    todo, others = baselines[:9], baselines[9:]
+    centered = baselines[20:24]
 
     async def run() -> dict[str, Any]:
         async with KrakenEngine(workers=2) as engine:
             await engine.start()
             steps: list[Progress] = []
             shared = await engine.masks(
-                image, todo, boundaries=others, page=SCAN, progress=steps.append
+                image, todo, boundaries=others, page=SCAN, progress=steps.append, shares=2
             )
             times: dict[str, list[float]] = {"a": [], "b": []}
 
@@ -93,7 +93,7 @@ def test_shared_page_masks_are_identical_to_kraken(computed: dict[str, Any]) -> 
     shared: PageMasks = computed["shared"]
     assert len(set(shared.worker_pids)) == 2  # the page was split between the two workers
     assert shared.polygons == computed["direct_shared"]
-    assert sum(p is not None for p in shared.polygons) >= 14
+    assert sum(p is not None for p in shared.polygons) >= 8
     assert shared.masks == [mask_from_kraken(p) for p in computed["direct_shared"]]
 
 
@@ -115,6 +115,6 @@ def test_two_pages_run_on_two_workers_at_once(computed: dict[str, Any]) -> None:
 def test_progress_counts_the_lines_of_all_shares(computed: dict[str, Any]) -> None:
     steps = [s for s in computed["steps"] if s.stage == STAGE_MASKS]
     done = [s.done for s in steps]
-    assert done == sorted(done) and done[-1] == 16
-    assert set(range(1, 17)) <= set(done)
-    assert all(s.total == 16 and s.page == SCAN for s in steps)
+    assert done == sorted(done) and done[-1] == 9
+    assert set(range(1, 10)) <= set(done)
+    assert all(s.total == 9 and s.page == SCAN for s in steps)

@@ -123,6 +123,16 @@ def test_page_masks_from_shares_keep_the_line_order() -> None:
     assert combined.peak_memory == 300
 
 
+def test_a_page_is_shared_among_the_free_workers() -> None:
+    assert pool.count_shares(40, workers=2, demand=0) == 2
+    assert pool.count_shares(40, workers=2, demand=2) == 1  # another page holds both workers
+    assert pool.count_shares(40, workers=4, demand=1) == 3
+    assert pool.count_shares(12, workers=4, demand=0) == 1  # 8 lines at least per share
+    assert pool.count_shares(0, workers=2, demand=0) == 1
+    assert pool.count_shares(3, workers=4, demand=0, shares=8) == 3  # one line each at most
+    assert pool.count_shares(40, workers=2, demand=2, shares=2) == 2
+
+
 def test_worker_count_is_bounded_by_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "cpu_count", lambda: 8)
     monkeypatch.setattr(limits, "available_memory", lambda: 7 * limits.GB)
