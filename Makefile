@@ -17,9 +17,8 @@ setup: $(STAMP)
 run: setup
 	$(VENV)/bin/esctui
 
-## Lint, then the whole test suite.
-test: setup
-	$(VENV)/bin/ruff check esctui tests bench
+## The whole lint (see lint), then the whole test suite: what CI runs (.ci/run).
+test: lint
 	$(PY) -m pytest -q
 
 ## Tests without the slow ones (kraken model loads, subprocess crash tests).
@@ -34,9 +33,12 @@ bench: setup
 acceptance: setup
 	../shared/acceptance/run
 
+## ruff (rules and formatting), the import contracts (lint-imports), mypy on esctui/.
 lint: setup
 	$(VENV)/bin/ruff check esctui tests bench
 	$(VENV)/bin/ruff format --check esctui tests bench
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

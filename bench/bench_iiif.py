@@ -1,6 +1,6 @@
 """Benchmark: esctui's IIIF downloader against a plain sequential httpx download.
 
-A local IIIF server (tests/iiif_server.py, in its own process, 127.0.0.1 only) adds 50 ms to
+A local IIIF server (tests/servers/iiif.py, in its own process, 127.0.0.1 only) adds 50 ms to
 every request and serves 100 canvases (real corpus images behind Image API 3 services). The same
 100 image URLs are downloaded by a plain sequential ``httpx.Client`` loop and by
 ``download_images`` (default settings, then variants for comparison). Prints the times, the
@@ -25,17 +25,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from iiif_server import MANIFEST_DIR, serve_forever  # noqa: E402
-
-from esctui.importers.iiif_fetch import (  # noqa: E402
-    DEFAULT_CONCURRENCY,
-    download_images,
-    download_jobs,
-    fetch_manifest,
-    make_client,
-)
+from esctui.net.iiif_download import download_images, download_jobs  # noqa: E402
+from esctui.net.iiif_fetch import DEFAULT_CONCURRENCY, fetch_manifest, make_client  # noqa: E402
+from tests.servers.iiif import MANIFEST_DIR, serve_forever  # noqa: E402
 
 TARGET_RATIO = 6.0
 
@@ -89,8 +82,8 @@ def esctui_import(manifest_path: Path, folder: Path) -> tuple[float, int]:
     """The whole IIIF importer into a fresh store (download, check, thumbnail, commit);
     returns (seconds, pages stored). The server has 4 distinct images, so pages repeating one
     are downloaded and staged but stored once (reported as duplicates)."""
-    from esctui.importers.iiif import IiifImporter
-    from esctui.importers.jobs import run_job
+    from esctui.jobs.imports.iiif import IiifImporter
+    from esctui.jobs.runner import run_job
     from esctui.store import Store
 
     store = Store(folder / "data")

@@ -20,9 +20,9 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esctui.domain import Line  # noqa: E402
-from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image  # noqa: E402
-from esctui.importers.jobs import run_job  # noqa: E402
-from esctui.importers.masks import MasksJob, load_polygonizer  # noqa: E402
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image  # noqa: E402
+from esctui.jobs.masks import MasksJob, Polygonizer, load_polygonizer  # noqa: E402
+from esctui.jobs.runner import run_job  # noqa: E402
 from esctui.store import PageLayout, Store  # noqa: E402
 
 PAGES = 25
@@ -70,7 +70,7 @@ def build_store(root: Path) -> tuple[Store, str, list[tuple[Path, list]]]:
     return store, doc.id, pages
 
 
-def direct(polygonize, pages: list[tuple[Path, list]]) -> int:  # noqa: ANN001
+def direct(polygonize: Polygonizer, pages: list[tuple[Path, list]]) -> int:
     count = 0
     for path, baselines in pages:
         with Image.open(path) as image:

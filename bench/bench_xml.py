@@ -100,7 +100,7 @@ def page_xml(number: int) -> str:
 
 def make_inputs(work: Path) -> tuple[Path, Path, Path]:
     """The ZIP, the same files unpacked (for kraken), and a data folder with the document."""
-    from esctui.importers.images import DEFAULT_MAX_PIXELS, prepare_image
+    from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
     from esctui.store import Store
 
     xml_dir = work / "xml"
@@ -133,8 +133,8 @@ def run_esctui(
     archive: Path, template: Path, work: Path, *, profile: bool = False, durable: bool = True
 ) -> float:
     """Seconds for the whole import job on a fresh copy of the data folder."""
-    from esctui.importers.jobs import run_job
-    from esctui.importers.xml import XmlImporter
+    from esctui.jobs.imports.xml import XmlImporter
+    from esctui.jobs.runner import run_job
     from esctui.store import Store
 
     data = work / "data"

@@ -1,4 +1,7 @@
-"""The ``esctui`` command: no sub-command opens the TUI; sub-commands run the importers headless.
+"""The headless ``esctui`` commands: documents, imports, exports, masks, models, jobs.
+
+Without a sub-command the ``esctui`` command opens the TUI: ``main`` then calls the
+``open_app`` it was given (``esctui.__main__`` gives it; this package never imports the TUI).
 
 Each command module exposes ``register(commands, imports)``, adding its sub-parsers to the
 top-level command list and to ``esctui import …``, and sets ``handler=`` on them. A handler
@@ -12,7 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from esctui.domain.errors import EsctuiError
 
@@ -27,6 +30,7 @@ COMMAND_MODULES = (
     "esctui.cli.transcriptions",
     "esctui.cli.export",
     "esctui.cli.masks",
+    "esctui.cli.remote",
 )
 
 
@@ -83,21 +87,26 @@ def tui_options(argv: Sequence[str]) -> dict[str, str | None] | None:
     return options
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+OpenApp = Callable[[str | None, str | None], int]
+"""Opens the TUI on (data folder, user) and returns the exit status."""
+
+
+def main(argv: Sequence[str] | None = None, *, open_app: OpenApp | None = None) -> int:
+    """Run the command line ``argv``; without a command, ``open_app`` (the TUI) if given."""
     argv = sys.argv[1:] if argv is None else list(argv)
     tui = tui_options(argv)
-    if tui is not None:
-        from esctui.ui.app import run_app
-
-        return run_app(**tui)
+    if tui is not None and open_app is not None:
+        return open_app(tui["data_dir"], tui["user"])
     parser = build_parser()
     args = parser.parse_args(argv)
     data_dir, user = getattr(args, "data_dir", None), getattr(args, "user", None)
-    if args.command is None:
-        from esctui.ui.app import run_app
-
-        return run_app(data_dir=data_dir, user=user)
     from esctui.cli.context import EXIT_USAGE, CliContext, UsageError
+
+    if args.command is None:
+        if open_app is not None:
+            return open_app(data_dir, user)
+        parser.print_usage(sys.stderr)
+        return EXIT_USAGE
 
     cli = CliContext(data_dir=data_dir, user=user, json_output=getattr(args, "json", False))
     try:
@@ -116,7 +125,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,19 +1,46 @@
-"""What every CLI handler shares: the store, output (plain or JSON), running an import job."""
+"""What every CLI handler shares: the store, output (plain or JSON), running a job."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import re
 import sys
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from esctui.domain import ImportJob, JobStatus
+from esctui.domain import Job, JobStatus, Record
 from esctui.domain.errors import EsctuiError
-from esctui.importers.jobs import Importer, JobProgress, run_job
+from esctui.jobs.runner import JobKind, JobProgress, run_job
 from esctui.store import Store, resolve_data_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_CANCELLED = 0, 1, 2, 3, 130
+
+if TYPE_CHECKING:  # what ArgumentParser.add_subparsers returns (argparse names it privately)
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+Handler = Callable[[argparse.Namespace, "CliContext"], int]
+Listed = TypeVar("Listed", bound=Record)
+
+
+def add_command(
+    group: Subcommands,
+    name: str,
+    handler: Handler,
+    summary: str,
+    common: argparse.ArgumentParser,
+    *positionals: str | tuple[str, str],
+    **options: Any,
+) -> argparse.ArgumentParser:
+    """The command ``NAME POSITIONALS...`` in ``group``, run by ``handler``; returns its parser
+    (for more arguments). A positional is a name or (name, help); ``options`` go to argparse."""
+    parser = group.add_parser(name, help=summary, parents=[common], **options)
+    for positional in positionals:
+        dest, text = (positional, None) if isinstance(positional, str) else positional
+        parser.add_argument(dest, help=text)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 class CliContext:
@@ -41,6 +68,22 @@ class CliContext:
         json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
 
+    def show_list(
+        self,
+        items: Sequence[Listed],
+        headers: list[str],
+        row: Callable[[Listed], list[str]],
+        empty: str,
+    ) -> int:
+        """``--json``: the items' records; else a table of ``row(item)``, or ``empty``."""
+        if self.json_output:
+            self.emit_json([item.to_record() for item in items])
+        elif not items:
+            self.print(empty)
+        else:
+            self.table([row(item) for item in items], headers)
+        return EXIT_OK
+
     def table(self, rows: list[list[str]], headers: list[str]) -> None:
         """A plain aligned table (no colours: output is often piped)."""
         widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
@@ -51,18 +94,22 @@ class CliContext:
 
     # ------------------------------------------------------------------ jobs
 
-    def run_import(self, importer: Importer) -> int:
-        """Run an import with a progress bar (TTY) or plain lines, print its report."""
+    def run_job(self, work: JobKind) -> int:
+        """Run a job with a progress bar (TTY) or plain lines, print its report."""
+        job = self.run(work)
+        return EXIT_CANCELLED if job is None else self.report_job(job)
+
+    def run(self, work: JobKind) -> Job | None:
+        """Run a job with a progress bar (TTY) or plain lines; None when cancelled (Ctrl-C)."""
         progress = _ProgressDisplay(enabled=not self.json_output)
         try:
             with progress:
-                job = asyncio.run(run_job(self.store, importer, progress.update))
+                return asyncio.run(run_job(self.store, work, progress.update))
         except KeyboardInterrupt:
             self.error("cancelled: pages already imported are kept whole; see `esctui jobs`")
-            return EXIT_CANCELLED
-        return self.report_job(job)
+            return None
 
-    def report_job(self, job: ImportJob) -> int:
+    def report_job(self, job: Job) -> int:
         report = job.report
         if self.json_output:
             self.emit_json(job.to_record())
@@ -108,7 +155,7 @@ class UsageError(EsctuiError):
     """A command line that asks for something impossible (exit status 2)."""
 
 
-def exit_status(job: ImportJob) -> int:
+def exit_status(job: Job) -> int:
     """0 done, 3 done with items skipped, 1 failed, 130 cancelled."""
     if job.status == JobStatus.FAILED.value:
         return EXIT_FAILED
@@ -192,7 +239,7 @@ class _ProgressDisplay:
                 self._task,
                 completed=snap.done,
                 total=snap.total,
-                rate=f"{snap.rate:.1f}/s",
+                rate=f"{snap.rate:.1f}/s" if snap.rate is not None else "",
                 current=snap.current[-40:],
             )
             return

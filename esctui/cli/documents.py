@@ -3,68 +3,55 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext, UsageError
+from esctui.cli.context import CliContext, UsageError, add_command
 from esctui.domain import LineOffset, ReadDirection, describe_typology
+from esctui.domain.text import local_time
+
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     parser = commands.add_parser("documents", help="list and manage documents", parents=[common])
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    p = sub.add_parser("list", help="list documents with page counts", parents=[common])
-    p.set_defaults(handler=list_documents)
-
-    p = sub.add_parser("create", help="create a document", parents=[common])
-    p.add_argument("name")
+    add_command(sub, "list", list_documents, "list documents with page counts", common)
+    p = add_command(sub, "create", create_document, "create a document", common, "name")
     p.add_argument("--script", default="", help="main script, e.g. Latin, Arabic")
     p.add_argument("--direction", choices=[d.value for d in ReadDirection], default="ltr")
     p.add_argument("--line-offset", choices=[o.value for o in LineOffset], default="baseline")
     p.add_argument("--description", default="")
-    p.set_defaults(handler=create_document)
-
-    p = sub.add_parser("rename", help="rename a document", parents=[common])
-    p.add_argument("document")
-    p.add_argument("new_name")
-    p.set_defaults(handler=rename_document)
-
-    p = sub.add_parser("delete", help="delete a document and its files", parents=[common])
-    p.add_argument("document")
+    add_command(sub, "rename", rename_document, "rename a document", common, "document", "new_name")
+    p = add_command(
+        sub, "delete", delete_document, "delete a document and its files", common, "document"
+    )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.set_defaults(handler=delete_document)
-
-    p = sub.add_parser("show", help="show a document's description and pages", parents=[common])
-    p.add_argument("document")
-    p.set_defaults(handler=show_document)
-
-    p = sub.add_parser("describe", help="set description text or metadata", parents=[common])
-    p.add_argument("document")
+    add_command(
+        sub, "show", show_document, "show a document's description and pages", common, "document"
+    )
+    p = add_command(
+        sub, "describe", describe_document, "set description text or metadata", common, "document"
+    )
     p.add_argument("--text", help="free-text description")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--unset", action="append", default=[], metavar="KEY")
-    p.set_defaults(handler=describe_document)
-
-
-def _when(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 def list_documents(args: argparse.Namespace, cli: CliContext) -> int:
-    docs = cli.store.list_documents()
-    if cli.json_output:
-        cli.emit_json([d.to_record() for d in docs])
-    elif not docs:
-        cli.print("No documents yet: esctui documents create NAME")
-    else:
-        cli.table(
-            [
-                [d.name, str(d.page_count), d.main_script, d.read_direction, _when(d.updated)]
-                for d in docs
-            ],
-            ["NAME", "PAGES", "SCRIPT", "DIR", "CHANGED"],
-        )
-    return 0
+    return cli.show_list(
+        cli.store.list_documents(),
+        ["NAME", "PAGES", "SCRIPT", "DIR", "CHANGED"],
+        lambda d: [
+            d.name,
+            str(d.page_count),
+            d.main_script,
+            d.read_direction,
+            local_time(d.updated),
+        ],
+        "No documents yet: esctui documents create NAME",
+    )
 
 
 def create_document(args: argparse.Namespace, cli: CliContext) -> int:

@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from esctui.cli.context import add_command
+
 if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this one light
-    from esctui.cli.context import CliContext
+    from esctui.cli.context import CliContext, Subcommands
 
 FORMAT_HELP = """\
 Formats (one file per page, named after the page image: scan_0012.jpg -> scan_0012.xml):
@@ -25,16 +27,19 @@ region are put in a region made for them (the report says so).
 """
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
-    p = commands.add_parser(
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
+    p = add_command(
+        commands,
         "export",
-        parents=[common],
-        help="export pages as ALTO, PAGE or plain text (a folder or a .zip)",
+        export,
+        "export pages as ALTO, PAGE or plain text (a folder or a .zip)",
+        common,
+        ("document", "document name or id"),
         description="Export the pages of a document with the text of one version.",
         epilog=FORMAT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("document", help="document name or id")
     p.add_argument("--format", choices=["alto", "page", "text"], default="alto")
     p.add_argument(
         "--version", metavar="NAME", help="transcription version (default: the most recent one)"
@@ -45,7 +50,6 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
         help="a folder, or a ZIP when the name ends in .zip (default: ./<document>_<format>.zip)",
     )
     p.add_argument("--pages", metavar="N,M-K", help="page numbers, e.g. 1,3-5 (default: all)")
-    p.set_defaults(handler=export)
 
 
 def _default_out(document_name: str, fmt: str) -> Path:
@@ -54,7 +58,7 @@ def _default_out(document_name: str, fmt: str) -> Path:
 
 
 def export(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.exporters.export import ExportJob
+    from esctui.jobs.export import ExportJob
 
     doc = cli.store.get_document(args.document)
     part_ids = cli.page_ids(doc.id, args.pages)
@@ -67,4 +71,4 @@ def export(args: argparse.Namespace, cli: CliContext) -> int:
         version=args.version,
         part_ids=part_ids,
     )
-    return cli.run_import(job)
+    return cli.run_job(job)

@@ -6,6 +6,7 @@ Imported at CLI start-up: the importer (and httpx) are imported only when the co
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from esctui.cli.context import (
     EXIT_CANCELLED,
@@ -13,8 +14,13 @@ from esctui.cli.context import (
     EXIT_OK,
     EXIT_PARTIAL,
     CliContext,
+    add_command,
     exit_status,
 )
+
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
+from esctui.domain import JobStatus
 
 DESCRIPTION = """\
 Download every page image of a IIIF manifest (Presentation API 2 or 3) into the document DOC,
@@ -31,11 +37,14 @@ that name that already exists is continued (a resumed import), not duplicated.
 """
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
-    p = imports.add_parser(
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
+    p = add_command(
+        imports,
         "iiif",
-        parents=[common],
-        help="import the pages of a IIIF manifest (or of each manifest of a collection)",
+        import_iiif,
+        "import the pages of a IIIF manifest (or of each manifest of a collection)",
+        common,
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,7 +75,6 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
         action="store_true",
         help="URL is a collection: import each manifest into its own new document",
     )
-    p.set_defaults(handler=import_iiif)
 
 
 def _positive_int(text: str) -> int:
@@ -80,7 +88,7 @@ def _positive_int(text: str) -> int:
 
 
 def import_iiif(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.iiif import IiifImporter
+    from esctui.jobs.imports.iiif import IiifImporter
 
     if args.each_manifest:
         return _import_each_manifest(args, cli)
@@ -88,47 +96,42 @@ def import_iiif(args: argparse.Namespace, cli: CliContext) -> int:
     importer = IiifImporter(
         cli.store, doc.id, args.url, max_width=args.max_width, concurrency=args.concurrency
     )
-    return cli.run_import(importer)
+    return cli.run_job(importer)
 
 
 def _import_each_manifest(args: argparse.Namespace, cli: CliContext) -> int:
     """One document per manifest of the collection; the worst exit status of the imports."""
     import asyncio
 
-    from esctui.domain.errors import NotFoundError
-    from esctui.importers.iiif import IiifImporter, collection_members, member_document_names
-    from esctui.importers.jobs import run_job
+    from esctui.jobs.imports.iiif import CollectionImport, collection_members
 
     members = asyncio.run(collection_members(args.url))
-    names = member_document_names(args.document, members)
-    codes: list[int] = []
-    records: list[dict] = []
-    for member, name in zip(members, names, strict=True):
-        try:
-            doc, created = cli.store.get_document(name), False
-        except NotFoundError:
-            doc, created = cli.store.create_document(name), True
-        importer = IiifImporter(
-            cli.store, doc.id, member.url, max_width=args.max_width, concurrency=args.concurrency
-        )
-        if cli.json_output:
-            try:
-                job = asyncio.run(run_job(cli.store, importer))
-            except KeyboardInterrupt:
-                codes.append(EXIT_CANCELLED)
-                break
-            records.append({"document": name, "created": created, **job.to_record()})
-            code = exit_status(job)
-        else:
-            cli.print(f"manifest  {member.label} -> document {name!r}")
-            code = cli.run_import(importer)
-        if code == EXIT_FAILED and created and not cli.store.list_parts(doc.id):
-            cli.store.delete_document(doc.id)  # nothing came of it: leave no empty document
-        codes.append(code)
-        if code == EXIT_CANCELLED:
-            break
+    collection = CollectionImport(
+        cli.store,
+        members,
+        prefix=args.document,
+        label=args.url,
+        max_width=args.max_width,
+        concurrency=args.concurrency,
+    )
+    job = cli.run(collection)
+    codes = [exit_status(item.job) for item in collection.imports]
     if cli.json_output:
-        cli.emit_json(records)
+        cli.emit_json(
+            [
+                {"document": item.document_name, "created": item.created, **item.job.to_record()}
+                for item in collection.imports
+            ]
+        )
+    else:
+        for item in collection.imports:
+            cli.print(f"manifest  {item.member.label} -> document {item.document_name!r}")
+            cli.report_job(item.job)
+    if job is None:
+        codes.append(EXIT_CANCELLED)
+    elif job.status == JobStatus.FAILED.value:
+        cli.error(job.error)
+        codes.append(EXIT_FAILED)
     for worst in (EXIT_CANCELLED, EXIT_FAILED, EXIT_PARTIAL):
         if worst in codes:
             return worst

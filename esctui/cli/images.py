@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext
+from esctui.cli.context import CliContext, add_command
+
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
-    p = imports.add_parser(
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
+    p = add_command(
+        imports,
         "images",
-        parents=[common],
-        help="import local image files (in the order given)",
+        import_images,
+        "import local image files (in the order given)",
+        common,
+        ("document", "document name or id"),
         description="Append images to a document in the order given. A folder adds its images "
         "in natural order (page2 before page10); a quoted glob ('scans/*.tif') too.",
     )
-    p.add_argument("document", help="document name or id")
     p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
     p.add_argument(
         "--max-pixels",
@@ -23,14 +30,13 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
         default=None,
         help="refuse images larger than this many pixels (default 250 million)",
     )
-    p.set_defaults(handler=import_images)
 
 
 def import_images(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.images import ImageImportOptions, LocalImagesImporter
+    from esctui.jobs.imports.images import ImageImportOptions, LocalImagesImporter
 
     doc = cli.store.get_document(args.document)
     options = ImageImportOptions()
     if args.max_pixels:
         options.max_pixels = args.max_pixels
-    return cli.run_import(LocalImagesImporter(cli.store, doc.id, args.paths, options))
+    return cli.run_job(LocalImagesImporter(cli.store, doc.id, args.paths, options))

@@ -5,21 +5,26 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from esctui.cli.context import add_command
+
 if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this one light
-    from esctui.cli.context import CliContext
+    from esctui.cli.context import CliContext, Subcommands
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
-    p = commands.add_parser(
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
+    p = add_command(
+        commands,
         "masks",
-        parents=[common],
-        help="compute line masks around baselines (kraken)",
+        compute_masks,
+        "compute line masks around baselines (kraken)",
+        common,
+        ("document", "document name or id"),
         description="Compute the mask (boundary polygon) of each line from its baseline and "
         "the page image, with kraken. By default only lines without a mask; --all replaces "
         "every mask. The document's line offset (baseline, topline, centered) says on which "
         "side of the baseline the text lies.",
     )
-    p.add_argument("document", help="document name or id")
     p.add_argument("--pages", metavar="N,M-K", help="page numbers, e.g. 1,3-5 (default: all)")
     p.add_argument(
         "--all",
@@ -27,11 +32,10 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
         action="store_true",
         help="recompute every line's mask, not only the missing ones",
     )
-    p.set_defaults(handler=compute_masks)
 
 
 def compute_masks(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.masks import MasksJob
+    from esctui.jobs.masks import MasksJob
 
     doc = cli.store.get_document(args.document)
     job = MasksJob(
@@ -40,4 +44,4 @@ def compute_masks(args: argparse.Namespace, cli: CliContext) -> int:
         part_ids=cli.page_ids(doc.id, args.pages),
         only_missing=not args.all_lines,
     )
-    return cli.run_import(job)
+    return cli.run_job(job)

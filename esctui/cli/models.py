@@ -3,37 +3,30 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext
+from esctui.cli.context import CliContext, add_command
+
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     parser = commands.add_parser("models", help="upload and manage kraken models", parents=[common])
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = sub.add_parser("add", help="validate a model with kraken and upload it", parents=[common])
-    p.add_argument("file")
+    p = add_command(sub, "add", add, "validate a model with kraken and upload it", common, "file")
     p.add_argument("--name", help="default: the model's own name, else the file name")
-    p.set_defaults(handler=add)
-    p = sub.add_parser("list", help="models you own or that are shared with you", parents=[common])
-    p.set_defaults(handler=list_models)
-    p = sub.add_parser("show", help="everything kraken says about a model", parents=[common])
-    p.add_argument("model")
-    p.set_defaults(handler=show)
-    p = sub.add_parser("rename", help="rename a model you own", parents=[common])
-    p.add_argument("model")
-    p.add_argument("new_name")
-    p.set_defaults(handler=rename)
-    p = sub.add_parser("delete", help="delete a model you own", parents=[common])
-    p.add_argument("model")
-    p.set_defaults(handler=delete)
-    p = sub.add_parser("share", help="share a model you own with users", parents=[common])
-    p.add_argument("model")
+    add_command(sub, "list", list_models, "models you own or that are shared with you", common)
+    add_command(sub, "show", show, "everything kraken says about a model", common, "model")
+    add_command(sub, "rename", rename, "rename a model you own", common, "model", "new_name")
+    add_command(sub, "delete", delete, "delete a model you own", common, "model")
+    p = add_command(sub, "share", share, "share a model you own with users", common, "model")
     p.add_argument("users", nargs="+")
-    p.set_defaults(handler=share)
 
 
 def add(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.models import add_model
+    from esctui.jobs.models import add_model
 
     model = add_model(cli.store, args.file, name=args.name)
     if cli.json_output:
@@ -44,26 +37,17 @@ def add(args: argparse.Namespace, cli: CliContext) -> int:
 
 
 def list_models(args: argparse.Namespace, cli: CliContext) -> int:
-    models = cli.store.list_models()
-    if cli.json_output:
-        cli.emit_json([m.to_record() for m in models])
-        return 0
-    if not models:
-        cli.print("No models yet: esctui models add FILE")
-        return 0
-    cli.table(
-        [
-            [
-                m.name,
-                ", ".join(m.kinds),
-                "owner" if m.owner == cli.store.user else f"shared by {m.owner}",
-                f"{m.byte_size / 1e6:.1f} MB",
-            ]
-            for m in models
-        ],
+    return cli.show_list(
+        cli.store.list_models(),
         ["NAME", "KIND", "ACCESS", "SIZE"],
+        lambda m: [
+            m.name,
+            ", ".join(m.kinds),
+            "owner" if m.owner == cli.store.user else f"shared by {m.owner}",
+            f"{m.byte_size / 1e6:.1f} MB",
+        ],
+        "No models yet: esctui models add FILE",
     )
-    return 0
 
 
 def show(args: argparse.Namespace, cli: CliContext) -> int:

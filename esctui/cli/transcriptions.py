@@ -3,44 +3,53 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext
+from esctui.cli.context import CliContext, add_command
+from esctui.domain.text import local_time
+
+if TYPE_CHECKING:
+    from esctui.cli.context import Subcommands
 
 
-def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse internals
+def register(commands: Subcommands, imports: Subcommands, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to ``esctui`` (``commands``) and ``esctui import``."""
     parser = commands.add_parser(
         "transcriptions", help="list and manage transcription versions", parents=[common]
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    p = sub.add_parser(
-        "list", help="versions with their pages, lines and characters", parents=[common]
+    add_command(
+        sub,
+        "list",
+        list_versions,
+        "versions with their pages, lines and characters",
+        common,
+        ("document", "document name or id"),
     )
-    p.add_argument("document", help="document name or id")
-    p.set_defaults(handler=list_versions)
-
-    p = sub.add_parser("rename", help="rename a version", parents=[common])
-    p.add_argument("document")
-    p.add_argument("old", help="the version's name or id")
-    p.add_argument("new", help="the new name")
-    p.set_defaults(handler=rename_version)
-
-    p = sub.add_parser(
-        "delete", help="delete a version and its texts (its name becomes free)", parents=[common]
+    add_command(
+        sub,
+        "rename",
+        rename_version,
+        "rename a version",
+        common,
+        "document",
+        ("old", "the version's name or id"),
+        ("new", "the new name"),
     )
-    p.add_argument("document")
-    p.add_argument("version", help="the version's name or id")
+    p = add_command(
+        sub,
+        "delete",
+        delete_version,
+        "delete a version and its texts (its name becomes free)",
+        common,
+        "document",
+        ("version", "the version's name or id"),
+    )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.set_defaults(handler=delete_version)
-
-
-def _when(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 def list_versions(args: argparse.Namespace, cli: CliContext) -> int:
-    from esctui.importers.versions import VersionStats, version_stats
+    from esctui.store.versions import VersionStats, version_stats
 
     doc = cli.store.get_document(args.document)
     versions = cli.store.list_transcriptions(doc.id)
@@ -67,7 +76,7 @@ def list_versions(args: argparse.Namespace, cli: CliContext) -> int:
                 [
                     v.name,
                     v.source,
-                    _when(v.created),
+                    local_time(v.created),
                     str(item.pages),
                     str(item.lines),
                     str(item.characters),

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
@@ -28,6 +29,7 @@ def now() -> float:
     return time.time()
 
 
+DEFAULT_LINE_TYPE = "default"  # a line's type when nothing says otherwise (kraken's name)
 STORED_ID_PREFIX = {"region": "eSc_region_", "line": "eSc_line_"}
 
 
@@ -75,19 +77,22 @@ class Record:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Self:
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        names = set(_field_names(cls))
         values = {k: v for k, v in record.items() if k in names}
         obj = cls(**values)
-        obj._restore()  # type: ignore[attr-defined]
+        obj._restore()
         return obj
 
     def _restore(self) -> None:
         """Turn JSON lists back into tuples where the type says so."""
 
 
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
+def _names_of_fields(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
+
+
+_field_names: Callable[[type], tuple[str, ...]] = functools.cache(_names_of_fields)
+"""A dataclass's field names, worked out once per class (to_record runs for every row)."""
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -185,7 +190,7 @@ class Line(Record):
     baseline: Polygon | None = None
     mask: Polygon | None = None
     region_id: str | None = None
-    type: str = "default"
+    type: str = DEFAULT_LINE_TYPE
     external_id: str = ""
     order: int = 0
     id: str = field(default_factory=new_id)
@@ -262,7 +267,7 @@ class ReportItem(Record):
 
 
 @dataclass
-class ImportReport(Record):
+class JobReport(Record):
     """What an import did: imported items, skipped items with reasons, and notes."""
 
     imported: list[ReportItem] = field(default_factory=list)
@@ -295,7 +300,7 @@ class ImportReport(Record):
 
 
 @dataclass
-class ImportJob(Record):
+class Job(Record):
     """A record of one import run, kept for the Jobs screen."""
 
     kind: str  # "images", "pdf", "iiif", "xml", "model", "masks", ...
@@ -305,7 +310,7 @@ class ImportJob(Record):
     total: int = 0
     done: int = 0
     error: str = ""
-    report: ImportReport = field(default_factory=ImportReport)
+    report: JobReport = field(default_factory=JobReport)
     user: str = ""
     pid: int = 0
     id: str = field(default_factory=new_id)
@@ -314,4 +319,4 @@ class ImportJob(Record):
 
     def _restore(self) -> None:
         if isinstance(self.report, dict):
-            self.report = ImportReport.from_record(self.report)
+            self.report = JobReport.from_record(self.report)

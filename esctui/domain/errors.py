@@ -19,3 +19,12 @@ class StoreError(EsctuiError):
 
 class PermissionDeniedError(EsctuiError):
     """The current user may not change this object (e.g. a model owned by someone else)."""
+
+
+class FormatError(EsctuiError):
+    """A file (or a document fetched) that cannot be read in its format: PDF, ALTO/PAGE, ZIP,
+    IIIF, kraken model. The message names the file and says why."""
+
+
+class JobError(EsctuiError):
+    """A job that cannot start or go on (no pages, an unknown version, an unusable target)."""

@@ -19,12 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from esctui.domain.errors import FormatError
+
 XML_SUFFIXES = (".xml", ".alto")
 DEFAULT_MAX_ENTRY_BYTES = 50_000_000
 _CHUNK = 1 << 20
 
 
-class ZipReadError(ValueError):
+class ZipReadError(FormatError):
     """The archive as a whole cannot be read; the message names it and says why."""
 
 

@@ -12,13 +12,9 @@ Layout (all JSON files are TinyDB databases written atomically)::
     <root>/models/<model>.<ext>              uploaded model files
     <root>/.sessions/<pid>-<token>           one per open Store; left behind only by a crash
 
-Opening the folder is cheap when every earlier process ended cleanly. A session marker left by
-a dead process means a crash: then the whole folder is swept (staging folders, unreferenced
-files, temp files, page counts), which costs a directory walk per document.
-
-Every change happens in ``Store.transaction()``: it takes the inter-process lock, reloads any
-file another process replaced, and writes each changed file once, atomically, at the end. An
-exception rolls the in-memory state back and removes files the transaction had moved in.
+``Store`` is the one way in. Every change happens in ``Store.transaction()`` (``database``: the
+inter-process lock, each changed file written once, atomically); what a crash left is swept
+when the folder is next opened (``recovery``).
 """
 
 from __future__ import annotations
@@ -27,17 +23,18 @@ import atexit
 import contextlib
 import os
 import shutil
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
-from filelock import FileLock, Timeout
 from tinydb import Query, TinyDB
+from tinydb.queries import QueryInstance, QueryLike
+from tinydb.table import Table
 
 from esctui.domain import (
     Document,
-    ImportJob,
+    Job,
     JobStatus,
     Line,
     LineText,
@@ -48,62 +45,27 @@ from esctui.domain import (
     now,
 )
 from esctui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
-from esctui.store.atomic import AtomicJSONStorage, flush_all, fsync_dir
+from esctui.store import recovery
+from esctui.store.atomic import fsync_dir
+from esctui.store.database import LOCK_TIMEOUT_SECONDS, ShardedDatabase
+from esctui.store.records import PageLayout, StagedFile
+
+__all__ = ["LOCK_TIMEOUT_SECONDS", "SCHEMA_VERSION", "PageLayout", "StagedFile", "Store"]
 
 SCHEMA_VERSION = 1
-LOCK_TIMEOUT_SECONDS = 60.0
-_OPEN_SESSIONS: set[Path] = set()  # session markers of the Stores open in this process
 _ROW = Query()
 
 
-@dataclass
-class StagedFile:
-    """A page image prepared by an importer in the staging folder, not yet in the document."""
-
-    image: Path
-    thumbnail: Path
-    name: str
-    original_filename: str
-    width: int
-    height: int
-    format: str
-    byte_size: int
-    sha256: str
-    source: str
-    external_id: str = ""  # e.g. the IIIF canvas id, so a resumed import skips it
+def name_key(name: str) -> str:
+    """The one rule for names of documents, versions and models: two names are the same when
+    they are equal ignoring case and spaces at the ends (``register 1642 `` = ``Register 1642``)."""
+    return name.strip().casefold()
 
 
-@dataclass
-class PageLayout:
-    """Everything stored for one page: regions, lines, and line texts of every version."""
-
-    regions: list[Region] = field(default_factory=list)
-    lines: list[Line] = field(default_factory=list)
-    texts: list[LineText] = field(default_factory=list)
-
-    def typology(self) -> dict[str, dict[str, int]]:
-        """Region and line type counts of this page: {"regions": {...}, "lines": {...}}."""
-        regions: dict[str, int] = {}
-        for region in self.regions:
-            regions[region.type] = regions.get(region.type, 0) + 1
-        lines: dict[str, int] = {}
-        for line in self.lines:
-            lines[line.type] = lines.get(line.type, 0) + 1
-        return {kind: counts for kind, counts in (("regions", regions), ("lines", lines)) if counts}
-
-    def texts_for(self, transcription_id: str) -> dict[str, LineText]:
-        """Line id -> text, for one version."""
-        return {t.line_id: t for t in self.texts if t.transcription_id == transcription_id}
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _same_name(name: str) -> QueryInstance:
+    """A TinyDB query for rows whose name is the same as ``name`` under ``name_key``."""
+    key = name_key(name)
+    return _ROW.name.test(lambda n: isinstance(n, str) and name_key(n) == key)
 
 
 class Store:
@@ -113,57 +75,33 @@ class Store:
         self.root = Path(root).expanduser().resolve()
         self.user = user or os.environ.get("ESCTUI_USER") or _login_name()
         self.durable = durable
-        self._dbs: dict[Path, TinyDB] = {}
-        self._rollback_actions: list[Callable[[], None]] = []
-        self._thread_lock = threading.RLock()
-        self._tx_depth = 0
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "documents").mkdir(exist_ok=True)
         (self.root / "models").mkdir(exist_ok=True)
-        self._process_lock = FileLock(str(self.root / ".lock"), timeout=LOCK_TIMEOUT_SECONDS)
+        self._database = ShardedDatabase(self.root, self.catalog_path, durable=durable)
+        self._session: Path | None = None
         with self.transaction():
             self._check_schema()
-            crashed = self._dead_sessions()
-            if crashed or not (self.root / ".sessions").is_dir():
+            crashed = recovery.dead_sessions(self.root)
+            if crashed or recovery.first_open(self.root):
                 self._crash_recovery()  # first open by this version, or after a crash
             self._quick_recovery()
             for marker in crashed:
                 marker.unlink(missing_ok=True)
-            self._session = self._start_session()
+            self._session = recovery.start_session(self.root)
         atexit.register(self.close)
+
+    @property
+    def session_marker(self) -> Path | None:
+        """This store's session marker in the data folder (None once closed)."""
+        return self._session
 
     def close(self) -> None:
         """End this store's session (a clean exit; the next open skips the crash sweep)."""
-        marker = getattr(self, "_session", None)
-        if marker is not None:
-            marker.unlink(missing_ok=True)
-            _OPEN_SESSIONS.discard(marker)
+        if self._session is not None:
+            recovery.end_session(self._session)
             self._session = None
             atexit.unregister(self.close)
-
-    def _start_session(self) -> Path:
-        import secrets
-
-        folder = self.root / ".sessions"
-        folder.mkdir(exist_ok=True)
-        marker = folder / f"{os.getpid()}-{secrets.token_hex(4)}"
-        marker.touch()
-        _OPEN_SESSIONS.add(marker)
-        return marker
-
-    def _dead_sessions(self) -> list[Path]:
-        folder = self.root / ".sessions"
-        if not folder.is_dir():
-            return []
-        dead = []
-        for marker in folder.iterdir():
-            pid = marker.name.split("-")[0]
-            ours = pid == str(os.getpid())  # ours and not open here: an earlier process, pid reused
-            if not (pid.isdigit() and _pid_alive(int(pid))) or (
-                ours and marker not in _OPEN_SESSIONS
-            ):
-                dead.append(marker)
-        return dead
 
     # ------------------------------------------------------------------ plumbing
 
@@ -178,90 +116,28 @@ class Store:
         return self.document_dir(document_id) / "pages" / f"{part_id}.json"
 
     def _db(self, path: Path) -> TinyDB:
-        """The TinyDB for ``path``, reloaded if another process replaced the file."""
-        db = self._dbs.get(path)
-        storage: AtomicJSONStorage | None = db.storage if db is not None else None  # type: ignore[assignment]
-        if db is None or (storage is not None and not storage.dirty and storage.changed_on_disk()):
-            db = TinyDB(path, storage=AtomicJSONStorage, durable=self.durable)
-            self._dbs[path] = db
-        return db
+        return self._database.db(path)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
         """Lock the data folder, run the block, then write every changed file atomically.
 
         Nested calls join the outer transaction. On an exception nothing is written, and files
         registered with ``on_rollback`` are removed.
         """
-        with self._thread_lock:
-            outer = self._tx_depth == 0
-            if outer:
-                try:
-                    self._process_lock.acquire()
-                except Timeout as error:
-                    raise StoreError(
-                        f"The data folder {self.root} is busy: another esctui process has held "
-                        f"its lock for over {LOCK_TIMEOUT_SECONDS:.0f} s."
-                    ) from error
-            self._tx_depth += 1
-            try:
-                yield
-            except BaseException:
-                if outer:
-                    self._rollback()
-                raise
-            else:
-                if outer:
-                    self._commit()
-            finally:
-                self._tx_depth -= 1
-                if outer:
-                    self._rollback_actions.clear()
-                    self._process_lock.release()
+        return self._database.transaction()
 
     def on_rollback(self, action: Callable[[], None]) -> None:
         """Run ``action`` if the current transaction fails (e.g. remove a moved-in file)."""
-        self._rollback_actions.append(action)
+        self._database.on_rollback(action)
 
-    def _dirty(self) -> list[tuple[Path, AtomicJSONStorage]]:
-        return [
-            (path, db.storage)  # type: ignore[misc]
-            for path, db in self._dbs.items()
-            if db.storage.dirty  # type: ignore[attr-defined]
-        ]
-
-    def _commit(self) -> None:
-        # Pages first, then documents, then the catalog: a crash in between leaves extra data
-        # that nothing points to yet, never a pointer to missing data.
-        def rank(item: tuple[Path, AtomicJSONStorage]) -> int:
-            path = item[0]
-            return 2 if path == self.catalog_path else 1 if path.name == "document.json" else 0
-
-        dirty = self._dirty()
-        for level in (0, 1, 2):
-            flush_all([storage for path, storage in dirty if rank((path, storage)) == level])
-
-    def _rollback(self) -> None:
-        for path, _storage in self._dirty():
-            del self._dbs[path]
-        for action in reversed(self._rollback_actions):
-            with contextlib.suppress(OSError):
-                action()
-
-    def _require_tx(self) -> None:
-        if self._tx_depth == 0:
-            raise RuntimeError("this store method must run inside Store.transaction()")
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[None]:
-        with self._thread_lock:
-            yield
+    def _read(self) -> contextlib.AbstractContextManager[None]:
+        return self._database.reading()
 
     # ------------------------------------------------------------------ schema, recovery
 
     def _check_schema(self) -> None:
         meta = self._db(self.catalog_path).table("meta")
-        row = meta.get(_ROW.key == "schema_version")
+        row = _one(meta, _ROW.key == "schema_version")
         if row is None:
             meta.insert({"key": "schema_version", "value": SCHEMA_VERSION})
             return
@@ -279,68 +155,37 @@ class Store:
     @property
     def schema_version(self) -> int:
         with self._read():
-            row = self._db(self.catalog_path).table("meta").get(_ROW.key == "schema_version")
+            row = _one(self._db(self.catalog_path).table("meta"), _ROW.key == "schema_version")
             return int(row["value"]) if row else 0
 
     def _crash_recovery(self) -> None:
         """Clean what a killed process left: staging folders, unreferenced files, temp files."""
-        for doc_dir in (self.root / "documents").iterdir():
-            staging = doc_dir / ".staging"
-            if staging.is_dir():
-                for sub in staging.iterdir():
-                    pid = int(sub.name.split("-")[0]) if sub.name.split("-")[0].isdigit() else 0
-                    if not _pid_alive(pid):
-                        shutil.rmtree(sub, ignore_errors=True)
-        for doc_dir in (self.root / "documents").iterdir():
-            if not self._document_row(doc_dir.name):
+        documents = self.root / "documents"
+        recovery.remove_dead_staging(documents)
+        for doc_dir in documents.iterdir():
+            row = self._document_row(doc_dir.name)
+            if not row:
                 shutil.rmtree(doc_dir, ignore_errors=True)  # a deleted or never-committed doc
                 continue
-            self._remove_orphan_files(doc_dir.name)
-            row = self._document_row(doc_dir.name) or {}
+            recovery.remove_orphan_files(doc_dir, self._parts(doc_dir.name).all())
             self._touch_document(  # a crash between the page, document and catalog writes
                 doc_dir.name, changed=False, typology=bool(row.get("typology"))
             )
-        _remove_dead_temp_files(self.root)
-        for upload in self.models_dir().glob(".upload-*"):  # a model being validated
-            pid = upload.name.split("-")[1]
-            if not (pid.isdigit() and _pid_alive(int(pid))):
-                shutil.rmtree(upload, ignore_errors=True)
+        recovery.remove_dead_temp_files(self.root)
+        recovery.remove_dead_uploads(self.models_dir())
 
     def _quick_recovery(self) -> None:
         """On every open: finish interrupted deletes; mark jobs of ended processes failed."""
-        for trash in self.root.glob(".trash-*"):  # a delete interrupted before its rmtree
-            shutil.rmtree(trash, ignore_errors=True)
-        jobs = self._db(self.catalog_path).table("jobs")
-        for row in jobs.search(_ROW.status == JobStatus.RUNNING.value):
-            if not _pid_alive(int(row.get("pid", 0))) or row.get("pid") == os.getpid():
-                jobs.update(
-                    {
-                        "status": JobStatus.FAILED.value,
-                        "error": "interrupted (process ended)",
-                        "finished": now(),
-                    },
-                    _ROW.id == row["id"],
-                )
-
-    def _remove_orphan_files(self, document_id: str) -> None:
-        doc_dir = self.document_dir(document_id)
-        parts = self._db(doc_dir / "document.json").table("parts").all()
-        keep = {p["filename"] for p in parts} | {p["thumbnail"] for p in parts}
-        keep |= {f"pages/{p['id']}.json" for p in parts}
-        for sub in ("images", "thumbs", "pages"):
-            folder = doc_dir / sub
-            if folder.is_dir():
-                for file in folder.iterdir():
-                    if f"{sub}/{file.name}" not in keep:
-                        file.unlink(missing_ok=True)
+        recovery.finish_interrupted_deletes(self.root)
+        recovery.fail_interrupted_jobs(self._jobs())
 
     # ------------------------------------------------------------------ documents
 
-    def _documents(self):  # noqa: ANN202 - TinyDB table
+    def _documents(self) -> Table:
         return self._db(self.catalog_path).table("documents")
 
-    def _document_row(self, document_id: str) -> dict | None:
-        return self._documents().get(_ROW.id == document_id)
+    def _document_row(self, document_id: str) -> dict[str, Any] | None:
+        return _one(self._documents(), _ROW.id == document_id)
 
     def list_documents(self) -> list[Document]:
         """All documents, most recently changed first."""
@@ -352,7 +197,7 @@ class Store:
         """A document by id or by exact name (then by case-insensitive name)."""
         with self._read():
             table = self._documents()
-            row = table.get(_ROW.id == ref) or table.get(_ROW.name == ref)
+            row = _one(table, _ROW.id == ref) or _one(table, _ROW.name == ref)
             if row is None:
                 matches = table.search(_ROW.name.test(lambda n: n.casefold() == ref.casefold()))
                 row = matches[0] if len(matches) == 1 else None
@@ -363,13 +208,13 @@ class Store:
     def _check_name_free(self, name: str, except_id: str = "") -> None:
         if not name.strip():
             raise ConflictError("A document needs a name.")
-        for row in self._documents().search(_ROW.name == name):
+        for row in self._documents().search(_same_name(name)):
             if row["id"] != except_id:
-                raise ConflictError(f"A document named {name!r} already exists.")
+                raise ConflictError(f"A document named {row['name']!r} already exists.")
 
-    def create_document(self, name: str, **fields: object) -> Document:
+    def create_document(self, name: str, **fields: Any) -> Document:
         """Create an empty document. ``fields`` are other Document attributes."""
-        doc = Document(name=name.strip(), **fields)  # type: ignore[arg-type]
+        doc = Document(name=name.strip(), **fields)
         with self.transaction():
             self._check_name_free(doc.name)
             self.document_dir(doc.id).mkdir(parents=True, exist_ok=True)
@@ -381,9 +226,11 @@ class Store:
         document.name = document.name.strip()
         document.updated = now()
         with self.transaction():
-            if self._document_row(document.id) is None:
+            stored = self._document_row(document.id)
+            if stored is None:
                 raise NotFoundError(f"The document {document.name!r} no longer exists.")
-            self._check_name_free(document.name, except_id=document.id)
+            if document.name != stored["name"]:  # an older clash of names may stay as it is
+                self._check_name_free(document.name, except_id=document.id)
             record = document.to_record()
             for derived in ("page_count", "typology"):  # kept by the store from the pages
                 record.pop(derived)
@@ -396,13 +243,22 @@ class Store:
         return self.update_document(doc)
 
     def delete_document(self, ref: str) -> None:
-        """Remove a document, its pages, layouts, versions and files."""
+        """Remove a document, its pages, layouts, versions and files. Refused while another
+        esctui process runs a job into it (that process must stop its job first)."""
         doc = self.get_document(ref)
         with self.transaction():
+            for row in self._jobs().search(
+                (_ROW.document_id == doc.id) & (_ROW.status == JobStatus.RUNNING.value)
+            ):
+                pid = row.get("pid", 0)
+                if pid and pid != os.getpid() and recovery.pid_alive(pid):
+                    raise ConflictError(
+                        f"{row['title']!r} is running into {doc.name!r} in another esctui "
+                        f"(process {pid}); cancel it there or wait for it to end."
+                    )
             self._documents().remove(_ROW.id == doc.id)
         folder = self.document_dir(doc.id)
-        for path in [p for p in self._dbs if folder in p.parents]:
-            del self._dbs[path]
+        self._database.forget(self._database.held_below(folder))
         trash = self.root / f".trash-{doc.id}"
         with contextlib.suppress(OSError):
             folder.rename(trash)
@@ -431,7 +287,7 @@ class Store:
             raise NotFoundError("That document no longer exists.")
         return self._db(self.document_dir(document_id) / "document.json")
 
-    def _parts(self, document_id: str):  # noqa: ANN202 - TinyDB table
+    def _parts(self, document_id: str) -> Table:
         return self._document_db(document_id).table("parts")
 
     def list_parts(self, document_id: str) -> list[Part]:
@@ -456,7 +312,7 @@ class Store:
 
     def get_part(self, document_id: str, part_id: str) -> Part:
         with self._read():
-            row = self._parts(document_id).get(_ROW.id == part_id)
+            row = _one(self._parts(document_id), _ROW.id == part_id)
         if row is None:
             raise NotFoundError("That page no longer exists.")
         return Part.from_record(row)
@@ -526,7 +382,7 @@ class Store:
                 for src, rel in ((item.image, part.filename), (item.thumbnail, part.thumbnail)):
                     target = doc_dir / rel
                     os.replace(src, target)
-                    self.on_rollback(lambda t=target: t.unlink(missing_ok=True))
+                    self.on_rollback(partial(target.unlink, missing_ok=True))
                 table.insert(part.to_record())
                 seen[item.sha256] = item.name
                 added.append(part)
@@ -578,7 +434,7 @@ class Store:
         for row in rows:  # after commit: the files are no longer referenced
             for rel in (row["filename"], row["thumbnail"], f"pages/{row['id']}.json"):
                 (doc_dir / rel).unlink(missing_ok=True)
-            self._dbs.pop(self._page_path(document_id, row["id"]), None)
+            self._database.forget([self._page_path(document_id, row["id"])])
         return len(rows)
 
     # ------------------------------------------------------------------ page layouts
@@ -639,12 +495,12 @@ class Store:
                 for part_id, layout in layouts.items()
             }
             doc_ids = [row.doc_id for row in parts.all() if row["id"] in counts]
-            parts.update(lambda row: row.update(counts[row["id"]]), doc_ids=doc_ids)
+            parts.update(lambda row: cast(dict, row).update(counts[row["id"]]), doc_ids=doc_ids)
             self._touch_document(document_id, typology=True)
 
     # ------------------------------------------------------------------ transcriptions
 
-    def _transcriptions(self, document_id: str):  # noqa: ANN202 - TinyDB table
+    def _transcriptions(self, document_id: str) -> Table:
         return self._document_db(document_id).table("transcriptions")
 
     def list_transcriptions(self, document_id: str) -> list[Transcription]:
@@ -668,7 +524,7 @@ class Store:
             raise ConflictError("A transcription version needs a name.")
         with self.transaction():
             table = self._transcriptions(document_id)
-            row = table.get(_ROW.name == name)
+            row = _one(table, _same_name(name))
             if row is not None:
                 if reuse:
                     return Transcription.from_record(row)
@@ -680,11 +536,15 @@ class Store:
     def rename_transcription(self, document_id: str, ref: str, new_name: str) -> None:
         version = self.get_transcription(document_id, ref)
         new_name = new_name.strip()
+        if not new_name:
+            raise ConflictError("A transcription version needs a name.")
         with self.transaction():
             table = self._transcriptions(document_id)
-            clash = table.get(_ROW.name == new_name)
-            if not new_name or (clash and clash["id"] != version.id):
-                raise ConflictError(f"A transcription version named {new_name!r} already exists.")
+            clash = _one(table, _same_name(new_name))
+            if clash and clash["id"] != version.id:
+                raise ConflictError(
+                    f"A transcription version named {clash['name']!r} already exists."
+                )
             table.update({"name": new_name}, _ROW.id == version.id)
 
     def delete_transcription(self, document_id: str, ref: str) -> None:
@@ -699,7 +559,7 @@ class Store:
 
     # ------------------------------------------------------------------ models
 
-    def _models(self):  # noqa: ANN202 - TinyDB table
+    def _models(self) -> Table:
         return self._db(self.catalog_path).table("models")
 
     def models_dir(self) -> Path:
@@ -723,13 +583,13 @@ class Store:
 
     def find_model_by_hash(self, sha256: str) -> Model | None:
         with self._read():
-            row = self._models().get(_ROW.sha256 == sha256)
+            row = _one(self._models(), _ROW.sha256 == sha256)
         return Model.from_record(row) if row else None
 
     def add_model(self, model: Model, file: Path) -> Model:
         """Store a validated model; ``file`` is moved into the models folder."""
         with self.transaction():
-            if self._models().get((_ROW.name == model.name) & (_ROW.owner == model.owner)):
+            if _one(self._models(), _same_name(model.name) & (_ROW.owner == model.owner)):
                 raise ConflictError(f"You already have a model named {model.name!r}.")
             target = self.models_dir() / model.filename
             if self.durable:  # its bytes on disk before the catalog names it
@@ -754,11 +614,15 @@ class Store:
         """Rename or share (``name=``, ``shared_with=``); owner only."""
         model = self._owned_model(ref)
         with self.transaction():
-            new_name = changes.get("name")
-            if new_name and self._models().get(
-                (_ROW.name == new_name) & (_ROW.owner == model.owner) & (_ROW.id != model.id)
-            ):
-                raise ConflictError(f"You already have a model named {new_name!r}.")
+            if "name" in changes:
+                new_name = str(changes["name"]).strip()
+                if not new_name:
+                    raise ConflictError("A model needs a name.")
+                changes["name"] = new_name
+                if self._models().get(
+                    _same_name(new_name) & (_ROW.owner == model.owner) & (_ROW.id != model.id)
+                ):
+                    raise ConflictError(f"You already have a model named {new_name!r}.")
             self._models().update(dict(changes), _ROW.id == model.id)
         return self.get_model(model.id)
 
@@ -770,10 +634,10 @@ class Store:
 
     # ------------------------------------------------------------------ jobs
 
-    def _jobs(self):  # noqa: ANN202 - TinyDB table
+    def _jobs(self) -> Table:
         return self._db(self.catalog_path).table("jobs")
 
-    def save_job(self, job: ImportJob) -> None:
+    def save_job(self, job: Job) -> None:
         """Insert or update a job record."""
         with self.transaction():
             table = self._jobs()
@@ -782,24 +646,31 @@ class Store:
             else:
                 table.insert(job.to_record())
 
-    def list_jobs(self, *, limit: int = 200) -> list[ImportJob]:
+    def list_jobs(self, *, limit: int = 200) -> list[Job]:
         """Most recent first."""
         with self._read():
             rows = self._jobs().all()
-        jobs = sorted((ImportJob.from_record(r) for r in rows), key=lambda j: -j.started)
+        jobs = sorted((Job.from_record(r) for r in rows), key=lambda j: -j.started)
         return jobs[:limit]
 
-    def get_job(self, job_id: str) -> ImportJob:
+    def get_job(self, job_id: str) -> Job:
         with self._read():
-            row = self._jobs().get(_ROW.id == job_id) or next(
+            row = _one(self._jobs(), _ROW.id == job_id) or next(
                 (r for r in self._jobs().all() if r["id"].startswith(job_id)), None
             )
         if row is None:
             raise NotFoundError(f"No job {job_id!r}.")
-        return ImportJob.from_record(row)
+        return Job.from_record(row)
 
 
-def _sum_typologies(part_rows: Iterable[dict]) -> dict[str, dict[str, int]]:
+def _one(table: Table, condition: QueryLike) -> dict[str, Any] | None:
+    """The row ``condition`` finds first (TinyDB's ``get``, whose type also allows a list)."""
+    row = table.get(condition)
+    assert not isinstance(row, list)  # a list only for get(doc_ids=...)
+    return row
+
+
+def _sum_typologies(part_rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     """The document's typology: region and line type counts added up over its pages."""
     total: dict[str, dict[str, int]] = {"regions": {}, "lines": {}}
     for row in part_rows:
@@ -808,14 +679,6 @@ def _sum_typologies(part_rows: Iterable[dict]) -> dict[str, dict[str, int]]:
             for name, count in counts.items():
                 into[name] = into.get(name, 0) + count
     return total
-
-
-def _remove_dead_temp_files(root: Path) -> None:
-    """Remove ``.NAME.tmp-PID-…`` files left by an atomic write whose process was killed."""
-    for tmp in root.rglob(".*.tmp-*"):
-        pid_text = tmp.name.rsplit(".tmp-", 1)[1].split("-")[0]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
-            tmp.unlink(missing_ok=True)
 
 
 def _login_name() -> str:

@@ -3,30 +3,52 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from esctui.domain import JobStatus
+from esctui.domain import JobStatus, new_id
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural, printable
+from esctui.jobs.runner import CANCELLED_BY_USER
 from esctui.store import Store, resolve_data_dir
 from esctui.ui.messages import JobFinished, JobUpdated
+from esctui.ui.running import (
+    KEPT_ON_CANCEL,
+    STOPPED_BY_CLOSE,
+    STOPPED_BY_QUIT,
+    RunningJob,
+)
+from esctui.ui.widgets.text import safe
 
 if TYPE_CHECKING:
-    from esctui.domain import ImportJob
-    from esctui.importers.jobs import Importer, JobProgress
+    from esctui.domain import Job
+    from esctui.jobs.runner import JobKind, JobProgress
+
+# A key is routed once the key before it has been handled: its message passes through the
+# widgets from the focused one up to the app this many times (an action may post a message
+# that posts another, e.g. Enter -> Input.Submitted -> the dialog closes).
+SETTLE_PASSES = 3
+SETTLE_TIMEOUT = 3.0  # seconds: a safety net, never reached unless a widget lost a message
+FINISHED_STATES = frozenset({WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED})
+STOP_TIMEOUT = 30.0  # seconds to wait for stopped jobs to write their last pages
 
 
 class EsctuiApp(App[int]):
     """Documents, pages, models and imports, by keyboard."""
 
     TITLE = "esctui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+j", "jobs", "Jobs", show=False),
@@ -37,14 +59,77 @@ class EsctuiApp(App[int]):
         super().__init__()
         self.store = store
         self.sub_title = str(store.root)
-        self.running: dict[str, Worker[ImportJob]] = {}
-        self.progress: dict[str, JobProgress] = {}
+        self.jobs: list[RunningJob] = []  # started here, not ended yet
+        self._typed: deque[events.Key | events.Paste] = deque()
+        self._typed_busy_since: float | None = None
+        self._typed_token = 0  # which routed key a settle belongs to
+        self._ready_screen: Screen | None = None  # drawn since it was shown: keys go to it
+        self._quitting = False
+
+    def on_mount(self) -> None:
+        self.set_interval(SETTLE_TIMEOUT / 2, self._release_stuck_keys)
 
     def get_default_screen(self) -> Screen:
         """The Documents screen is the bottom of the stack (no blank screen under it)."""
         from esctui.ui.screens.documents import DocumentsScreen
 
         return DocumentsScreen()
+
+    # ------------------------------------------------------------------ typing ahead
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys and pastes are handled one after the other: each goes to the widget that has
+        the focus once the one before it has had its effect (Tab moved the focus, a key opened
+        a dialog), so fast typing, type-ahead over a slow link and pasted keys land there."""
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            self._typed.append(event)
+            if self._typed_busy_since is None:
+                await self._route_typed()
+            return
+        await super().on_event(event)
+
+    async def _route_typed(self) -> None:
+        while self._typed and self._typed_busy_since is None:
+            screen = self.screen
+            if screen is not self._ready_screen:  # just shown: typed keys wait until it is
+                self._typed_busy_since = time.monotonic()
+                self._typed_token += 1
+                screen.call_after_refresh(self._typed_done, self._typed_token, screen)
+                return
+            event = self._typed.popleft()
+            target: DOMNode = self.focused or screen
+            await super().on_event(event)
+            self._typed_busy_since = time.monotonic()
+            self._typed_token += 1
+            chain = list(target.ancestors_with_self)
+            self._settle(chain, 0, SETTLE_PASSES, self._typed_token)
+
+    def _settle(self, chain: list[DOMNode], index: int, passes: int, token: int) -> None:
+        """Hop through ``chain`` (the focused widget up to the app) behind what was posted to
+        each before; after ``passes`` rounds the key's effects are done."""
+        while index < len(chain):
+            if chain[index].call_later(self._settle, chain, index + 1, passes, token):
+                return
+            index += 1  # that widget is gone: nothing more can come from it
+        if passes > 1:
+            self._settle(chain, 0, passes - 1, token)
+        else:  # a dialog that opened or closed meanwhile is waited for in _route_typed
+            self._typed_done(token)
+
+    def _typed_done(self, token: int, screen: Screen | None = None) -> None:
+        if token != self._typed_token or self._typed_busy_since is None:
+            return  # released already (by the safety net)
+        if screen is not None:
+            self._ready_screen = screen
+        self._typed_busy_since = None
+        if self._typed:
+            self.call_later(self._route_typed)
+
+    def _release_stuck_keys(self) -> None:
+        """A safety net: held keys go on after ``SETTLE_TIMEOUT`` whatever happened."""
+        busy = self._typed_busy_since
+        if busy is not None and time.monotonic() - busy > SETTLE_TIMEOUT:
+            self._typed_done(self._typed_token, self.screen)
 
     # ------------------------------------------------------------------ actions
 
@@ -66,6 +151,38 @@ class EsctuiApp(App[int]):
         if not isinstance(self.screen, ModelsScreen):
             self.push_screen(ModelsScreen())
 
+    async def action_quit(self) -> None:
+        """Quit at once when nothing runs; else name the running jobs and ask first."""
+        running = self.running_jobs()
+        if not running:
+            self.exit()
+            return
+        if self._quitting:  # the question is on screen: a second Ctrl+Q answers yes
+            await self._stop_and_quit()
+            return
+        from esctui.ui.screens.dialogs import ConfirmScreen
+
+        self._quitting = True
+        lines = [f"• {safe(job.summary())}: {KEPT_ON_CANCEL.get(job.kind, '')}" for job in running]
+        question = (
+            f"{plural(len(running), 'job')} still running:\n"
+            + "\n".join(lines[:5])
+            + (f"\n… and {len(lines) - 5} more" if len(lines) > 5 else "")
+            + f"\nQuit and stop {'it' if len(running) == 1 else 'them'}?"
+        )
+
+        async def answered(yes: bool | None) -> None:
+            self._quitting = False
+            if yes:
+                await self._stop_and_quit()
+
+        self.push_screen(ConfirmScreen(question, yes_label="Stop and quit"), answered)
+
+    async def _stop_and_quit(self) -> None:
+        self.notify("Stopping the running jobs…", timeout=3)
+        await self.stop_jobs(self.running_jobs(), STOPPED_BY_QUIT)
+        self.exit()
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand(
@@ -79,67 +196,112 @@ class EsctuiApp(App[int]):
 
     # ------------------------------------------------------------------ jobs
 
-    def start_import(self, importer: Importer, *, show_progress: bool = True) -> None:
-        """Run an import in the background; show its progress unless told not to."""
-        key = f"pending-{id(importer)}"
+    def running_jobs(self) -> list[RunningJob]:
+        """Jobs started in this window that have not ended, oldest first."""
+        return [job for job in self.jobs if not job.worker.is_finished]
+
+    def running_job(self, job_id: str) -> RunningJob | None:
+        return next((job for job in self.jobs if job.job_id == job_id), None)
+
+    def jobs_for_document(self, document_id: str) -> list[RunningJob]:
+        """The running jobs that write into ``document_id``."""
+        return [job for job in self.running_jobs() if document_id in job.document_ids()]
+
+    @property
+    def progress(self) -> dict[str, JobProgress]:
+        """The last progress of every running job, by job id."""
+        return {job.job_id: job.progress for job in self.jobs if job.progress}
+
+    def describe_job(self, job_id: str) -> str | None:
+        """The live progress line of a running job (None when it does not run here)."""
+        job = self.running_job(job_id)
+        return job.describe() if job is not None else None
+
+    def start_job(self, work: JobKind, *, show_progress: bool = True) -> RunningJob:
+        """Run a job in the background; show its progress window unless told not to."""
+        from esctui.jobs.runner import run_job
+
+        job_id = new_id()
+        running: RunningJob
 
         def on_progress(progress: JobProgress) -> None:
-            self.progress[progress.job_id] = progress
-            worker = self.running.pop(key, None)
-            if worker is not None:
-                self.running[progress.job_id] = worker
-            self.screen.post_message(JobUpdated(progress))
+            running.update(progress)
+            for screen in self.screen_stack:  # the screens below a dialog show it too
+                screen.post_message(JobUpdated(progress, running))
 
-        async def work() -> ImportJob:
-            from textual.worker import get_current_worker
+        def why_stopped() -> str:
+            return running.stop_reason or STOPPED_BY_CLOSE
 
-            from esctui.importers.jobs import run_job
-
+        async def run() -> Job:
             if get_current_worker().is_cancelled:  # cancelled before it started
                 raise asyncio.CancelledError
-            return await run_job(self.store, importer, on_progress)
+            return await run_job(
+                self.store, work, on_progress, job_id=job_id, cancel_reason=why_stopped
+            )
 
-        worker = self.run_worker(work(), name=importer.title, group="jobs", exit_on_error=False)
-        self.running[key] = worker
+        worker = self.run_worker(run(), name=work.title, group="jobs", exit_on_error=False)
+        running = RunningJob(work, worker, job_id)
+        self.jobs.append(running)
         if show_progress:
             from esctui.ui.screens.progress import ProgressScreen
 
-            self.push_screen(ProgressScreen(importer.title, worker))
+            self.push_screen(ProgressScreen(running))
+        return running
 
-    def cancel_job(self, job_id: str) -> bool:
-        worker = self.running.get(job_id)
-        if worker is None or worker.is_finished:
+    def cancel_job(self, job_id: str, reason: str = CANCELLED_BY_USER) -> bool:
+        """Cancel a job of this window; False when it does not run here (any more)."""
+        job = self.running_job(job_id)
+        if job is None or job.worker.is_finished:
             return False
-        worker.cancel()
+        self.stop(job, reason)
+        return True
+
+    def stop(self, job: RunningJob, reason: str = CANCELLED_BY_USER) -> None:
+        """Ask a job to stop (it finishes the page it is writing); ``reason`` is recorded."""
+        if job.stop_reason is None:
+            job.stop_reason = reason
+        job.worker.cancel()
+
+    async def stop_jobs(self, jobs: list[RunningJob], reason: str) -> bool:
+        """Stop ``jobs`` and wait until they have ended (pages written whole); False if one
+        is still running after ``STOP_TIMEOUT`` seconds."""
+        for job in jobs:
+            self.stop(job, reason)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while any(not job.worker.is_finished for job in jobs):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
         return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group != "jobs" or not worker.is_finished:
+        # The state of the message, not the worker's state now: a quick job is finished
+        # already when its RUNNING message comes, and it must be told once.
+        if worker.group != "jobs" or event.state not in FINISHED_STATES:
             return
-        job_id = next((k for k, w in self.running.items() if w is worker), None)
-        if job_id is not None:
-            del self.running[job_id]
-            self.progress.pop(job_id, None)
+        running = next((job for job in self.jobs if job.worker is worker), None)
+        if running is not None:
+            self.jobs.remove(running)
         job = worker.result
-        if job is None and job_id and not job_id.startswith("pending-"):
+        if job is None and running is not None:
             try:
-                job = self.store.get_job(job_id)
+                job = self.store.get_job(running.job_id)
             except EsctuiError:
                 job = None
         if job is None:
             if worker.error is not None:
-                self.notify(f"The import stopped: {worker.error}", severity="error")
+                self.notify(f"The job stopped: {safe(worker.error)}", severity="error")
             return
-        severity = "information"
+        severity: SeverityLevel = "information"
         if job.status == JobStatus.FAILED.value:
             severity = "error"
         elif job.status == JobStatus.CANCELLED.value or job.report.skipped:
             severity = "warning"
-        message = f"{job.title}: {job.status} — {job.report.summary()}"
+        message = f"{safe(job.title)}: {job.status} — {safe(job.report.summary())}"
         if job.error:
-            message += f"\n{job.error}"
-        self.notify(message, severity=severity, timeout=8)  # type: ignore[arg-type]
+            message += f"\n{safe(job.error)}"
+        self.notify(message, severity=severity, timeout=8)
         for screen in self.screen_stack:
             screen.post_message(JobFinished(job))
 
@@ -151,7 +313,7 @@ def run_app(*, data_dir: str | Path | None = None, user: str | None = None) -> i
     except EsctuiError as error:
         import sys
 
-        print(f"esctui: {error}", file=sys.stderr)
+        print(f"esctui: {printable(error)}", file=sys.stderr)
         return 1
     EsctuiApp(store).run()
     return 0

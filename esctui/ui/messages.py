@@ -7,21 +7,24 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from esctui.domain import ImportJob
-    from esctui.importers.jobs import JobProgress
+    from esctui.domain import Job
+    from esctui.jobs.runner import JobProgress
+    from esctui.ui.running import RunningJob
 
 
 class JobUpdated(Message):
-    """A running job made progress."""
+    """A running job made progress. Sent to every screen of the stack; a screen must cope with
+    a job it does not list (not yet, or not any more)."""
 
-    def __init__(self, progress: JobProgress) -> None:
+    def __init__(self, progress: JobProgress, job: RunningJob) -> None:
         super().__init__()
         self.progress = progress
+        self.job = job
 
 
 class JobFinished(Message):
     """A job ended (done, failed or cancelled)."""
 
-    def __init__(self, job: ImportJob) -> None:
+    def __init__(self, job: Job) -> None:
         super().__init__()
         self.job = job

@@ -1,17 +1,36 @@
-"""Small modal dialogs: confirm, ask for text, pick one option, edit a form."""
+"""Small modal dialogs: confirm, ask for text, pick one option, edit a form.
+
+Texts given to a dialog (question, prompt, hint, title) are Textual markup: put names in with
+``safe``/``quoted`` from ``esctui.ui.widgets.text``. Choice labels are data and are escaped here.
+A dialog that saves something takes the saving function and stays open, with what was typed,
+when it refuses (a taken or empty name): the reason shows under the field.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from esctui.domain import Document, LineOffset, ReadDirection
+from esctui.domain.errors import EsctuiError
+from esctui.domain.text import printable_lines
+from esctui.ui.widgets.footer import KeyFooter
+from esctui.ui.widgets.inputs import TextInput
+from esctui.ui.widgets.text import safe
+
+OFFSET_WORDS = {  # where the line drawn on the page lies, said in words
+    LineOffset.BASELINE.value: "baseline (the text stands on it)",
+    LineOffset.TOPLINE.value: "topline (the text hangs under it)",
+    LineOffset.CENTERED.value: "centered (through the middle of the text)",
+}
+NAME_RULE = "Names are unique in this data folder, ignoring case and spaces at the ends."
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -33,7 +52,10 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.yes_label} (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no")
-        yield Footer(compact=True)
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # Enter alone never deletes or stops anything
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -43,9 +65,16 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class TextPromptScreen(ModalScreen[str | None]):
-    """Ask for one line of text. Dismisses with the text, or None if cancelled."""
+    """Ask for one line of text. Dismisses with the text, or None if cancelled.
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    With ``apply`` the text is handed to it first; an ``EsctuiError`` it raises is shown in the
+    dialog, which stays open with the text for a correction.
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "submit", "OK", priority=True),
+    ]
 
     def __init__(
         self,
@@ -55,6 +84,7 @@ class TextPromptScreen(ModalScreen[str | None]):
         placeholder: str = "",
         hint: str = "",
         password: bool = False,
+        apply: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__()
         self.prompt = prompt
@@ -62,23 +92,43 @@ class TextPromptScreen(ModalScreen[str | None]):
         self.placeholder = placeholder
         self.hint = hint
         self.password = password  # typed characters are hidden
+        self.apply = apply
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.prompt)
             if self.hint:
                 yield Static(self.hint, classes="hint")
-            yield Input(
+            field = Input if self.password else TextInput  # a password is kept as typed
+            yield field(
                 self.value, placeholder=self.placeholder, password=self.password, id="answer"
             )
+            yield Static("", id="prompt-error", classes="error")
             yield Static("Enter to confirm, Escape to cancel.", classes="hint")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
+    def on_mount(self) -> None:
+        self.query_one("#prompt-error", Static).display = False
+
+    def action_submit(self) -> None:
+        value = self.query_one("#answer", Input).value
+        if self.apply is not None:
+            try:
+                self.apply(value)
+            except EsctuiError as error:
+                show_error(self.query_one("#prompt-error", Static), str(error))
+                self.query_one("#answer", Input).focus()
+                return
+        self.dismiss(value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def show_error(widget: Static, message: str) -> None:
+    """Say why a dialog did not close, under the field (``message`` is plain text)."""
+    widget.update(safe(message))
+    widget.display = True
 
 
 @dataclass
@@ -91,7 +141,10 @@ class Choice:
 class ChoiceScreen(ModalScreen[str | None]):
     """Pick one of a few options (e.g. the Import menu). Dismisses with the option key."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("enter", "choose", "Choose", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
 
     def __init__(
         self,
@@ -110,85 +163,122 @@ class ChoiceScreen(ModalScreen[str | None]):
             yield Label(self.title_text, classes="title")
             yield OptionList(
                 *[
-                    Option(f"{c.label}\n[dim]{c.help}[/dim]" if c.help else c.label, id=c.key)
+                    Option(
+                        f"{safe(c.label)}\n[dim]{safe(c.help)}[/dim]" if c.help else safe(c.label),
+                        id=c.key,
+                    )
                     for c in self.choices
                 ],
                 id="choices",
             )
             yield Static(self.hint, classes="hint")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.dismiss(event.option.id)  # a click; Enter is the binding
+
+    def action_choose(self) -> None:
+        options = self.query_one("#choices", OptionList)
+        if options.highlighted is not None:
+            self.dismiss(options.get_option_at_index(options.highlighted).id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
 class DocumentFormScreen(ModalScreen[Document | None]):
-    """Create a document or edit its settings (name, script, direction, line offset)."""
+    """Create a document or edit its settings (name, script, direction, line offset).
+
+    ``save`` stores the document and returns it as stored; when it refuses (a name taken or
+    empty) the dialog says why and stays open with everything typed. Without ``save`` the
+    dialog dismisses with the edited document.
+    """
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save"),
     ]
 
-    def __init__(self, document: Document | None = None) -> None:
+    def __init__(
+        self,
+        document: Document | None = None,
+        *,
+        save: Callable[[Document], Document] | None = None,
+    ) -> None:
         super().__init__()
         self.document = document
+        self.save = save
 
     def compose(self) -> ComposeResult:
         doc = self.document
-        with VerticalScroll(classes="dialog"):  # scrolls on a 24-row terminal
+        with VerticalScroll(classes="dialog"):  # scrolls on a terminal smaller than 80x24
             yield Label(
-                "New document" if doc is None else f"Settings of {doc.name}", classes="title"
+                "New document" if doc is None else f"Settings of {safe(doc.name)}",
+                classes="title",
             )
-            yield Label("Name")
-            yield Input(doc.name if doc else "", placeholder="e.g. Register 1642-1650", id="name")
-            yield Label("Main script")
-            yield Input(
-                doc.main_script if doc else "", placeholder="e.g. Latin, Hebrew", id="script"
-            )
-            yield Label("Reading direction")
-            yield Select(
-                [
-                    ("left to right", ReadDirection.LTR.value),
-                    ("right to left", ReadDirection.RTL.value),
-                ],
-                value=doc.read_direction if doc else ReadDirection.LTR.value,
-                allow_blank=False,
-                id="direction",
-            )
-            yield Label("Line offset (where the baseline sits)")
-            yield Select(
-                [(o.value, o.value) for o in LineOffset],
-                value=doc.line_offset if doc else LineOffset.BASELINE.value,
-                allow_blank=False,
-                id="offset",
-            )
+            with Grid(classes="form"):
+                yield Label("Name", classes="field-label")
+                yield TextInput(
+                    doc.name if doc else "", placeholder="e.g. Register 1642-1650", id="name"
+                )
+                yield Label("Script", classes="field-label")
+                yield TextInput(
+                    doc.main_script if doc else "", placeholder="e.g. Latin, Hebrew", id="script"
+                )
+                yield Label("Direction", classes="field-label")
+                yield Select(
+                    [
+                        ("left to right", ReadDirection.LTR.value),
+                        ("right to left", ReadDirection.RTL.value),
+                    ],
+                    value=doc.read_direction if doc else ReadDirection.LTR.value,
+                    allow_blank=False,
+                    id="direction",
+                )
+                yield Label("Line offset", classes="field-label")
+                yield Select(
+                    [(OFFSET_WORDS.get(o.value, o.value), o.value) for o in LineOffset],
+                    value=doc.line_offset if doc else LineOffset.BASELINE.value,
+                    allow_blank=False,
+                    id="offset",
+                )
+            yield Static("", id="name-error", classes="error")
             yield Static(
-                "Tab moves between fields; Ctrl+S or Enter in a field saves.", classes="hint"
+                f"{NAME_RULE} Tab: next field; Ctrl+S or Enter in a text field saves.",
+                classes="hint",
             )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).can_focus = False  # Tab goes field to field
+        self.query_one("#name-error", Static).display = False
         self.query_one("#name", Input).focus()
 
-    def on_input_submitted(self) -> None:
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
         self.action_save()
 
     def action_save(self) -> None:
-        name = self.query_one("#name", Input).value.strip()
-        if not name:
-            self.notify("A document needs a name.", severity="error")
+        name = self.query_one("#name", Input).value
+        if not name.strip():
+            self._refuse("A document needs a name.")
             return
-        doc = self.document or Document(name=name)
-        doc.name = name
+        doc = Document.from_record(self.document.to_record()) if self.document else Document(name)
+        doc.name = name.strip()
         doc.main_script = self.query_one("#script", Input).value.strip()
         doc.read_direction = str(self.query_one("#direction", Select).value)
         doc.line_offset = str(self.query_one("#offset", Select).value)
+        if self.save is not None:
+            try:
+                doc = self.save(doc)
+            except EsctuiError as refused:
+                self._refuse(str(refused))
+                return
         self.dismiss(doc)
+
+    def _refuse(self, message: str) -> None:
+        show_error(self.query_one("#name-error", Static), message)
+        self.query_one("#name", Input).focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -224,18 +314,21 @@ class DescriptionScreen(ModalScreen[Document | None]):
     def compose(self) -> ComposeResult:
         doc = self.document
         with Vertical(classes="dialog wide"):
-            yield Label(f"Description of {doc.name}", classes="title")
+            yield Label(f"Description of {safe(doc.name)}", classes="title")
             yield Label("Text")
-            yield TextArea(doc.description, id="description")
+            yield TextArea(printable_lines(doc.description), id="description")
             yield Label("Metadata, one 'key: value' per line")
-            yield TextArea("\n".join(f"{k}: {v}" for k, v in doc.metadata.items()), id="metadata")
+            yield TextArea(
+                printable_lines("\n".join(f"{k}: {v}" for k, v in doc.metadata.items())),
+                id="metadata",
+            )
             yield Static("Tab leaves a text box; Ctrl+S saves; Escape cancels.", classes="hint")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def action_save(self) -> None:
         metadata, bad = parse_metadata(self.query_one("#metadata", TextArea).text)
         if bad:
-            self.notify(f"Not 'key: value': {bad[0]!r}", severity="error")
+            self.notify(f"Not 'key: value': {safe(bad[0])}", severity="error")
             return
         self.document.description = self.query_one("#description", TextArea).text
         self.document.metadata = metadata

@@ -8,16 +8,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural, printable
 from esctui.ui.screens.dialogs import ConfirmScreen
+from esctui.ui.widgets.footer import KeyFooter
+from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.store_access import StoreAccess
+from esctui.ui.widgets.text import safe
 
 FORMATS: list[tuple[str, str]] = [
     ("ALTO v4 XML", "alto"),
@@ -56,44 +59,38 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
         versions = self.store.list_transcriptions(self.document_id)  # oldest first
         page_count = len(self.store.list_parts(self.document_id))
         with Vertical(classes="dialog", id="export-dialog"):
-            yield Label(f"Export {escape(doc.name)}", classes="title")
-            yield Label("Format")
-            yield Select(FORMATS, value="alto", allow_blank=False, id="export-format", compact=True)
-            yield Label("Transcription version")
-            if versions:
-                options = [(v.name, v.id) for v in reversed(versions)]  # newest first
-                yield Select(
-                    options,
-                    value=versions[-1].id,
-                    allow_blank=False,
-                    id="export-version",
-                    compact=True,
-                )
-            else:
-                yield Select(
-                    [("none yet: regions and lines only, no text", NO_VERSION)],
-                    value=NO_VERSION,
-                    allow_blank=False,
-                    id="export-version",
-                    compact=True,
-                )
-            yield Label("Pages")
-            pages = [(f"all {page_count} page{'s' * (page_count != 1)}", "all")]
-            if self.marked_ids:
-                n = len(self.marked_ids)
-                pages.insert(0, (f"the {n} marked page{'s' * (n != 1)}", "marked"))
-            yield Select(
-                pages, value=pages[0][1], allow_blank=False, id="export-pages", compact=True
-            )
-            yield Label("Write to")
-            yield Input(default_output(doc.name, "alto"), id="export-path", compact=True)
+            yield Label(f"Export {safe(doc.name)}", classes="title")
+            with Grid(id="export-form", classes="form"):
+                yield Label("Format", classes="field-label")
+                yield Select(FORMATS, value="alto", allow_blank=False, id="export-format")
+                yield Label("Version", classes="field-label")
+                if versions:
+                    options = [(printable(v.name), v.id) for v in reversed(versions)]  # newest
+                    yield Select(
+                        options, value=versions[-1].id, allow_blank=False, id="export-version"
+                    )
+                else:
+                    yield Select(
+                        [("none yet: regions and lines only, no text", NO_VERSION)],
+                        value=NO_VERSION,
+                        allow_blank=False,
+                        id="export-version",
+                    )
+                yield Label("Pages", classes="field-label")
+                pages = [(f"all {plural(page_count, 'page')}", "all")]
+                if self.marked_ids:
+                    pages.insert(
+                        0, (f"the {plural(len(self.marked_ids), 'marked page')}", "marked")
+                    )
+                yield Select(pages, value=pages[0][1], allow_blank=False, id="export-pages")
+                yield Label("Write to", classes="field-label")
+                yield TextInput(default_output(doc.name, "alto"), id="export-path")
             yield Static(
                 "A name ending in .zip writes one ZIP; any other name is a folder (made if "
-                "needed). One file per page, named after its image. Tab: next field; "
-                "Ctrl+S or Enter exports; Escape cancels.",
+                "needed), one file per page named after its image. Ctrl+S or Enter exports.",
                 classes="hint",
             )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#export-format", Select).focus()
@@ -124,14 +121,14 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
                     self.start(out)
 
             self.app.push_screen(
-                ConfirmScreen(f"{out} already exists. Replace it?", yes_label="Replace"),
+                ConfirmScreen(f"{safe(out)} already exists. Replace it?", yes_label="Replace"),
                 answered,
             )
             return
         self.start(out)
 
     def start(self, out: Path) -> None:
-        from esctui.exporters.export import ExportJob
+        from esctui.jobs.export import ExportJob
 
         fmt = str(self.query_one("#export-format", Select).value)
         version = str(self.query_one("#export-version", Select).value)
@@ -147,10 +144,10 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
                 part_ids=part_ids,
             )
         except EsctuiError as error:
-            self.notify(str(error), severity="error")
+            self.notify(safe(error), severity="error")
             return
         self.dismiss(None)
-        self.app.start_import(job)  # type: ignore[attr-defined]
+        self.app.start_job(job)  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
         self.dismiss(None)

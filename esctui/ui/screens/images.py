@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import importlib
+import time
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
-from esctui.domain import Part, describe_typology
+from esctui.domain import Document, Part, describe_typology
 from esctui.domain.errors import EsctuiError
-from esctui.ui.messages import JobFinished
+from esctui.domain.text import human_size, plural, printable
+from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
+from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.preview import PagePreview
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import human_size
+from esctui.ui.widgets.text import cell, number, quoted, safe
+
+SIDE_SHARE, SIDE_MIN = 0.4, 28  # app.tcss: .side (the info and preview panel)
+SCROLLBAR = 2
+MIN_PAGE_WIDTH = 8
+LIVE_INTERVAL = 0.5  # seconds between looks at the page count while an import runs
+MOVE = Binding.Group("Move")
 
 # Import menu: key -> (label, help, "module:function"). The function takes (screen, document_id)
 # and opens that import's dialog; each importer's UI lives in its own module.
@@ -35,7 +44,7 @@ IMPORT_MENU: dict[str, tuple[str, str, str]] = {
     ),
     "iiif": (
         "Images (IIIF)",
-        "every canvas of a IIIF manifest URL",
+        "every canvas of an IIIF manifest, by its address",
         "esctui.ui.screens.import_iiif:open_dialog",
     ),
     "xml": (
@@ -51,17 +60,17 @@ class ImagesScreen(StoreAccess, Screen[None]):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("enter", "open_page", "Open page", priority=True),
         Binding("i", "import_menu", "Import"),
-        Binding("enter", "open_page", "Page view"),
-        Binding("K,shift+up", "move(-1)", "Move up", show=False),
-        Binding("J,shift+down", "move(1)", "Move down", show=False),
         Binding("space", "mark", "Mark"),
-        Binding("delete,x", "delete", "Delete"),
-        Binding("D", "describe", "Description", show=False),
-        Binding("t", "versions", "Versions"),  # short: the footer fits 80 columns
+        Binding("K,shift+up", "move(-1)", "Move up", key_display="K", group=MOVE),
+        Binding("J,shift+down", "move(1)", "Move down", key_display="J", group=MOVE),
+        Binding("delete,x", "delete", "Delete", key_display="x"),
+        Binding("t", "versions", "Versions"),
         Binding("E", "export", "Export"),
-        Binding("M", "masks", "Line masks", show=False),
-        Binding("j", "app.jobs", "Jobs", show=False),
+        Binding("M", "masks", "Line masks"),
+        Binding("D", "describe", "Description"),
+        Binding("j", "app.jobs", "Jobs"),
     ]
 
     def __init__(self, document_id: str) -> None:
@@ -69,6 +78,10 @@ class ImagesScreen(StoreAccess, Screen[None]):
         self.document_id = document_id
         self.parts: list[Part] = []
         self.marked: set[str] = set()
+        self.document_name = ""
+        self.page_width = 0  # of the Page column, set from the screen width
+        self.last_look = 0.0  # when the page count was last read during an import
+        self.look_pending = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -80,51 +93,103 @@ class ImagesScreen(StoreAccess, Screen[None]):
             with Vertical(classes="side panel"):
                 yield Static("", id="info")
                 yield PagePreview(id="preview")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(" ", "#", "Page", "Size", "Regions", "Lines")
+        yield KeyFooter()
 
     def on_screen_resume(self) -> None:
         self.reload()
 
-    def on_job_finished(self, message: JobFinished) -> None:
-        if message.job.document_id == self.document_id:
+    def on_resize(self) -> None:
+        if self.parts and self._page_width() != self.page_width:
             self.reload()
 
-    def reload(self, select: str | None = None) -> None:
+    def on_job_finished(self, message: JobFinished) -> None:
+        if message.job.document_id in (self.document_id, None):  # None: a sequence of imports
+            self.reload()
+
+    def on_job_updated(self, message: JobUpdated) -> None:
+        """Pages an import commits show up while it runs (looked for twice a second at most;
+        a report coming sooner is looked at when the half second is over)."""
+        if self.document_id not in message.job.document_ids():
+            return
+        wait = LIVE_INTERVAL - (time.monotonic() - self.last_look)
+        if wait <= 0:
+            self._look_for_pages()
+        elif not self.look_pending:
+            self.look_pending = True
+            self.set_timer(wait, self._look_for_pages)
+
+    def _look_for_pages(self) -> None:
+        self.look_pending = False
+        self.last_look = time.monotonic()
+        try:
+            count = self.store.get_document(self.document_id).page_count
+        except EsctuiError:
+            return
+        if count != len(self.parts):
+            self.reload()
+
+    def _page_width(self) -> int:
+        """The Page column: what the other columns and the side panel leave of the width."""
+        width = self.size.width or 80
+        table = width - max(SIDE_MIN, int(width * SIDE_SHARE))
+        digits = len(str(max(len(self.parts), 1)))
+        size_width = max((len(f"{p.width}x{p.height}") for p in self.parts), default=4)
+        others = 1 + max(digits, 1) + size_width + 4 + 5  # mark, #, Size, Regs, Lines
+        return max(MIN_PAGE_WIDTH, table - others - 2 * 6 - SCROLLBAR)
+
+    def _columns(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        self.page_width = self._page_width()
+        table.add_column(" ", key="mark", width=1)
+        table.add_column(Text("#", justify="right"), key="number")
+        table.add_column("Page", key="page", width=self.page_width)
+        table.add_column("Size", key="size")
+        table.add_column(Text("Regs", justify="right"), key="regions")
+        table.add_column(Text("Lines", justify="right"), key="lines")
+
+    def reload(self, select: str | None = None, *, at_row: int | None = None) -> None:
+        """Read the pages again; the cursor stays on ``select`` (default: the same page) or,
+        when that page is gone, on the row ``at_row`` (the page after a deleted one)."""
         try:
             doc = self.store.get_document(self.document_id)
         except EsctuiError:
-            self.app.pop_screen()
+            if self.is_current:  # the document was deleted (by another esctui)
+                self.app.pop_screen()
             return
-        self.query_one("#doc-title", Static).update(
-            f"{doc.name} — {doc.page_count} page{'s' * (doc.page_count != 1)}"
-        )
-        self.sub_title = doc.name
+        self.document_name = doc.name
+        self.sub_title = printable(doc.name)
         table = self.query_one(DataTable)
         current = select or self.selected_id()
         self.parts = self.store.list_parts(self.document_id)
         self.marked &= {p.id for p in self.parts}
-        table.clear()
+        self._show_title()
+        self._columns()
         for part in self.parts:
             table.add_row(
                 "●" if part.id in self.marked else " ",
-                str(part.order + 1),
-                part.name,
+                number(part.order + 1),
+                cell(part.name, self.page_width),
                 f"{part.width}x{part.height}",
-                str(part.region_count),
-                str(part.line_count),
+                number(part.region_count),
+                number(part.line_count),
                 key=part.id,
             )
         empty = self.query_one("#empty", Static)
         empty.display = not self.parts
-        empty.update("No pages yet. Press i to import images, a PDF or a IIIF manifest.")
-        if current is not None and any(p.id == current for p in self.parts):
+        empty.update("No pages yet. Press i to import images, a PDF or an IIIF manifest.")
+        if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
+        elif at_row is not None and self.parts:
+            table.move_cursor(row=min(at_row, len(self.parts) - 1))
         self.show_info()
         table.focus()
+
+    def _show_title(self) -> None:
+        marked = f", {len(self.marked):,} marked (Space)" if self.marked else ""
+        self.query_one("#doc-title", Static).update(
+            f"{safe(self.document_name)} — {plural(len(self.parts), 'page')}{marked}"
+        )
 
     def selected_id(self) -> str | None:
         return selected_row_key(self.query_one(DataTable))
@@ -148,11 +213,11 @@ class ImagesScreen(StoreAccess, Screen[None]):
             preview.show(None)
             return
         info.update(
-            f"[b]{escape(part.name)}[/b]\npage {part.order + 1} of {len(self.parts)}\n"
-            f"file: {escape(part.original_filename)}\n{part.width}x{part.height} {part.format}, "
+            f"[b]{safe(part.name)}[/b]\npage {part.order + 1:,} of {len(self.parts):,}\n"
+            f"file: {safe(part.original_filename)}\n{part.width}x{part.height} {part.format}, "
             f"{human_size(part.byte_size)}\nsha256: {part.sha256[:16]}…\n"
-            f"regions {part.region_count}, lines {part.line_count}"
-            + "".join(f"\n{escape(line)}" for line in describe_typology(part.typology))
+            f"regions {part.region_count:,}, lines {part.line_count:,}"
+            + "".join(f"\n{safe(line)}" for line in describe_typology(part.typology))
         )
         preview.show(self.store.part_thumbnail_path(part))
 
@@ -178,7 +243,7 @@ class ImagesScreen(StoreAccess, Screen[None]):
         try:
             self.store.move_part(self.document_id, part.id, delta)
         except EsctuiError as error:
-            self.notify(str(error), severity="error")
+            self.notify(safe(error), severity="error")
         self.reload(select=part.id)
 
     def action_mark(self) -> None:
@@ -187,10 +252,10 @@ class ImagesScreen(StoreAccess, Screen[None]):
             return
         self.marked ^= {part.id}
         table = self.query_one(DataTable)
-        row = table.cursor_row
-        self.reload(select=part.id)
-        if row + 1 < table.row_count:
-            table.move_cursor(row=row + 1)
+        table.update_cell(part.id, "mark", "●" if part.id in self.marked else " ")
+        self._show_title()
+        if table.cursor_row + 1 < table.row_count:
+            table.move_cursor(row=table.cursor_row + 1)
 
     def action_delete(self) -> None:
         targets = [p for p in self.parts if p.id in self.marked]
@@ -199,19 +264,28 @@ class ImagesScreen(StoreAccess, Screen[None]):
             targets = [part] if part else []
         if not targets:
             return
-        names = ", ".join(p.name for p in targets[:3]) + ("…" if len(targets) > 3 else "")
+        names = ", ".join(quoted(p.name) for p in targets[:3]) + ("…" if len(targets) > 3 else "")
+        first_row = min(self.parts.index(p) for p in targets)
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                count = self.store.delete_parts(self.document_id, [p.id for p in targets])
+                try:
+                    count = self.store.delete_parts(self.document_id, [p.id for p in targets])
+                except EsctuiError as error:
+                    self.notify(safe(error), severity="error")
+                    return
                 self.marked.clear()
-                self.notify(f"Deleted {count} page{'s' * (count != 1)}.")
-                self.reload()
+                self.notify(f"Deleted {plural(count, 'page')}.")
+                self.reload(at_row=first_row)  # on the page that came after
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete {len(targets)} page{'s' * (len(targets) != 1)} ({names}) with their "
-                "images and transcriptions?",
+                f"Delete {plural(len(targets), 'page')} ({names}) with "
+                + (
+                    "its image and transcriptions?"
+                    if len(targets) == 1
+                    else "their images and transcriptions?"
+                ),
                 yes_label="Delete",
             ),
             confirmed,
@@ -220,12 +294,12 @@ class ImagesScreen(StoreAccess, Screen[None]):
     def action_describe(self) -> None:
         doc = self.store.get_document(self.document_id)
 
-        def saved(doc_: object) -> None:
+        def saved(doc_: Document | None) -> None:
             if doc_ is not None:
                 try:
                     self.store.update_document(doc_)
                 except EsctuiError as error:
-                    self.notify(str(error), severity="error")
+                    self.notify(safe(error), severity="error")
                 self.reload()
 
         self.app.push_screen(DescriptionScreen(doc), saved)

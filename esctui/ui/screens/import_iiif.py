@@ -7,10 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural
+from esctui.ui.widgets.footer import KeyFooter
+from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.store_access import StoreAccess
+from esctui.ui.widgets.text import quoted, safe
 
 
 def open_dialog(screen: Screen, document_id: str) -> None:
@@ -29,7 +33,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Import images from a IIIF manifest")
+            yield Label("Import images from an IIIF manifest", classes="title")
             yield Static(
                 "Every canvas's image is downloaded, in canvas order; the manifest's label and "
                 "metadata go into the document's description (D). A collection offers to import "
@@ -38,11 +42,11 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
                 classes="hint",
             )
             yield Label("Manifest or collection address (or a manifest file)")
-            yield Input(placeholder="https://…/manifest.json", id="url")
+            yield TextInput(placeholder="https://…/manifest.json", id="url")
             yield Label("Largest image width in pixels (empty: full size)")
-            yield Input(placeholder="full size", id="max-width", type="integer")
+            yield TextInput(placeholder="full size", id="max-width", type="integer")
             yield Static("Enter to import, Escape to cancel.", id="iiif-status", classes="hint")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#url", Input).focus()
@@ -62,7 +66,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
         self.query_one("#iiif-status", Static).update(text)
 
     def start(self) -> None:
-        from esctui.importers.iiif import check_source
+        from esctui.jobs.imports.iiif import check_source
 
         url = self.query_one("#url", Input).value
         width_text = self.query_one("#max-width", Input).value.strip()
@@ -73,7 +77,7 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
         try:
             source = check_source(url)
         except EsctuiError as error:
-            self.notify(str(error), severity="error")
+            self.notify(safe(error), severity="error")
             self.query_one("#url", Input).focus()
             return
         self._say("Reading the manifest…")
@@ -83,33 +87,33 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
     async def inspect(self, source: str, max_width: int | None) -> None:
         """Fetch the manifest once to learn whether it is a collection; then import."""
         from esctui.formats.iiif import IiifCollection
-        from esctui.importers.iiif_fetch import fetch_manifest
+        from esctui.net.iiif_fetch import fetch_manifest
 
         try:
             parsed = await fetch_manifest(source)
         except EsctuiError as error:
             self._say("Enter to import, Escape to cancel.")
-            self.notify(str(error), severity="error", timeout=10)
+            self.notify(safe(error), severity="error", timeout=10)
             return
         if isinstance(parsed, IiifCollection):
-            from esctui.importers.iiif import collection_manifests
+            from esctui.jobs.imports.iiif import collection_manifests
 
             self._say("Reading the collection (and its sub-collections)…")
             try:
                 members = await collection_manifests(parsed)
             except EsctuiError as error:
                 self._say("Enter to import, Escape to cancel.")
-                self.notify(str(error), severity="error", timeout=10)
+                self.notify(safe(error), severity="error", timeout=10)
                 return
             self._offer_collection(parsed.label, members, max_width)
             return
-        from esctui.importers.iiif import IiifImporter
+        from esctui.jobs.imports.iiif import IiifImporter
 
         importer = IiifImporter(
             self.store, self.document_id, source, max_width=max_width, manifest=parsed
         )
         self.dismiss(None)
-        self.app.start_import(importer)  # type: ignore[attr-defined]
+        self.app.start_job(importer)  # type: ignore[attr-defined]
 
     def _offer_collection(self, label: str, members: list, max_width: int | None) -> None:
         from esctui.ui.screens.dialogs import ConfirmScreen
@@ -118,18 +122,18 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
             self.notify("This IIIF collection lists no manifests.", severity="error")
             self._say("Enter to import, Escape to cancel.")
             return
-        label = label or "This collection"
+        shown = quoted(label) if label else "This collection"
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._import_each(members, label, max_width)
+                self._import_each(members, label or "collection", max_width)
             else:
                 self._say("Enter to import, Escape to cancel.")
 
         self.app.push_screen(
             ConfirmScreen(
-                f"{label!s} is a IIIF collection of {len(members)} manifest"
-                f"{'s' * (len(members) != 1)}.\nImport each manifest as its own document "
+                f"{shown} is an IIIF collection of {plural(len(members), 'manifest')}.\n"
+                "Import each manifest as its own document "
                 "(named after its label; an existing document of that name is continued)?",
                 yes_label="Import each",
             ),
@@ -137,21 +141,8 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
         )
 
     def _import_each(self, members: list, label: str, max_width: int | None) -> None:
-        from esctui.domain.errors import NotFoundError
-        from esctui.importers.iiif import IiifImporter, member_document_names
-        from esctui.importers.jobs import ImportSequence
+        from esctui.jobs.imports.iiif import CollectionImport
 
-        store = self.store
-        importers = []
-        for member, name in zip(members, member_document_names("", members), strict=True):
-            try:
-                doc = store.get_document(name)
-            except NotFoundError:
-                doc = store.create_document(name)
-            importers.append(IiifImporter(store, doc.id, member.url, max_width=max_width))
+        collection = CollectionImport(self.store, members, label=label, max_width=max_width)
         self.dismiss(None)
-        self.app.start_import(  # type: ignore[attr-defined]
-            ImportSequence(
-                store, f"IIIF collection: {label} ({len(importers)} manifests)", importers
-            )
-        )
+        self.app.start_job(collection)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.screen import Screen
 
-from esctui.importers.images import IMAGE_SUFFIXES, LocalImagesImporter
+from esctui.jobs.imports.images import IMAGE_SUFFIXES, LocalImagesImporter
 from esctui.ui.screens.file_picker import FilePickerScreen
 
 
@@ -16,7 +16,7 @@ def open_dialog(screen: Screen, document_id: str) -> None:
     def picked(paths: list[Path] | None) -> None:
         if paths:
             importer = LocalImagesImporter(screen.app.store, document_id, list(paths))  # type: ignore[attr-defined]
-            screen.app.start_import(importer)  # type: ignore[attr-defined]
+            screen.app.start_job(importer)  # type: ignore[attr-defined]
 
     screen.app.push_screen(
         FilePickerScreen("Import images", suffixes=IMAGE_SUFFIXES, multiple=True), picked

@@ -6,14 +6,16 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from esctui.ui.screens.file_picker import FilePickerScreen
+from esctui.ui.widgets.footer import KeyFooter
+from esctui.ui.widgets.inputs import TextInput
+from esctui.ui.widgets.text import safe
 
 DEFAULT_DPI = 300
 MIN_DPI = 72
@@ -53,18 +55,18 @@ class PdfOptionsScreen(ModalScreen[PdfOptions | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Import {escape(self.path.name)}", classes="title")
+            yield Label(f"Import {safe(self.path.name)}", classes="title")
             yield Label("Resolution for rendered pages (DPI)")
-            yield Input(str(DEFAULT_DPI), type="integer", max_length=4, id="dpi")
+            yield TextInput(str(DEFAULT_DPI), type="integer", max_length=4, id="dpi")
             yield Static(
                 "Scanned pages are extracted as they are stored in the PDF (no loss); other "
                 f"pages are rendered at this resolution ({MIN_DPI}-{MAX_DPI}).",
                 classes="hint",
             )
             yield Label("Text layer as transcription version (optional)")
-            yield Input(placeholder="a version name; empty: text layer not imported", id="text")
+            yield TextInput(placeholder="a version name; empty: text layer not imported", id="text")
             yield Static("Tab: next field; Enter imports; Escape cancels.", classes="hint")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#dpi", Input).focus()
@@ -95,7 +97,7 @@ def open_dialog(screen: Screen, document_id: str) -> None:
         def chosen(options: PdfOptions | None) -> None:
             if options is None:
                 return
-            from esctui.importers.pdf import PdfImporter  # pymupdf loads only when run
+            from esctui.jobs.imports.pdf import PdfImporter  # pymupdf loads only when run
 
             importer = PdfImporter(
                 app.store,  # type: ignore[attr-defined]
@@ -105,7 +107,7 @@ def open_dialog(screen: Screen, document_id: str) -> None:
                 text_layer=options.text_layer,
                 password=password,
             )
-            app.start_import(importer)  # type: ignore[attr-defined]
+            app.start_job(importer)  # type: ignore[attr-defined]
 
         app.push_screen(PdfOptionsScreen(path), chosen)
 
@@ -123,7 +125,7 @@ def open_dialog(screen: Screen, document_id: str) -> None:
 
         app.push_screen(
             TextPromptScreen(
-                f"{path.name} is encrypted: its password",
+                f"{safe(path.name)} is encrypted: its password",
                 hint="Used to open the file for this import only; it is not stored.",
                 password=True,
             ),

@@ -1,36 +1,41 @@
 """The Import > Transcriptions (XML) dialog: pick an ALTO/PAGE file or a ZIP, preview which page
 each XML file goes to, name the version, choose merge or override, then import.
 
-The importer (and lxml) load only when the dialog reads the file, never at start-up.
+The importer (and lxml) load with this dialog, never at start-up.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural
+from esctui.jobs.imports.xml import EntryStatus, XmlImportPlan
 from esctui.ui.screens.file_picker import FilePickerScreen
+from esctui.ui.widgets.footer import KeyFooter
+from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import plural, shorten
+from esctui.ui.widgets.text import cell, number, quoted, safe
 
 if TYPE_CHECKING:
-    from esctui.importers.xml import XmlImportPlan
+    from esctui.store import Store
 
 PLAN_GROUP = "xml-plan"
 FILE_WIDTH = 18  # the table fits 80 columns; the line under it says the full names
 PAGE_WIDTH = 14
+OVERRIDE_GROUP = "xml-override-check"
 
 # The importer's match rules, said in a few words for the preview table.
 SHORT_RULES = {
@@ -41,13 +46,49 @@ SHORT_RULES = {
     "XML file name": "file name",
 }
 STATUS_WORDS = {
-    "matched": "ok",
-    "unmatched": "no page",
-    "ambiguous": "ambiguous",
-    "duplicate": "duplicate",
-    "error": "unreadable",
+    EntryStatus.MATCHED: "ok",
+    EntryStatus.UNMATCHED: "no page",
+    EntryStatus.AMBIGUOUS: "ambiguous",
+    EntryStatus.DUPLICATE: "duplicate",
+    EntryStatus.ERROR: "unreadable",
 }
+NOT_MATCHED = (
+    EntryStatus.UNMATCHED,
+    EntryStatus.AMBIGUOUS,
+    EntryStatus.DUPLICATE,
+    EntryStatus.ERROR,
+)
 LEFT_OUT = "left out"
+
+
+def override_losses(store: Store, document_id: str, page_ids: list[str]) -> str | None:
+    """What an override takes away from these pages, in a sentence (None: nothing there).
+
+    Override replaces the regions and lines of each matched page, and with the lines go the
+    texts every version has on them, not only the version being imported.
+    """
+    regions = lines = 0
+    texts: Counter[str] = Counter()
+    for page_id in page_ids:
+        layout = store.read_page_layout(document_id, page_id)
+        regions += len(layout.regions)
+        lines += len(layout.lines)
+        texts.update(t.transcription_id for t in layout.texts if t.text)
+    if not regions and not lines:
+        return None
+    names = {v.id: v.name for v in store.list_transcriptions(document_id)}
+    held = ", ".join(
+        f"{quoted(names.get(version_id, version_id))} ({plural(count, 'line')})"
+        for version_id, count in texts.most_common()
+    )
+    sentence = (
+        f"Override replaces what {plural(len(page_ids), 'matched page')} already "
+        f"{'holds' if len(page_ids) == 1 else 'hold'}: {plural(lines, 'line')} and "
+        f"{plural(regions, 'region')} go"
+    )
+    if held:
+        sentence += f", and with them the text of {plural(len(texts), 'version')}: {held}"
+    return sentence + ". This cannot be undone."
 
 
 def plan_summary(plan: XmlImportPlan) -> str:
@@ -57,8 +98,8 @@ def plan_summary(plan: XmlImportPlan) -> str:
     text = f"{matched} of {plural(total, 'file')} {'matches' if total == 1 else 'match'} a page"
     counts = Counter(e.status for e in plan.not_matched)
     others = [
-        f"{counts[status]} {'unreadable' if status == 'error' else status}"
-        for status in ("unmatched", "ambiguous", "duplicate", "error")
+        f"{counts[status]} {'unreadable' if status is EntryStatus.ERROR else status}"
+        for status in NOT_MATCHED
         if counts[status]
     ]
     if others:
@@ -93,7 +134,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "start", "Import"),
-        Binding("ctrl+o", "toggle_override", "Override", show=False),
+        Binding("ctrl+o", "toggle_override", "Override"),
     ]
 
     def __init__(self, document_id: str, path: Path) -> None:
@@ -105,26 +146,26 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="xml-dialog"):
-            yield Label(f"Import transcriptions from {escape(self.path.name)}", classes="title")
+            yield Label(f"Import transcriptions from {safe(self.path.name)}", classes="title")
             yield Static("Reading the file…", id="xml-summary")
             yield RowTable(id="xml-plan")
             yield Static("", id="xml-detail", classes="hint")
-            yield Label("Version name (an existing version of that name gets the text)")
-            yield Input(id="xml-name", compact=True)
+            with Horizontal(classes="field-row"):
+                yield Label("Version name", classes="field-label")
+                yield TextInput(id="xml-name")
             yield Checkbox(
-                "Override: replace the existing segmentation of the matched pages",
+                "Override: replace the regions and lines of the matched pages",
                 id="xml-override",
-                compact=True,
             )
             yield Static(
-                "Off (merge): lines with the same XML id are updated in place, others added. "
-                "Ctrl+S or Enter imports; Escape cancels.",
+                "Off (merge): lines with the same XML id get the text, others are added; an "
+                "existing version of that name gets the text. Ctrl+S or Enter imports.",
                 classes="hint",
             )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        from esctui.importers.xml import default_version_name
+        from esctui.jobs.imports.xml import default_version_name
 
         table = self.query_one(DataTable)
         table.add_column("File", key="file")
@@ -140,7 +181,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
     @work(thread=True, exclusive=True, group=PLAN_GROUP, exit_on_error=False)
     def read_plan(self) -> XmlImportPlan:
         """Parse every XML file once and match it to a page (writes nothing)."""
-        from esctui.importers.xml import plan_xml_import
+        from esctui.jobs.imports.xml import plan_xml_import
 
         return plan_xml_import(self.store, self.document_id, self.path)
 
@@ -152,9 +193,11 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
             message = (
                 str(error) if isinstance(error, EsctuiError) else f"{type(error).__name__}: {error}"
             )
-            self.notify(f"Cannot read {self.path.name}: {message}", severity="error", timeout=10)
+            self.notify(
+                f"Cannot read {safe(self.path.name)}: {safe(message)}", severity="error", timeout=15
+            )
             self.dismiss(None)
-        elif event.state == WorkerState.SUCCESS:
+        elif event.state == WorkerState.SUCCESS and event.worker.result is not None:
             self.show_plan(event.worker.result)
 
     def show_plan(self, plan: XmlImportPlan) -> None:
@@ -165,12 +208,12 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
         for index, entry in enumerate(plan.entries):
             key = f"e{index}"
             table.add_row(
-                shorten(entry.name, FILE_WIDTH),
-                shorten(entry.page_name or "—", PAGE_WIDTH),
+                cell(entry.name, FILE_WIDTH),
+                cell(entry.page_name or "—", PAGE_WIDTH),
                 SHORT_RULES.get(entry.rule, entry.rule) if entry.matched else "",
-                str(entry.lines),
-                str(entry.regions),
-                STATUS_WORDS.get(entry.status, entry.status),
+                number(entry.lines),
+                number(entry.regions),
+                STATUS_WORDS[entry.status],
                 key=key,
             )
             if entry.matched:
@@ -182,12 +225,12 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
                 self.details[key] = f"{entry.name}: {entry.reason or entry.status}"
         for index, skipped in enumerate(plan.zip_skipped):
             key = f"s{index}"
-            table.add_row(shorten(skipped.name, FILE_WIDTH), "—", "", "", "", LEFT_OUT, key=key)
+            table.add_row(cell(skipped.name, FILE_WIDTH), "—", "", "", "", LEFT_OUT, key=key)
             self.details[key] = f"{skipped.name}: {skipped.reason}"
         summary = plan_summary(plan)
         if not plan.matched:
             summary += ". Nothing to import: no file matches a page of this document."
-        self.query_one("#xml-summary", Static).update(escape(summary))
+        self.query_one("#xml-summary", Static).update(safe(summary))
         self.show_detail()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -195,7 +238,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
 
     def show_detail(self) -> None:
         key = selected_row_key(self.query_one(DataTable))
-        self.query_one("#xml-detail", Static).update(escape(self.details.get(key or "", "")))
+        self.query_one("#xml-detail", Static).update(safe(self.details.get(key or "", "")))
 
     # ------------------------------------------------------------------ actions
 
@@ -212,12 +255,36 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
             return
         if not self.plan.matched:
             self.notify(
-                f"Nothing imported: no XML file in {self.path.name} matches a page of this "
+                f"Nothing imported: no XML file in {safe(self.path.name)} matches a page of this "
                 "document (see the Status column).",
                 severity="error",
             )
             return
-        from esctui.importers.xml import XmlImporter
+        if self.query_one("#xml-override", Checkbox).value:
+            self.check_override([e.page_id for e in self.plan.matched if e.page_id])
+            return
+        self.start()
+
+    @work(exclusive=True, group=OVERRIDE_GROUP)
+    async def check_override(self, page_ids: list[str]) -> None:
+        """Say what an override removes (read from the pages, in a thread), and ask."""
+        from esctui.ui.screens.dialogs import ConfirmScreen
+
+        losses = await asyncio.to_thread(override_losses, self.store, self.document_id, page_ids)
+        if losses is None:  # the pages hold nothing yet: nothing to lose
+            self.start()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start()
+
+        self.app.push_screen(
+            ConfirmScreen(losses + "\nImport and replace?", yes_label="Replace"), answered
+        )
+
+    def start(self) -> None:
+        from esctui.jobs.imports.xml import XmlImporter
 
         name = self.query_one("#xml-name", Input).value.strip() or None
         override = self.query_one("#xml-override", Checkbox).value
@@ -226,11 +293,12 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
                 self.store, self.document_id, self.path, name=name, override=override
             )
         except EsctuiError as error:
-            self.notify(str(error), severity="error")
+            self.notify(safe(error), severity="error")
             return
         self.dismiss(None)
-        self.app.start_import(importer)  # type: ignore[attr-defined]
+        self.app.start_job(importer)  # type: ignore[attr-defined]
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, PLAN_GROUP)
+        self.workers.cancel_group(self, OVERRIDE_GROUP)
         self.dismiss(None)

@@ -1,4 +1,4 @@
-"""All import jobs (running and finished) with the report of the selected one."""
+"""All jobs (running and finished) with the report of the selected one."""
 
 from __future__ import annotations
 
@@ -8,52 +8,58 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
-from esctui.domain import ImportJob
+from esctui.domain import Job, JobStatus
+from esctui.jobs.runner import format_seconds
 from esctui.ui.messages import JobFinished, JobUpdated
+from esctui.ui.widgets.footer import KeyFooter
+from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.text import cell, safe
+
+SIDE_SHARE, SIDE_MIN = 0.4, 28  # app.tcss: .side (the report panel)
+FIXED_COLUMNS = 11 + 6 + 9 + 2 * 4 + 2  # Started, Kind, Status, cell padding, scroll bar
 
 
-def render_report(job: ImportJob, live: str = "") -> str:
-    """The report of a job as Rich markup."""
-    from rich.markup import escape
-
+def render_report(job: Job, live: str = "") -> str:
+    """The report of a job as Rich markup (every name from a file or server made safe)."""
     when = dt.datetime.fromtimestamp(job.started).strftime("%Y-%m-%d %H:%M:%S")
-    lines = [f"[b]{escape(job.title)}[/b]", f"{job.kind} · started {when} · {job.status}"]
+    lines = [f"[b]{safe(job.title)}[/b]", f"{job.kind} · started {when} · {job.status}"]
     if live:
-        lines.append(f"[b]running:[/b] {escape(live)}")
+        lines.append(f"[b]running:[/b] {safe(live)}")
     if job.finished:
-        lines.append(f"took {job.finished - job.started:.1f} s")
+        lines.append(f"took {format_seconds(job.finished - job.started)}")
     if job.error:
-        lines.append(f"[red]{escape(job.error)}[/red]")
-    lines.append(job.report.summary())
-    lines += [f"[yellow]note[/yellow] {escape(n)}" for n in job.report.notes]
+        lines.append(f"[red]{safe(job.error)}[/red]")
+    lines.append(safe(job.report.summary()))
+    lines += [f"[yellow]note[/yellow] {safe(n)}" for n in job.report.notes]
     if job.report.skipped:
         lines.append("\n[b]Skipped[/b]")
-        lines += [f"• {escape(i.name)}: {escape(i.reason)}" for i in job.report.skipped]
+        lines += [f"• {safe(i.name)}: {safe(i.reason)}" for i in job.report.skipped]
     if job.report.imported:
-        lines.append(f"\n[b]{job.report.verb.capitalize()}[/b]")
+        lines.append(f"\n[b]{safe(job.report.verb.capitalize())}[/b]")
         lines += [
-            f"• {escape(i.name)}" + (f" ({escape(i.reason)})" if i.reason else "")
+            f"• {safe(i.name)}" + (f" ({safe(i.reason)})" if i.reason else "")
             for i in job.report.imported
         ]
     return "\n".join(lines)
 
 
-class JobsScreen(Screen[None]):
-    """Import jobs, newest first; the report of the highlighted one on the right."""
+class JobsScreen(StoreAccess, Screen[None]):
+    """Jobs, newest first; the report of the highlighted one on the right, live while it runs."""
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "cancel", "Cancel job"),
-        Binding("f5,g", "reload", "Refresh"),
+        Binding("f5,g", "reload", "Refresh", key_display="g"),
     ]
 
     def __init__(self, select: str | None = None) -> None:
         super().__init__()
         self.select = select
-        self.jobs: dict[str, ImportJob] = {}
+        self.jobs: dict[str, Job] = {}
+        self.asked_for: set[str] = set()  # job ids reloaded for once: not in the store (yet)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,45 +68,67 @@ class JobsScreen(Screen[None]):
             yield RowTable(id="jobs")
             with VerticalScroll(classes="side panel", id="report-box"):
                 yield Static("", id="report")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Started", "Kind", "Status", "Result")
+        table = self.query_one(DataTable)
+        table.add_column("Started", key="started", width=11)
+        table.add_column("Kind", key="kind", width=6)
+        table.add_column("Status", key="status", width=9)
+        table.add_column("Result", key="result", width=self.result_width())
         self.action_reload()
 
-    def on_job_updated(self, message: JobUpdated) -> None:
-        table = self.query_one(DataTable)
-        job_id = message.progress.job_id
-        if job_id not in self.jobs:
+    def on_screen_resume(self) -> None:
+        if self.jobs:  # back from a dialog or the help: what ran meanwhile
             self.action_reload()
+
+    def on_job_updated(self, message: JobUpdated) -> None:
+        """Progress of a running job: its row and report change in place. A job this list does
+        not show (it started after the list was read, or fell off it) is looked for once."""
+        job_id = message.progress.job_id
+        table = self.query_one(DataTable)
+        if job_id not in table.rows:
+            if job_id not in self.asked_for:
+                self.asked_for.add(job_id)
+                self.action_reload()
             return
-        table.update_cell(job_id, "Result", message.progress.describe(), update_width=False)
+        table.update_cell(job_id, "result", self._result(self.jobs[job_id]))
         if self._selected_id() == job_id:
             self._show(job_id)
 
     def on_job_finished(self, message: JobFinished) -> None:
         self.action_reload()
 
+    def result_width(self) -> int:
+        """The Result column: what the side panel and the other columns leave."""
+        width = self.size.width or 80
+        return max(10, width - max(SIDE_MIN, int(width * SIDE_SHARE)) - FIXED_COLUMNS)
+
+    def _result(self, job: Job) -> object:
+        live = self.app.describe_job(job.id)  # type: ignore[attr-defined]
+        if live is not None and job.status == JobStatus.RUNNING.value:
+            return cell(live, self.result_width())
+        return cell(job.report.summary(), self.result_width())
+
     def action_reload(self) -> None:
         table = self.query_one(DataTable)
         current = self.select or self._selected_id()
         self.select = None
         table.clear()
-        self.jobs = {j.id: j for j in self.app.store.list_jobs()}  # type: ignore[attr-defined]
-        live = self.app.progress  # type: ignore[attr-defined]
+        self.jobs = {j.id: j for j in self.store.list_jobs()}
         for job in self.jobs.values():
-            result = live[job.id].describe() if job.id in live else job.report.summary()
             table.add_row(
                 dt.datetime.fromtimestamp(job.started).strftime("%m-%d %H:%M"),
                 job.kind,
                 job.status,
-                result,
+                self._result(job),
                 key=job.id,
             )
-        if current in self.jobs:
+        if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
+        report = self.query_one("#report", Static)
         if not self.jobs:
-            self.query_one("#report", Static).update("No imports yet.")
+            report.update("No jobs yet: imports, exports, line masks and model uploads show here.")
         self._show(self._selected_id())
         table.focus()
 
@@ -110,17 +138,24 @@ class JobsScreen(Screen[None]):
     def _show(self, job_id: str | None) -> None:
         if job_id is None or job_id not in self.jobs:
             return
-        live = self.app.progress.get(job_id)  # type: ignore[attr-defined]
-        self.query_one("#report", Static).update(
-            render_report(self.jobs[job_id], live.describe() if live else "")
-        )
+        job = self.jobs[job_id]
+        live = self.app.describe_job(job_id) if job.status == JobStatus.RUNNING.value else None  # type: ignore[attr-defined]
+        self.query_one("#report", Static).update(render_report(job, live or ""))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show(event.row_key.value if event.row_key else None)
+        self.refresh_bindings()  # Cancel is offered for a running job only
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Cancel only for a job that runs in this window."""
+        if action == "cancel":
+            job_id = self._selected_id()
+            return job_id is not None and self.app.describe_job(job_id) is not None  # type: ignore[attr-defined]
+        return True
 
     def action_cancel(self) -> None:
         job_id = self._selected_id()
         if job_id and self.app.cancel_job(job_id):  # type: ignore[attr-defined]
-            self.notify("Cancelling… pages already imported stay whole.")
+            self.notify("Cancelling…")
         else:
             self.notify("That job is not running in this window.", severity="warning")

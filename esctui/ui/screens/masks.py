@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
+from esctui.domain.text import plural
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
+from esctui.ui.widgets.text import safe
 
 MISSING = "missing"
 ALL = "all"
@@ -37,21 +39,21 @@ def open_dialog(screen: Screen, document_id: str, marked_ids: list[str] | None =
         return
     part_ids = list(marked_ids) if marked_ids else None
     if part_ids:
-        scope = f"the {len(part_ids)} marked page{'s' * (len(part_ids) != 1)}"
+        scope = f"the {plural(len(part_ids), 'marked page')}"
     else:
-        scope = f"all {page_count} page{'s' * (page_count != 1)}"
+        scope = "the only page" if page_count == 1 else f"all {plural(page_count, 'page')}"
 
     def chosen(key: str | None) -> None:
         if key is None:
             return
         from esctui.domain.errors import EsctuiError
-        from esctui.importers.masks import MasksJob  # kraken itself loads in the job
+        from esctui.jobs.masks import MasksJob  # kraken itself loads in the job
 
         try:
             job = MasksJob(store, document_id, part_ids=part_ids, only_missing=key == MISSING)
         except EsctuiError as error:
-            app.notify(str(error), severity="error")
+            app.notify(safe(error), severity="error")
             return
-        app.start_import(job)  # type: ignore[attr-defined]
+        app.start_job(job)  # type: ignore[attr-defined]
 
     app.push_screen(MasksScreen(scope), chosen)

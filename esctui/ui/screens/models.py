@@ -6,20 +6,21 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Model
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import human_size
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
+from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import human_size
+from esctui.ui.widgets.text import cell, quoted, safe
 
 MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
 ALPHABET_SAMPLE = 60
@@ -53,25 +54,25 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return escape(", ".join(str(v) for v in value)) if value else "—"
+        return safe(", ".join(str(v) for v in value)) if value else "—"
     if isinstance(value, dict):
-        return escape(", ".join(f"{k}={v}" for k, v in value.items())) if value else "—"
+        return safe(", ".join(f"{k}={v}" for k, v in value.items())) if value else "—"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, int):
         return f"{value:,}"
-    return escape(str(value))
+    return safe(str(value))
 
 
 def _alphabet(alphabet: str) -> str:
     shown = alphabet[:ALPHABET_SAMPLE].replace(" ", "␣").replace("\t", "⇥").replace("\n", "⏎")
     more = f" … (+{len(alphabet) - ALPHABET_SAMPLE})" if len(alphabet) > ALPHABET_SAMPLE else ""
-    return f"{len(alphabet)} characters: {escape(shown)}{more}"
+    return f"{len(alphabet)} characters: {safe(shown)}{more}"
 
 
 def describe_net(net: dict[str, Any]) -> list[str]:
     """Rich-markup lines for one network of a model file."""
-    lines = [f"[b]── {escape(str(net.get('kind', 'unknown')))} net[/b]"]
+    lines = [f"[b]── {safe(str(net.get('kind', 'unknown')))} net[/b]"]
     shown = {"kind", "vgsl", "classes", "alphabet", "training"}
     for key, label in NET_FIELDS:
         if key in net:
@@ -79,15 +80,15 @@ def describe_net(net: dict[str, Any]) -> list[str]:
             lines.append(f"{label}: {_value(net[key])}")
     for key, value in net.items():
         if key not in shown:
-            lines.append(f"{escape(key.replace('_', ' '))}: {_value(value)}")
+            lines.append(f"{safe(key.replace('_', ' '))}: {_value(value)}")
     classes = net.get("classes") or {}
     if classes:
         lines.append("classes:")
-        lines.extend(f"  {escape(str(k))}: {_value(v)}" for k, v in classes.items())
+        lines.extend(f"  {safe(str(k))}: {_value(v)}" for k, v in classes.items())
     if net.get("alphabet"):
         lines.append(f"alphabet: {_alphabet(str(net['alphabet']))}")
     if net.get("vgsl"):
-        lines.append(f"VGSL: {escape(str(net['vgsl']))}")
+        lines.append(f"VGSL: {safe(str(net['vgsl']))}")
     training = net.get("training") or {}
     if isinstance(training, dict) and training:
         lines.append("[b]training[/b]")
@@ -105,11 +106,11 @@ def describe_net(net: dict[str, Any]) -> list[str]:
                 lines.append(f"  {label}: {_value(value)}")
         for key, value in training.items():
             if key not in seen and value not in (None, [], "", {}):
-                lines.append(f"  {escape(key.replace('_', ' '))}: {_value(value)}")
+                lines.append(f"  {safe(key.replace('_', ' '))}: {_value(value)}")
         hyper = training.get("hyper_params") or {}
         if hyper:
             lines.append("  hyper-parameters:")
-            lines.extend(f"    {escape(str(k))}: {_value(v)}" for k, v in hyper.items())
+            lines.extend(f"    {safe(str(k))}: {_value(v)}" for k, v in hyper.items())
     return lines
 
 
@@ -118,20 +119,20 @@ def describe_model(model: Model, user: str) -> str:
     meta = model.metadata or {}
     owner = "you" if model.owner == user else model.owner
     lines = [
-        f"[b]{escape(model.name)}[/b]",
-        f"file: {escape(model.original_filename)}",
+        f"[b]{safe(model.name)}[/b]",
+        f"file: {safe(model.original_filename)}",
         f"format: {_value(meta.get('format'))}",
         f"size: {human_size(model.byte_size)}",
         f"SHA-256: {model.sha256}",
-        f"owner: {escape(owner)}",
+        f"owner: {safe(owner)}",
         f"shared with: {_value(model.shared_with) if model.shared_with else 'nobody'}",
         f"uploaded: {dt.datetime.fromtimestamp(model.created).strftime('%Y-%m-%d %H:%M')}",
     ]
     if meta.get("kraken_version"):
-        lines.append(f"checked with kraken {escape(str(meta['kraken_version']))}")
+        lines.append(f"checked with kraken {safe(str(meta['kraken_version']))}")
     for key, value in meta.items():
         if key not in {"format", "nets", "notes", "kraken_version"}:
-            lines.append(f"{escape(key.replace('_', ' '))}: {_value(value)}")
+            lines.append(f"{safe(key.replace('_', ' '))}: {_value(value)}")
     for net in meta.get("nets") or []:
         if isinstance(net, dict):
             lines.append("")
@@ -140,7 +141,7 @@ def describe_model(model: Model, user: str) -> str:
     if notes:
         lines.append("")
         lines.append("[b]notes[/b]")
-        lines.extend(f"• {escape(str(n))}" for n in notes)
+        lines.extend(f"• {safe(str(n))}" for n in notes)
     return "\n".join(lines)
 
 
@@ -151,13 +152,13 @@ class ModelsScreen(StoreAccess, Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("u", "upload", "Upload"),
         Binding("r", "rename", "Rename"),
-        Binding("delete,x", "delete", "Delete"),
+        Binding("delete,x", "delete", "Delete", key_display="x"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.models: list[Model] = []
-        self.upload_title: str | None = None  # the running upload job's title
+        self.upload_job_id: str | None = None  # the running upload's job
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -169,7 +170,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
                 yield Static("", id="empty", classes="empty")
             with VerticalScroll(classes="side panel", id="model-panel"):
                 yield Static("", id="model-info")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#model-status", Static).display = False
@@ -185,7 +186,9 @@ class ModelsScreen(StoreAccess, Screen[None]):
         table.clear()
         for model in self.models:
             access = "owner" if model.owner == self.store.user else f"from {model.owner}"
-            table.add_row(model.name, ", ".join(model.kinds), access, key=model.id)
+            table.add_row(
+                cell(model.name, 30), cell(", ".join(model.kinds)), cell(access), key=model.id
+            )
         empty = self.query_one("#empty", Static)
         empty.display = not self.models
         empty.update("No models yet. Press u to upload a kraken model (.mlmodel, .safetensors).")
@@ -219,7 +222,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
 
     @property
     def uploading(self) -> bool:
-        return self.upload_title is not None
+        return self.upload_job_id is not None
 
     def action_upload(self) -> None:
         if self.uploading:
@@ -238,7 +241,7 @@ class ModelsScreen(StoreAccess, Screen[None]):
 
             self.app.push_screen(
                 TextPromptScreen(
-                    f"Name for {path.name}",
+                    f"Name for {safe(path.name)}",
                     placeholder="empty: the model's own name",
                     hint="Leave empty to use the name stored in the model (or its file name).",
                 ),
@@ -252,18 +255,18 @@ class ModelsScreen(StoreAccess, Screen[None]):
 
     def start_upload(self, path: Path, name: str | None) -> None:
         """Validate and store the model as a background job (listed on the Jobs screen)."""
-        from esctui.importers.models import ModelUpload
+        from esctui.jobs.models import ModelUpload
 
         upload = ModelUpload(self.store, path, name=name)
-        self.upload_title = upload.title
-        self._set_status(f"Validating {escape(path.name)} with kraken … (takes a few seconds)")
-        self.app.start_import(upload, show_progress=False)  # type: ignore[attr-defined]
+        self._set_status(f"Validating {safe(path.name)} with kraken … (takes a few seconds)")
+        running = self.app.start_job(upload, show_progress=False)  # type: ignore[attr-defined]
+        self.upload_job_id = running.job_id
 
     def on_job_finished(self, message: JobFinished) -> None:
         """The app says how the upload ended; here the list shows the new model."""
-        if message.job.kind != "model" or message.job.title != self.upload_title:
+        if message.job.id != self.upload_job_id:
             return
-        self.upload_title = None
+        self.upload_job_id = None
         self._set_status("")
         self.reload()
         uploaded = [item.name for item in message.job.report.imported]
@@ -279,7 +282,8 @@ class ModelsScreen(StoreAccess, Screen[None]):
         if model.owner == self.store.user:
             return True
         self.notify(
-            f"The model {model.name!r} belongs to {model.owner}; only they can {verb} it.",
+            f"The model {quoted(model.name)} belongs to {safe(model.owner)}; "
+            f"only they can {verb} it.",
             severity="error",
         )
         return False
@@ -289,19 +293,26 @@ class ModelsScreen(StoreAccess, Screen[None]):
         if model is None or not self._owned(model, "rename"):
             return
 
-        def renamed(name: str | None) -> None:
-            name = (name or "").strip()
-            if not name or name == model.name:
-                return
-            try:
+        def rename(name: str) -> None:
+            if name.strip() != model.name:
                 self.store.update_model(model.id, name=name)
-            except EsctuiError as error:
-                self.notify(str(error), severity="error")
-                return
-            self.notify(f"Renamed to {name!r}.")
-            self.reload(select=model.id)
 
-        self.app.push_screen(TextPromptScreen(f"New name for {model.name!r}", model.name), renamed)
+        def renamed(name: str | None) -> None:
+            if name is not None and name.strip() != model.name:
+                self.notify(f"Renamed to {quoted(name.strip())}.")
+                self.reload(select=model.id)
+
+        from esctui.ui.screens.dialogs import NAME_RULE
+
+        self.app.push_screen(
+            TextPromptScreen(
+                f"New name for {quoted(model.name)}",
+                model.name,
+                hint=NAME_RULE.replace("in this data folder", "among your models"),
+                apply=rename,
+            ),
+            renamed,
+        )
 
     def action_delete(self) -> None:
         model = self.selected_model()
@@ -314,15 +325,17 @@ class ModelsScreen(StoreAccess, Screen[None]):
             try:
                 self.store.delete_model(model.id)
             except EsctuiError as error:
-                self.notify(str(error), severity="error")
+                self.notify(safe(error), severity="error")
                 return
-            self.notify(f"Deleted the model {model.name!r}.")
+            self.notify(f"Deleted the model {quoted(model.name)}.")
             self.reload()
 
-        shared = f" It is shared with {', '.join(model.shared_with)}." if model.shared_with else ""
+        shared = (
+            f" It is shared with {safe(', '.join(model.shared_with))}." if model.shared_with else ""
+        )
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete the model {model.name!r} and its file?{shared}", yes_label="Delete"
+                f"Delete the model {quoted(model.name)} and its file?{shared}", yes_label="Delete"
             ),
             confirmed,
         )

@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Line, Part, Polygon, Region, Transcription
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import plural, printable
 from esctui.store import PageLayout
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
+from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import shorten
+from esctui.ui.widgets.text import cell, safe
 
 NO_LAYOUT = "No regions or lines yet — import ALTO/PAGE XML with i on the Images screen."
 
@@ -29,7 +30,12 @@ _DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 # Layers, drawn in this order; a cell takes the colour of the highest layer with a dot in it.
 REGION, LINE, SELECTED = 1, 2, 3
 _LAYER_STYLES = {REGION: "blue", LINE: "green", SELECTED: "bold yellow"}
-SIDE_WIDTH = 30  # app.tcss: #page-side
+SIDE_SHARE, SIDE_MIN = 0.35, 30  # the side panel: a third of the width, 30 columns at least
+
+
+def side_width(screen_width: int) -> int:
+    """Columns of the regions and layout panel for a terminal ``screen_width`` wide."""
+    return max(SIDE_MIN, int(screen_width * SIDE_SHARE))
 
 
 class BrailleCanvas:
@@ -90,7 +96,7 @@ def draw_layout(
     keeps its proportions. The selected line is drawn last, in its own colour.
     """
     canvas = BrailleCanvas(columns, rows)
-    width, height = page_size
+    width, height = float(page_size[0]), float(page_size[1])
     points = [p for r in layout.regions for p in r.polygon]
     for line in layout.lines:
         points.extend(line.baseline or [])
@@ -173,8 +179,8 @@ class PageScreen(StoreAccess, Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("left_square_bracket", "page(-1)", "Prev page", key_display="["),
         Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
-        Binding("v", "next_version", "Version"),
-        Binding("V", "choose_version", "Pick version", show=False),
+        Binding("v", "next_version", "Next version"),
+        Binding("V", "choose_version", "Pick version"),
         Binding("p", "toggle_preview", "Layout panel"),
     ]
 
@@ -201,10 +207,12 @@ class PageScreen(StoreAccess, Screen[None]):
             with Vertical(id="page-side", classes="panel"):
                 yield Static("", id="regions")
                 yield LayoutPreview(id="layout")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#page-side").border_title = "Regions · layout"
+        side = self.query_one("#page-side")
+        side.border_title = "Regions · layout"
+        side.styles.width = side_width(self.size.width)
         self.reload()
 
     # ------------------------------------------------------------------ loading
@@ -214,16 +222,18 @@ class PageScreen(StoreAccess, Screen[None]):
             self.parts = self.store.list_parts(self.document_id)
             doc = self.store.get_document(self.document_id)
         except EsctuiError as error:
-            self.notify(str(error), severity="error")
-            self.app.pop_screen()
+            self.notify(safe(error), severity="error")
+            if self.is_current:
+                self.app.pop_screen()
             return
         part = next((p for p in self.parts if p.id == self.part_id), None)
         if part is None:
             self.notify("This page no longer exists.", severity="error")
-            self.app.pop_screen()
+            if self.is_current:
+                self.app.pop_screen()
             return
         self.part = part
-        self.sub_title = doc.name
+        self.sub_title = printable(doc.name)
         self.page_layout = self.store.read_page_layout(self.document_id, part.id)
         self.versions = self.store.list_transcriptions(self.document_id)
         if self.version_id not in {v.id for v in self.versions}:
@@ -241,9 +251,9 @@ class PageScreen(StoreAccess, Screen[None]):
             which = "no transcription yet"
         else:
             index = self.versions.index(version) + 1
-            which = f"version {escape(version.name)} ({index}/{len(self.versions)}, v switches)"
+            which = f"version {safe(version.name)} ({index}/{len(self.versions)}, v switches)"
         self.query_one("#page-title", Static).update(
-            f"{escape(part.name)} — page {part.order + 1} of {len(self.parts)} — {which}"
+            f"{safe(part.name)} — page {part.order + 1:,} of {len(self.parts):,} — {which}"
         )
         self.texts = (
             {k: t.text for k, t in self.page_layout.texts_for(version.id).items()}
@@ -255,16 +265,19 @@ class PageScreen(StoreAccess, Screen[None]):
         self.show_selected()
 
     def _wanted_text_width(self) -> int:
-        fixed = 3 + 3 + 8 + 4 + 2 * 5 + 2  # other columns, cell padding, scroll bar
-        side = SIDE_WIDTH if self.query_one("#page-side").display else 0
+        fixed = self._number_width() + 3 + 8 + 4 + 2 * 5 + 2  # columns, padding, scroll bar
+        side = side_width(self.size.width) if self.query_one("#page-side").display else 0
         return max(12, self.size.width - side - fixed)
+
+    def _number_width(self) -> int:
+        return max(2, len(str(len(self.page_layout.lines))))
 
     def fill_table(self) -> None:
         table = self.query_one("#lines", DataTable)
         row = table.cursor_row
         table.clear(columns=True)
         self._text_width = self._wanted_text_width()
-        table.add_column("#", width=3, key="n")
+        table.add_column("#", width=self._number_width(), key="n")
         table.add_column("Reg", width=3, key="region")
         table.add_column("Type", width=8, key="type")
         table.add_column("Text", width=self._text_width, key="text")
@@ -278,8 +291,8 @@ class PageScreen(StoreAccess, Screen[None]):
             table.add_row(
                 str(number),
                 region_number.get(line.region_id or "", "–"),
-                shorten(line.type, 8),
-                shorten(" ".join(self.texts.get(line.id, "").split()), self._text_width),
+                cell(line.type, 8),
+                cell(" ".join(self.texts.get(line.id, "").split()), self._text_width),
                 f"{conf.confidence:.2f}" if conf and conf.confidence is not None else "",
                 key=line.id,
             )
@@ -295,15 +308,15 @@ class PageScreen(StoreAccess, Screen[None]):
 
     def show_regions(self) -> None:
         counts = Counter(line.region_id for line in self.page_layout.lines)
-        lines = [
-            f"[b]{len(self.page_layout.regions)} regions, {len(self.page_layout.lines)} lines[/b]"
-        ]
+        regions, all_lines = len(self.page_layout.regions), len(self.page_layout.lines)
+        lines = [f"[b]{plural(regions, 'region')}, {plural(all_lines, 'line')}[/b]"]
         for number, region in enumerate(self.page_layout.regions, 1):
-            n = counts.get(region.id, 0)
-            lines.append(f"{number:>2} {escape(region.type)} · {n} line{'s' * (n != 1)}")
+            lines.append(
+                f"{number:>2} {safe(region.type)} · {plural(counts.get(region.id, 0), 'line')}"
+            )
         orphans = counts.get(None, 0)
         if orphans:
-            lines.append(f" – no region · {orphans} line{'s' * (orphans != 1)}")
+            lines.append(f" – no region · {plural(orphans, 'line')}")
         self.query_one("#regions", Static).update("\n".join(lines))
 
     def selected_line(self) -> Line | None:
@@ -318,9 +331,9 @@ class PageScreen(StoreAccess, Screen[None]):
             text.update("")
         else:
             region = self._region(line.region_id)
-            where = f"region {escape(region.type)}" if region else "no region"
+            where = f"region {safe(region.type)}" if region else "no region"
             body = self.texts.get(line.id)
-            shown = escape(body) if body else "[dim](no text in this version)[/dim]"
+            shown = safe(body) if body else "[dim](no text in this version)[/dim]"
             text.update(f"[dim]line {line.order + 1}, {where}:[/dim] {shown}")
         part = self.part
         size = (part.width, part.height) if part else (0, 0)
@@ -333,6 +346,7 @@ class PageScreen(StoreAccess, Screen[None]):
         self.show_selected()
 
     def on_resize(self) -> None:
+        self.query_one("#page-side").styles.width = side_width(self.size.width)
         if self.part and self.page_layout.lines and self._wanted_text_width() != self._text_width:
             self.fill_table()
 

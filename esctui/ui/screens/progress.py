@@ -1,80 +1,95 @@
-"""Live progress of one import: count, rate, ETA, current item; cancel or send to background."""
+"""Live progress of one job: count, rate, ETA, current item; cancel or send to background."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, ProgressBar, Static
-from textual.worker import Worker
+from textual.widgets import ProgressBar, Static
 
-from esctui.domain import ImportJob
+from esctui.domain import Job
 from esctui.ui.messages import JobFinished, JobUpdated
+from esctui.ui.running import KEPT_ON_CANCEL, RunningJob, job_noun
+from esctui.ui.widgets.footer import KeyFooter
+from esctui.ui.widgets.text import safe
+
+SKIPPED_SHOWN = 5
 
 
 class ProgressScreen(ModalScreen[None]):
     """Shows one job while it runs, then its summary."""
 
     BINDINGS = [
-        Binding("c", "cancel_job", "Cancel import"),
-        Binding("b,escape", "close", "Background / close"),
+        Binding("c", "cancel_job", "Cancel"),
+        Binding("b,escape", "background", "Background", key_display="b"),
+        Binding("escape", "close", "Close"),
         Binding("r", "report", "Full report"),
     ]
 
-    def __init__(self, title: str, worker: Worker[ImportJob]) -> None:
+    def __init__(self, job: RunningJob) -> None:
         super().__init__()
-        self.title_text = title
-        self.worker = worker
-        self.job_id: str | None = None
-        self.finished_job: ImportJob | None = None
+        self.job = job
+        self.finished_job: Job | None = None
+        self.noun = job_noun(job.kind)
+
+    @property
+    def running(self) -> bool:
+        return self.finished_job is None and not self.job.worker.is_finished
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="title")
+        with VerticalScroll(classes="dialog", id="progress-dialog"):  # a long error scrolls
+            yield Static(safe(self.job.title), id="progress-title", classes="title")
             yield ProgressBar(id="bar", show_eta=False)
-            yield Static("starting…", id="status")
+            yield Static(safe(self.job.describe()), id="status")
             yield Static(
-                "c cancels; b keeps it running in the background (see Jobs).", classes="hint"
+                f"c cancels the {self.noun}; b keeps it running in the background (j: Jobs).",
+                classes="hint",
             )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_job_updated(self, message: JobUpdated) -> None:
-        progress = message.progress
-        if self.app.running.get(progress.job_id) is not self.worker:  # type: ignore[attr-defined]
+        if message.job is not self.job or not self.running:
             return
-        self.job_id = progress.job_id
-        bar = self.query_one("#bar", ProgressBar)
-        bar.update(total=progress.total, progress=progress.done)
-        self.query_one("#status", Static).update(progress.describe())
+        progress = message.progress
+        self.query_one("#progress-title", Static).update(safe(self.job.title))
+        self.query_one("#bar", ProgressBar).update(total=progress.total, progress=progress.done)
+        self.query_one("#status", Static).update(safe(self.job.describe()))
 
     def on_job_finished(self, message: JobFinished) -> None:
         job = message.job
-        if job.id != self.job_id and self.worker.result is not job:
+        if job.id != self.job.job_id and self.job.worker.result is not job:
             return
         self.finished_job = job
         # A definite bar at the end: a job that failed before it knew its size would spin on.
         self.query_one("#bar", ProgressBar).update(total=max(job.total, 1), progress=job.done)
-        lines = [f"{job.status}: {job.report.summary()}"]
+        lines = [f"{job.status}: {safe(job.report.summary())}"]
         if job.error:
-            lines.append(job.error)
-        for item in job.report.skipped[:5]:
-            lines.append(f"skipped {item.name}: {item.reason}")
-        if len(job.report.skipped) > 5:
-            lines.append(f"… and {len(job.report.skipped) - 5} more (r for the full report)")
+            lines.append(safe(job.error))
+        for item in job.report.skipped[:SKIPPED_SHOWN]:
+            lines.append(f"skipped {safe(item.name)}: {safe(item.reason)}")
+        if len(job.report.skipped) > SKIPPED_SHOWN:
+            more = len(job.report.skipped) - SKIPPED_SHOWN
+            lines.append(f"… and {more} more (r for the full report)")
         self.query_one("#status", Static).update("\n".join(lines))
         self.query_one(".hint", Static).update("Escape closes; r shows the full report.")
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Cancel leaves the footer (and its key does nothing) once the job has ended."""
-        if action == "cancel_job":
-            return not self.worker.is_finished
+        """Cancel and Background while the job runs; Close once it has ended."""
+        if action in ("cancel_job", "background"):
+            return self.running
+        if action == "close":
+            return not self.running
         return True
 
     def action_cancel_job(self) -> None:
-        self.worker.cancel()
-        self.query_one("#status", Static).update("cancelling… pages already imported stay whole")
+        self.app.stop(self.job)  # type: ignore[attr-defined]
+        kept = KEPT_ON_CANCEL.get(self.job.kind, "")
+        self.query_one("#status", Static).update(f"cancelling… {kept}")
+
+    def action_background(self) -> None:
+        self.dismiss(None)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -82,6 +97,6 @@ class ProgressScreen(ModalScreen[None]):
     def action_report(self) -> None:
         from esctui.ui.screens.jobs import JobsScreen
 
-        job_id = self.finished_job.id if self.finished_job else self.job_id
+        job_id = self.finished_job.id if self.finished_job else self.job.job_id
         self.dismiss(None)
         self.app.push_screen(JobsScreen(select=job_id))

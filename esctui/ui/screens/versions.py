@@ -5,23 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from difflib import SequenceMatcher
 
-from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState
 
 from esctui.domain import Part, Transcription, describe_typology
 from esctui.domain.errors import EsctuiError
-from esctui.importers.versions import VersionStats, version_stats
+from esctui.domain.text import plural, printable
+from esctui.store.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
+from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import shorten
+from esctui.ui.widgets.text import cell, number, quoted, safe
 
 STATS_GROUP = "version-stats"
 ONLY_A = "bold red reverse"  # text only in the left version (or replaced)
@@ -51,7 +52,7 @@ class VersionsScreen(StoreAccess, Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("r", "rename", "Rename"),
-        Binding("delete,x", "delete", "Delete"),
+        Binding("delete,x", "delete", "Delete", key_display="x"),
         Binding("c", "compare", "Compare"),
     ]
 
@@ -67,20 +68,15 @@ class VersionsScreen(StoreAccess, Screen[None]):
         yield RowTable(id="versions")
         yield Static("", id="empty", classes="empty")
         yield Static("", id="versions-status")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("Name", key="name")
-        table.add_column("Source", key="source")
-        table.add_column("Created", key="created")
-        table.add_column("Pages", key="pages")
-        table.add_column("Lines", key="lines")
-        table.add_column("Chars", key="chars")
+        yield KeyFooter()
 
     def on_screen_resume(self) -> None:
         """First shown, or back from a dialog: the texts are counted once, not on every return."""
         self.reload(recount=self.stats is None)
+
+    def on_resize(self) -> None:
+        if self.versions:
+            self.fill_table()
 
     def on_job_finished(self, message: JobFinished) -> None:
         if message.job.document_id == self.document_id:
@@ -91,33 +87,21 @@ class VersionsScreen(StoreAccess, Screen[None]):
         try:
             doc = self.store.get_document(self.document_id)
         except EsctuiError:
-            self.app.pop_screen()
+            if self.is_current:
+                self.app.pop_screen()
             return
-        self.sub_title = doc.name
-        typology = "\n".join(escape(line) for line in describe_typology(doc.typology))
+        self.sub_title = printable(doc.name)
+        typology = "\n".join(safe(line) for line in describe_typology(doc.typology))
         self.query_one("#versions-title", Static).update(
-            f"Transcription versions of {escape(doc.name)}" + (f"\n{typology}" if typology else "")
+            f"Transcription versions of {safe(doc.name)}" + (f"\n{typology}" if typology else "")
         )
-        table = self.query_one(DataTable)
-        current = select or self.selected_id()
         self.versions = self.store.list_transcriptions(self.document_id)
-        table.clear()
-        for version in self.versions:
-            table.add_row(
-                version.name,
-                version.source,
-                _created(version),
-                *self._counts(version.id),
-                key=version.id,
-            )
+        self.fill_table(select)
         empty = self.query_one("#empty", Static)
         empty.display = not self.versions
         empty.update(
             "No transcription versions yet. Import ALTO or PAGE XML with i on the Images screen."
         )
-        if current is not None and any(v.id == current for v in self.versions):
-            table.move_cursor(row=table.get_row_index(current))
-        table.focus()
         if self.versions and recount:
             self.query_one("#versions-status", Static).update("Counting lines and characters…")
             store, document_id = self.store, self.document_id
@@ -135,25 +119,51 @@ class VersionsScreen(StoreAccess, Screen[None]):
         item = self.stats.get(version_id, VersionStats())
         return (f"{item.pages:,}", f"{item.lines:,}", f"{item.characters:,}")
 
+    def fill_table(self, select: str | None = None) -> None:
+        """The rows, numbers whole and right-aligned: the Name column gets what is left."""
+        table = self.query_one(DataTable)
+        current = select or self.selected_id()
+        rows = [(v, self._counts(v.id)) for v in self.versions]
+        widths = [
+            max([len(header)] + [len(counts[i]) for _v, counts in rows])
+            for i, header in enumerate(("Pages", "Lines", "Chars"))
+        ]
+        source_width = max([6] + [len(printable(v.source)) for v in self.versions])
+        created_width = 16
+        fixed = source_width + created_width + sum(widths) + 2 * 6 + 2  # padding, scroll bar
+        name_width = max(10, (self.size.width or 80) - fixed)
+        table.clear(columns=True)
+        table.add_column("Name", key="name", width=name_width)
+        table.add_column("Source", key="source", width=source_width)
+        table.add_column("Created", key="created", width=created_width)
+        for (header, key), width in zip(
+            (("Pages", "pages"), ("Lines", "lines"), ("Chars", "chars")), widths, strict=True
+        ):
+            table.add_column(Text(header, justify="right"), key=key, width=width)
+        for version, counts in rows:
+            table.add_row(
+                cell(version.name, name_width),
+                cell(version.source, source_width),
+                _created(version),
+                *(number(count) for count in counts),
+                key=version.id,
+            )
+        if current is not None and current in table.rows:
+            table.move_cursor(row=table.get_row_index(current))
+        table.focus()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != STATS_GROUP:
             return
         status = self.query_one("#versions-status", Static)
         if event.state == WorkerState.ERROR:
-            status.update(f"Could not count the texts: {event.worker.error}")
+            status.update(f"Could not count the texts: {safe(event.worker.error)}")
             return
         if event.state != WorkerState.SUCCESS:
             return
         self.stats = event.worker.result
         status.update("")
-        table = self.query_one(DataTable)
-        for version in self.versions:
-            if version.id not in table.rows:
-                continue
-            for column, value in zip(
-                ("pages", "lines", "chars"), self._counts(version.id), strict=True
-            ):
-                table.update_cell(version.id, column, value)
+        self.fill_table()
 
     def selected_id(self) -> str | None:
         return selected_row_key(self.query_one(DataTable))
@@ -172,20 +182,25 @@ class VersionsScreen(StoreAccess, Screen[None]):
         if version is None:
             return
 
-        def renamed(name: str | None) -> None:
-            name = (name or "").strip()
-            if not name or name == version.name:
-                return
-            try:
+        def rename(name: str) -> None:
+            if name.strip() != version.name:
                 self.store.rename_transcription(self.document_id, version.id, name)
-            except EsctuiError as error:
-                self.notify(str(error), severity="error")
-                return
-            self.notify(f"Renamed to {name!r}.")
-            self.reload(select=version.id, recount=False)  # a new name, the same texts
+
+        def renamed(name: str | None) -> None:
+            if name is not None and name.strip() != version.name:
+                self.notify(f"Renamed to {quoted(name.strip())}.")
+                self.reload(select=version.id, recount=False)  # a new name, the same texts
+
+        from esctui.ui.screens.dialogs import NAME_RULE
 
         self.app.push_screen(
-            TextPromptScreen(f"New name for the version {version.name!r}", version.name), renamed
+            TextPromptScreen(
+                f"New name for the version {quoted(version.name)}",
+                version.name,
+                hint=NAME_RULE.replace("this data folder", "this document"),
+                apply=rename,
+            ),
+            renamed,
         )
 
     def action_delete(self) -> None:
@@ -199,18 +214,17 @@ class VersionsScreen(StoreAccess, Screen[None]):
             try:
                 self.store.delete_transcription(self.document_id, version.id)
             except EsctuiError as error:
-                self.notify(str(error), severity="error")
+                self.notify(safe(error), severity="error")
                 return
-            self.notify(f"Deleted the version {version.name!r}; its name is free again.")
+            self.notify(f"Deleted the version {quoted(version.name)}; its name is free again.")
             self.reload()
 
         lines = ""
         if self.stats is not None and version.id in self.stats:
-            n = self.stats[version.id].lines
-            lines = f" ({n:,} line{'s' * (n != 1)} of text)"
+            lines = f" ({plural(self.stats[version.id].lines, 'line')} of text)"
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete the version {version.name!r} and its text on every page{lines}? "
+                f"Delete the version {quoted(version.name)} and its text on every page{lines}? "
                 "Regions and lines stay.",
                 yes_label="Delete",
             ),
@@ -241,7 +255,8 @@ class VersionsScreen(StoreAccess, Screen[None]):
                 open_compare(second_id, parts[0].id)
                 return
             choices = [
-                Choice(p.id, f"{p.order + 1}. {p.name}", f"{p.line_count} lines") for p in parts
+                Choice(p.id, f"{p.order + 1}. {p.name}", plural(p.line_count, "line"))
+                for p in parts
             ]
             self.app.push_screen(
                 ChoiceScreen("Compare on which page?", choices),
@@ -253,7 +268,7 @@ class VersionsScreen(StoreAccess, Screen[None]):
             return
         self.app.push_screen(
             ChoiceScreen(
-                f"Compare {first.name!r} with which version?",
+                f"Compare {quoted(first.name)} with which version?",
                 [Choice(v.id, v.name, f"{v.source} · {_created(v)}") for v in others],
             ),
             pick_page,
@@ -294,7 +309,7 @@ class CompareScreen(StoreAccess, Screen[None]):
             yield RowTable(id="compare")
             yield Static("", id="empty", classes="empty")
             yield Static("", id="compare-line")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.reload()
@@ -304,15 +319,17 @@ class CompareScreen(StoreAccess, Screen[None]):
             left = self.store.get_transcription(self.document_id, self.left_id)
             right = self.store.get_transcription(self.document_id, self.right_id)
             self.parts = self.store.list_parts(self.document_id)
-            self.sub_title = self.store.get_document(self.document_id).name
+            self.sub_title = printable(self.store.get_document(self.document_id).name)
         except EsctuiError as error:
-            self.notify(str(error), severity="error")
-            self.app.pop_screen()
+            self.notify(safe(error), severity="error")
+            if self.is_current:
+                self.app.pop_screen()
             return
         part = next((p for p in self.parts if p.id == self.part_id), None)
         if part is None:
             self.notify("This page no longer exists.", severity="error")
-            self.app.pop_screen()
+            if self.is_current:
+                self.app.pop_screen()
             return
         layout = self.store.read_page_layout(self.document_id, part.id)
         left_texts, right_texts = layout.texts_for(left.id), layout.texts_for(right.id)
@@ -320,34 +337,34 @@ class CompareScreen(StoreAccess, Screen[None]):
         for line in layout.lines:
             a = left_texts[line.id].text if line.id in left_texts else ""
             b = right_texts[line.id].text if line.id in right_texts else ""
-            self.rows.append((line.id, a, b))
+            self.rows.append((line.id, printable(a), printable(b)))
         self.differing = [line_id for line_id, a, b in self.rows if a != b]
         self.query_one("#compare-title", Static).update(
-            f"{escape(part.name)} (page {part.order + 1}/{len(self.parts)}): "
-            f"[red]{escape(left.name)}[/red] vs [green]{escape(right.name)}[/green] — "
-            f"{len(self.rows)} lines, {len(self.differing)} differ"
+            f"{safe(part.name)} (page {part.order + 1}/{len(self.parts)}): "
+            f"[red]{safe(left.name)}[/red] vs [green]{safe(right.name)}[/green] — "
+            f"{plural(len(self.rows), 'line')}, {len(self.differing):,} differ"
         )
         table = self.query_one(DataTable)
         table.clear(columns=True)
         width = max(10, (self.size.width - 3 - 1 - 2 * 4 - 2) // 2)
         table.add_column("#", width=3, key="n")
         table.add_column("≠", width=1, key="mark")
-        table.add_column(shorten(left.name, width), width=width, key="left")
-        table.add_column(shorten(right.name, width), width=width, key="right")
-        for number, (line_id, a, b) in enumerate(self.rows, 1):
+        table.add_column(cell(left.name, width), width=width, key="left")
+        table.add_column(cell(right.name, width), width=width, key="right")
+        for line_number, (line_id, a, b) in enumerate(self.rows, 1):
             if a == b:
                 cells: tuple[Text | str, Text | str] = (
                     Text(a, no_wrap=True),
                     Text(b, no_wrap=True),
                 )
-                mark = ""
+                mark: Text | str = ""
             else:
                 cells = diff_texts(a, b)
                 mark = Text("≠", style="bold red")
-            for cell in cells:
-                if isinstance(cell, Text):
-                    cell.truncate(width, overflow="ellipsis")
-            table.add_row(str(number), mark, *cells, key=line_id)
+            for text in cells:
+                if isinstance(text, Text):
+                    text.truncate(width, overflow="ellipsis")
+            table.add_row(str(line_number), mark, *cells, key=line_id)
         empty = self.query_one("#empty", Static)
         empty.display = not self.rows
         empty.update("This page has no lines.")

@@ -22,5 +22,5 @@ class RowTable(DataTable):
         Binding("end", "scroll_bottom", "Last row", show=False),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+    def __init__(self, *, id: str | None = None) -> None:  # Textual's name
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)

@@ -1,0 +1,235 @@
+"""Export a document's pages as ALTO v4, PAGE 2019 or plain text: a folder or a ZIP.
+
+One file per page, named after the page image (``scan_0012.jpg`` -> ``scan_0012.xml``; names
+made unique with ``_2``, ``_3``...). A ZIP is written to a temporary file next to the target and
+renamed over it at the end, so a cancel or failure never leaves a partial ZIP. Into a folder
+each file is written atomically as its page is done. Every XML file is checked against the
+shipped schema; a file that does not validate is still written and the report says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import stat
+import time
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+
+from esctui.domain import Document, Part, Transcription
+from esctui.domain.errors import JobError
+from esctui.formats.xml import ExportedPage, ExportPage, write_alto, write_page, write_text
+from esctui.jobs.runner import JobContext, finish_in_thread
+from esctui.store import Store
+from esctui.store.atomic import atomic_write_bytes
+
+
+class ExportFormat(StrEnum):
+    ALTO = "alto"
+    PAGE = "page"
+    TEXT = "text"
+
+
+SUFFIX = {ExportFormat.ALTO: ".xml", ExportFormat.PAGE: ".xml", ExportFormat.TEXT: ".txt"}
+SCHEMA_VERSION = {ExportFormat.ALTO: "4", ExportFormat.PAGE: "2019-07-15"}
+
+
+class ExportError(JobError):
+    """The export cannot start (no pages, an unknown version, an unusable target)."""
+
+
+def image_file_name(part: Part) -> str:
+    """The image name written into the XML: the original file name, without any folder.
+
+    A page cut from a multi-page file (``book.pdf#3``) is named after the page instead
+    (``book_3.jpg``), with the stored image's extension.
+    """
+    name = PurePosixPath(part.original_filename.replace("\\", "/")).name
+    if not name or "#" in name:
+        return f"{part.name}{PurePosixPath(part.filename).suffix}"
+    return name
+
+
+def export_file_names(parts: list[Part], suffix: str) -> list[str]:
+    """One file name per page: the image's stem + ``suffix``, unique (ignoring case)."""
+    taken: set[str] = set()
+    names = []
+    for part in parts:
+        stem = PurePosixPath(image_file_name(part)).stem or part.name or "page"
+        stem = stem.replace("/", "_").replace("\\", "_").lstrip(".") or "page"
+        candidate, n = f"{stem}{suffix}", 1
+        while candidate.casefold() in taken:
+            n += 1
+            candidate = f"{stem}_{n}{suffix}"
+        taken.add(candidate.casefold())
+        names.append(candidate)
+    return names
+
+
+@dataclass
+class _Target:
+    """Where the files go: a folder, or a ZIP built in a temporary file."""
+
+    path: Path
+    zip: zipfile.ZipFile | None = None
+    temp: Path | None = None
+    file_mode: int = 0o644  # of the files in the ZIP: what the umask gives a new file here
+
+    @classmethod
+    def open(cls, path: Path) -> _Target:
+        if path.suffix.lower() == ".zip":
+            if path.is_dir():
+                raise ExportError(f"{path} is a folder; a ZIP file name was expected.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+            archive = zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED)
+            # The ZIP was just created with 0o666 minus the umask: its entries get that mode
+            # too (zipfile's default, 0o600, made unzipped files private to their owner).
+            return cls(path, archive, temp, temp.stat().st_mode & 0o666)
+        if path.exists() and not path.is_dir():
+            raise ExportError(f"{path} is a file; give a folder or a name ending in .zip.")
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    def write(self, name: str, data: bytes) -> None:
+        if self.zip is not None:
+            entry = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = (stat.S_IFREG | self.file_mode) << 16
+            self.zip.writestr(entry, data)
+        else:
+            atomic_write_bytes(self.path / name, data, durable=False)
+
+    def commit(self) -> None:
+        if self.zip is not None and self.temp is not None:
+            self.zip.close()
+            os.replace(self.temp, self.path)
+
+    def discard(self) -> None:
+        if self.zip is not None and self.temp is not None:
+            self.zip.close()
+            self.temp.unlink(missing_ok=True)
+
+
+def resolve_version(store: Store, document_id: str, ref: str | None) -> Transcription | None:
+    """The version named ``ref``; without one the most recent version (None if there is none)."""
+    if ref:
+        return store.get_transcription(document_id, ref)
+    versions = store.list_transcriptions(document_id)
+    return versions[-1] if versions else None
+
+
+class ExportJob:
+    """Write the pages of a document (or some of them) in one format; kind ``"export"``."""
+
+    kind = "export"
+    verb = "written"
+
+    def __init__(
+        self,
+        store: Store,
+        document_id: str,
+        out: str | Path,
+        *,
+        format: str = ExportFormat.ALTO.value,  # the user-facing word
+        version: str | None = None,
+        part_ids: list[str] | None = None,
+        validate: bool = True,
+    ) -> None:
+        try:
+            self.format = ExportFormat(format)
+        except ValueError:
+            raise ExportError(
+                f"Unknown export format {format!r}; use alto, page or text."
+            ) from None
+        self.store = store
+        self.document_id = document_id
+        self.out = Path(out).expanduser()
+        self.version_ref = version
+        self.part_ids = part_ids
+        self.validate = validate
+        document = store.get_document(document_id)
+        self.title = f"Export {self.format.value.upper()}: {document.name} to {self.out.name}"
+
+    async def run(self, ctx: JobContext) -> None:
+        document = await asyncio.to_thread(self.store.get_document, self.document_id)
+        parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
+        if not parts:
+            raise ExportError(f"The document {document.name!r} has no pages to export.")
+        version = await asyncio.to_thread(
+            resolve_version, self.store, self.document_id, self.version_ref
+        )
+        if version is None:
+            ctx.report.notes.append("The document has no transcription version: no text written.")
+        elif not self.version_ref:
+            ctx.report.notes.append(f"Text of the most recent version, {version.name!r}.")
+        names = export_file_names(parts, SUFFIX[self.format])
+        target = await asyncio.to_thread(_Target.open, self.out)
+        made: Counter[str] = Counter()
+        ctx.start(len(parts))
+        try:
+            for part, name in zip(parts, names, strict=True):
+                ctx.working_on(part.name)
+                # finish_in_thread: a cancel waits for the page, so the ZIP is not closed under it
+                exported, problems = await finish_in_thread(
+                    self._export_page, document, part, version, name, target
+                )
+                made.update(exported.notes)
+                ctx.report.count("pages")
+                ctx.report.add_imported(name, f"page {part.order + 1}: {part.name}")
+                for problem in problems:
+                    ctx.report.notes.append(f"{name} {problem}")
+                ctx.advance(name)
+            await asyncio.to_thread(target.commit)
+        except BaseException:
+            await asyncio.to_thread(target.discard)
+            raise
+        for message, count in made.items():
+            ctx.report.notes.append(f"{count} {message}")
+        ctx.report.notes.append(f"Written to {self.out}")
+
+    def _export_page(
+        self,
+        document: Document,
+        part: Part,
+        version: Transcription | None,
+        name: str,
+        target: _Target,
+    ) -> tuple[ExportedPage, list[str]]:
+        """Read, write and (for XML) validate one page; a worker thread."""
+        layout = self.store.read_page_layout(self.document_id, part.id)
+        page = ExportPage(
+            image_filename=image_file_name(part),
+            width=part.width,
+            height=part.height,
+            regions=layout.regions,
+            lines=layout.lines,
+            texts=layout.texts_for(version.id) if version else {},
+            line_offset=document.line_offset,
+            read_direction=document.read_direction,
+        )
+        writer = {
+            ExportFormat.ALTO: write_alto,
+            ExportFormat.PAGE: write_page,
+            ExportFormat.TEXT: write_text,
+        }[self.format]
+        exported = writer(page)
+        problems: list[str] = []
+        if self.validate and self.format in SCHEMA_VERSION:
+            problems = validate_export(exported.data, self.format)
+        target.write(name, exported.data)
+        return exported, problems
+
+
+def validate_export(data: bytes, fmt: str) -> list[str]:
+    """Schema messages for an exported ALTO/PAGE file (empty when it is valid)."""
+    from lxml import etree
+
+    from esctui.formats.xml import validate_layout_xml
+
+    root = etree.fromstring(data)
+    return validate_layout_xml(root, fmt, SCHEMA_VERSION[ExportFormat(fmt)])

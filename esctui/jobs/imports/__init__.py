@@ -1,0 +1,1 @@
+"""Import jobs: local images, PDF pages, IIIF manifests and collections, ALTO/PAGE XML."""

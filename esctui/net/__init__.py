@@ -1,0 +1,1 @@
+"""Network access: the shared HTTP transport (http.py) and the eScriptorium client. No store."""

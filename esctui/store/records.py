@@ -1,0 +1,48 @@
+"""What the store takes from jobs and gives back besides the domain objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from esctui.domain import Line, LineText, Region
+
+
+@dataclass
+class StagedFile:
+    """A page image prepared by an importer in the staging folder, not yet in the document."""
+
+    image: Path
+    thumbnail: Path
+    name: str
+    original_filename: str
+    width: int
+    height: int
+    format: str
+    byte_size: int
+    sha256: str
+    source: str
+    external_id: str = ""  # e.g. the IIIF canvas id, so a resumed import skips it
+
+
+@dataclass
+class PageLayout:
+    """Everything stored for one page: regions, lines, and line texts of every version."""
+
+    regions: list[Region] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    texts: list[LineText] = field(default_factory=list)
+
+    def typology(self) -> dict[str, dict[str, int]]:
+        """Region and line type counts of this page: {"regions": {...}, "lines": {...}}."""
+        regions: dict[str, int] = {}
+        for region in self.regions:
+            regions[region.type] = regions.get(region.type, 0) + 1
+        lines: dict[str, int] = {}
+        for line in self.lines:
+            lines[line.type] = lines.get(line.type, 0) + 1
+        return {kind: counts for kind, counts in (("regions", regions), ("lines", lines)) if counts}
+
+    def texts_for(self, transcription_id: str) -> dict[str, LineText]:
+        """Line id -> text, for one version."""
+        return {t.line_id: t for t in self.texts if t.transcription_id == transcription_id}

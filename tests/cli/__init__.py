@@ -1,0 +1,1 @@
+"""Tests of esctui.cli: the headless commands, run as real processes."""

@@ -1,0 +1,1 @@
+"""Tests of esctui.jobs: the runner, the export, masks and models."""

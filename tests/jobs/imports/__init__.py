@@ -1,0 +1,1 @@
+"""Tests of the import jobs (esctui.jobs.imports)."""

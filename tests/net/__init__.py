@@ -1,0 +1,1 @@
+"""Tests of esctui.net: IIIF over HTTP against a real local server."""

@@ -1,0 +1,1 @@
+"""Tests of the TUI (esctui.ui), with Textual's Pilot."""
