@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from esctui.formats.kraken_model_worker import looks_out_of_memory
+from esctui.formats.kraken_model.worker import looks_out_of_memory
 
 GB = 2**30
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import shapely.geometry as geom
-from engine_helpers import SCAN
+from esctui.formats.layout_xml import parse_layout_xml
 from PIL import Image
 
 from esctui.engine import KrakenEngine, PageSegmentation, Progress
@@ -25,7 +25,7 @@ from esctui.engine.data import (
     STAGE_REGIONS,
 )
 from esctui.engine.worker import segmentation_result
-from esctui.formats.layout_xml import parse_layout_xml
+from tests.engine.engine_helpers import SCAN
 
 pytestmark = pytest.mark.slow
 
