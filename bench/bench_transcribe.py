@@ -35,7 +35,7 @@ from bench_segment import CORPUS, SCANS, make_pages, run_kraken  # noqa: E402
 
 from esctui.domain import Line  # noqa: E402
 from esctui.engine import KrakenEngine, LineShape  # noqa: E402
-from esctui.formats.layout_xml import parse_layout_xml  # noqa: E402
+from esctui.formats.xml import parse_layout_xml  # noqa: E402
 
 MODEL = (
     Path(__file__).resolve().parents[2] / "shared" / "corpus" / "models" / "overfit_bl.safetensors"

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from esctui.formats.layout_xml import parse_layout_xml
 from PIL import Image
 
 from esctui.engine import (
@@ -33,6 +32,7 @@ from esctui.engine import (
     WorkerOutOfMemoryError,
 )
 from esctui.engine.data import STAGE_NETWORK
+from esctui.formats.xml import parse_layout_xml
 from tests.engine.engine_helpers import SCAN, group_members, is_running
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from esctui.formats.layout_xml import parse_layout_xml
 from PIL import Image
 
 from esctui.engine import KrakenEngine, PageMasks, Progress
 from esctui.engine.data import STAGE_MASKS
 from esctui.engine.masks import kraken_baseline, mask_from_kraken
+from esctui.formats.xml import parse_layout_xml
 from tests.engine.engine_helpers import SCAN
 
 pytestmark = pytest.mark.slow

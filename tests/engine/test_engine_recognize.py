@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from esctui.formats.layout_xml import parse_layout_xml
 
 from esctui.domain import Line
 from esctui.engine import KrakenEngine, LineShape, PageRecognition, Progress
 from esctui.engine.data import STAGE_RECOGNIZING
+from esctui.formats.xml import parse_layout_xml
 from tests.engine.engine_helpers import SCAN
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import shapely.geometry as geom
-from esctui.formats.layout_xml import parse_layout_xml
 from PIL import Image
 
 from esctui.engine import KrakenEngine, PageSegmentation, Progress
@@ -25,6 +24,7 @@ from esctui.engine.data import (
     STAGE_REGIONS,
 )
 from esctui.engine.worker import segmentation_result
+from esctui.formats.xml import parse_layout_xml
 from tests.engine.engine_helpers import SCAN
 
 pytestmark = pytest.mark.slow
