@@ -1,46 +1,45 @@
-"""Importing page images: esctui against a minimal copy-and-thumbnail script, in the same run.
+"""`esctui import images` of 200 JPEGs of 3000x4000 px, against a copy-and-thumbnail script
+with the same number of workers, each a whole fresh process.
 
-    .venv/bin/python bench/bench_images.py [--count 200] [--repeat 1] [--profile]
+    .venv/bin/python bench/bench_images.py [--count 200] [--rounds 1] [--profile]
 
-Generates ``--count`` JPEGs of 3000x4000 px (grain and text, quality 90, about 4 MB each) once
-and keeps them in ``bench/out/`` (git-ignored); generation is not timed. All files are read once
-before timing, so both contenders start with the same warm page cache. Then, per repeat:
+Generates ``--count`` JPEGs (grain and text, quality 90, about 5 MB each) once and keeps them
+in ``bench/out/`` (git-ignored); generation is not timed. All files are read once before timing,
+so both contenders start with a warm page cache. Then, per round, alternately:
 
-(a) baseline: a minimal script that copies each file into a folder and writes its thumbnail with
-    Pillow's draft mode (``img.draft('RGB', (320, 320)); img.thumbnail((320, 320))``, JPEG);
-(b) esctui: ``run_job(LocalImagesImporter)`` into a fresh data folder, with default options
-    (what ``esctui import images`` does: hash, check, copy, thumbnail, commit in batches);
-(c) for information, (b) with one worker thread: esctui's cost per image without parallelism.
+(a) baseline: a minimal script in a fresh Python process that copies each file into a folder
+    and writes its thumbnail with Pillow's draft mode (``img.draft('RGB', (320, 320));
+    img.thumbnail((320, 320))``, JPEG), on as many threads as esctui's default workers;
+(b) esctui: ``python -m esctui import images DOC FOLDER`` into a fresh data folder (the
+    document made first, untimed): check, hash, copy, thumbnail, commit in batches.
 
-The ratio (b)/(a) is the number to watch (target <= 1.3); the best time of the repeats counts.
-The last line printed is one JSON object. ``--profile`` adds a cProfile of (b)'s work run in
-one thread (cProfile does not follow worker threads), sorted by cumulative time.
+Target: (b) at most 1.0x (a). The last line printed is one JSON object (bench/harness.py).
+``--profile`` adds a cProfile of (b)'s per-image work run in one thread, by cumulative time.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import io
-import json
-import os
 import pstats
 import shutil
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # this checkout's esctui, as the other benchmarks do
+sys.path.insert(0, str(HERE))
+
+from harness import Timed, medians, report, run_command, run_esctui  # noqa: E402
+
 OUT = HERE / "out"
 SIZE = (3000, 4000)
 THUMB = (320, 320)
-TARGET = 1.3
+TARGET = 1.0
 
 
 # ---------------------------------------------------------------------- test images
@@ -80,32 +79,48 @@ def _paper() -> Image.Image:
 
 # ---------------------------------------------------------------------- contenders
 
+BASELINE = """
+import shutil, sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from PIL import Image
+target, workers, files = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+(target / "images").mkdir(parents=True)
+(target / "thumbs").mkdir()
+def one(name):
+    path = Path(name)
+    shutil.copyfile(path, target / "images" / path.name)
+    with Image.open(path) as img:
+        img.draft("RGB", (320, 320))
+        img.thumbnail((320, 320))
+        img.save(target / "thumbs" / f"{path.stem}.jpg", "JPEG")
+with ThreadPoolExecutor(workers) as pool:
+    list(pool.map(one, files))
+"""
 
-def baseline(files: list[Path], target: Path) -> None:
-    """The minimal script: copy each file, make its thumbnail with draft mode."""
-    (target / "images").mkdir(parents=True)
-    (target / "thumbs").mkdir()
-    for path in files:
-        shutil.copyfile(path, target / "images" / path.name)
-        with Image.open(path) as img:
-            img.draft("RGB", THUMB)
-            img.thumbnail(THUMB)
-            img.save(target / "thumbs" / f"{path.stem}.jpg", "JPEG")
+
+def baseline(files: list[Path], target: Path, workers: int) -> Timed:
+    """The minimal script (copy, draft thumbnail) on ``workers`` threads, a fresh process."""
+    shutil.rmtree(target, ignore_errors=True)
+    return run_command(
+        [sys.executable, "-c", BASELINE, str(target), str(workers), *map(str, files)]
+    )
 
 
-def esctui_import(files: list[Path], data: Path, workers: int | None = None) -> None:
-    from esctui.domain import JobStatus
-    from esctui.jobs.imports.images import ImageImportOptions, LocalImagesImporter
-    from esctui.jobs.runner import run_job
+def esctui_import(folder: Path, data: Path, count: int) -> Timed:
+    """The whole `esctui import images` command into a fresh data folder."""
     from esctui.store import Store
 
+    shutil.rmtree(data, ignore_errors=True)
     store = Store(data)
-    doc = store.create_document("bench")
-    options = ImageImportOptions() if workers is None else ImageImportOptions(workers=workers)
-    importer = LocalImagesImporter(store, doc.id, [str(f) for f in files], options)
-    job = asyncio.run(run_job(store, importer))
-    if job.status != JobStatus.DONE.value or len(job.report.imported) != len(files):
-        raise SystemExit(f"esctui import went wrong: {job.status} {job.report.summary()}")
+    store.create_document("bench")
+    store.close()
+    run = run_esctui(["import", "images", "bench", str(folder)], data)
+    (document,) = (data / "documents").iterdir()
+    stored = len(list((document / "images").iterdir()))
+    if stored != count:
+        raise SystemExit(f"esctui stored {stored} images, not {count}:\n{run.stdout[-2000:]}")
+    return run
 
 
 def profile_esctui(files: list[Path], data: Path, top: int = 25) -> str:
@@ -132,12 +147,6 @@ def profile_esctui(files: list[Path], data: Path, top: int = 25) -> str:
     return out.getvalue()
 
 
-def _timed(function: Callable[..., object], *args: object) -> float:
-    start = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - start
-
-
 def _warm(files: list[Path]) -> None:
     for path in files:
         with open(path, "rb") as handle:
@@ -148,56 +157,45 @@ def _warm(files: list[Path]) -> None:
 # ---------------------------------------------------------------------- main
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=200, help="number of images (200)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each; best counts (1)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating runs; median (1)")
     parser.add_argument("--profile", action="store_true", help="also profile esctui's import")
     args = parser.parse_args(argv)
 
+    from esctui.jobs.imports.images import ImageImportOptions
+
+    workers = ImageImportOptions().workers
     files = generate(args.count)
+    folder = files[0].parent
+    if len(list(folder.glob("*.jpg"))) != args.count:
+        raise SystemExit(f"{folder} holds other images than the {args.count} asked for")
     _warm(files)
     megabytes = sum(f.stat().st_size for f in files) / 1e6
-    times: dict[str, list[float]] = {"baseline": [], "esctui": [], "esctui_1_worker": []}
     with tempfile.TemporaryDirectory(dir=OUT, prefix="run-") as tmp:
         work = Path(tmp)
-        for run in range(args.repeat):
-            for name, function, extra in (
-                ("baseline", baseline, ()),
-                ("esctui", esctui_import, ()),
-                ("esctui_1_worker", esctui_import, (1,)),
-            ):
-                target = work / f"{name}-{run}"
-                times[name].append(_timed(function, files, target, *extra))
-                shutil.rmtree(target)
+        best = medians(
+            args.rounds,
+            {
+                "esctui": lambda: esctui_import(folder, work / "data", args.count),
+                "baseline": lambda: baseline(files, work / "baseline", workers),
+            },
+        )
         profile = profile_esctui(files, work / "profile") if args.profile else ""
-
-    best = {name: min(values) for name, values in times.items()}
-    ratio = best["esctui"] / best["baseline"]
-    workers = min(4, os.cpu_count() or 2)
     print(f"{args.count} JPEGs of {SIZE[0]}x{SIZE[1]} px, {megabytes:.0f} MB in all")
-    print(f"baseline (copy + draft thumbnail, 1 thread): {best['baseline']:7.2f} s")
-    print(f"esctui import ({workers} workers, default):     {best['esctui']:7.2f} s")
-    print(f"esctui import (1 worker, for information):  {best['esctui_1_worker']:7.2f} s")
-    verdict = "ok" if ratio <= TARGET else "OVER TARGET"
-    print(f"ratio esctui/baseline: {ratio:.2f}x (target <= {TARGET}x) {verdict}")
     if profile:
         print(profile)
-    result = {
-        "bench": "images",
-        "count": args.count,
-        "size": f"{SIZE[0]}x{SIZE[1]}",
-        "baseline_s": round(best["baseline"], 3),
-        "esctui_s": round(best["esctui"], 3),
-        "esctui_1_worker_s": round(best["esctui_1_worker"], 3),
-        "workers": workers,
-        "ratio": round(ratio, 3),
-        "ratio_1_worker": round(best["esctui_1_worker"] / best["baseline"], 3),
-        "target": TARGET,
-        "ok": ratio <= TARGET,
-    }
-    print(json.dumps(result))
-    return result
+    return report(
+        "images",
+        f"import images ({args.count} JPEGs {SIZE[0]}x{SIZE[1]})",
+        best["esctui"],
+        f"copy + draft thumbnail, {workers} threads",
+        best["baseline"],
+        TARGET,
+        workers=workers,
+        megabytes=round(megabytes),
+    )
 
 
 if __name__ == "__main__":

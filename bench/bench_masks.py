@@ -25,6 +25,7 @@ from esctui.jobs.masks import MasksJob, Polygonizer, load_polygonizer  # noqa: E
 from esctui.jobs.runner import run_job  # noqa: E402
 from esctui.store import PageLayout, Store  # noqa: E402
 
+SLOW = True  # kraken: run_all.py runs it with --all only
 PAGES = 25
 LINES = 40
 SIZE = (1000, 1400)

@@ -35,6 +35,7 @@ from bench_masks import LINES, PAGES, page_image  # noqa: E402
 from esctui.engine import KrakenEngine  # noqa: E402
 from esctui.engine.limits import cpu_count  # noqa: E402
 
+SLOW = True  # kraken: run_all.py runs it with --all only
 TARGETS = {"parallel": 0.6, "single": 1.1}
 
 Page = tuple[Path, list[list[tuple[int, int]]]]

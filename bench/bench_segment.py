@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esctui.engine import KrakenEngine  # noqa: E402
 
+SLOW = True  # kraken: run_all.py runs it with --all only
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "images"
 SCANS = ["170025120000003,0074.jpg", "input.jpg", "bw.png"]
 TARGET = 1.1

@@ -37,6 +37,7 @@ from esctui.domain import Line  # noqa: E402
 from esctui.engine import KrakenEngine, LineShape  # noqa: E402
 from esctui.formats.xml import parse_layout_xml  # noqa: E402
 
+SLOW = True  # kraken: run_all.py runs it with --all only
 MODEL = (
     Path(__file__).resolve().parents[2] / "shared" / "corpus" / "models" / "overfit_bl.safetensors"
 )

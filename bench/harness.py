@@ -1,0 +1,134 @@
+"""What the whole-job benchmarks share: run the ``esctui`` command in a fresh process (timed,
+with its peak memory), take medians, and print the one JSON line ``run_all.py`` tabulates.
+
+The result line has these keys (others may follow): ``bench``, ``job`` (what was run, as a
+user runs it), ``esctui_s``, ``baseline`` (what it is compared with), ``baseline_s``, ``ratio``,
+``target`` with ``higher_is_better`` (True when the ratio is "times faster than"), ``met``, and
+``esctui_rss_mb`` (the peak RSS of the esctui process, when it ran as one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+COMMAND_TIMEOUT = 600.0
+
+
+@dataclass
+class Timed:
+    """One run of a command: wall seconds and the process's peak resident memory."""
+
+    seconds: float
+    rss_mb: float
+    stdout: str
+
+
+def esctui_env(data: Path) -> dict[str, str]:
+    """The environment for an ``esctui`` command on the data folder ``data`` (this checkout)."""
+    env = dict(os.environ)
+    env["ESCTUI_DATA"] = str(data)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_command(command: Sequence[str], env: dict[str, str] | None = None) -> Timed:
+    """Run ``command`` to its end in a fresh process; its seconds and peak RSS (os.wait4).
+
+    Raises SystemExit with its output when it does not exit 0 (a bench measures success)."""
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(command), env=env, stdout=out, stderr=err, text=True)
+        timer = threading.Timer(COMMAND_TIMEOUT, proc.kill)
+        timer.start()
+        try:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(command)} exited {proc.returncode}:\n{stdout[-2000:]}\n{stderr[-2000:]}"
+        )
+    return Timed(elapsed, usage.ru_maxrss / 1024, stdout)
+
+
+def run_esctui(args: Sequence[str], data: Path) -> Timed:
+    """``esctui ARGS`` on the data folder ``data``, as a user runs it (``python -m esctui``)."""
+    return run_command([sys.executable, "-m", "esctui", *args], env=esctui_env(data))
+
+
+def run_python(code: str, *args: str) -> Timed:
+    """A fresh ``python -c CODE ARGS`` (for a baseline that starts a process too)."""
+    return run_command([sys.executable, "-c", code, *args])
+
+
+def medians(rounds: int, contenders: dict[str, Callable[[], Timed | float]]) -> dict[str, Timed]:
+    """Run the contenders alternately ``rounds`` times; each one's median run."""
+    runs: dict[str, list[Timed]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, function in contenders.items():
+            value = function()
+            runs[name].append(value if isinstance(value, Timed) else Timed(value, 0.0, ""))
+    chosen = {}
+    for name, values in runs.items():
+        middle = statistics.median(v.seconds for v in values)
+        chosen[name] = min(values, key=lambda v: abs(v.seconds - middle))
+        chosen[name] = Timed(middle, max(v.rss_mb for v in values), chosen[name].stdout)
+    return chosen
+
+
+def report(
+    bench: str,
+    job: str,
+    esctui: Timed,
+    baseline: str,
+    baseline_run: Timed,
+    target: float,
+    *,
+    higher_is_better: bool = False,
+    **extra: object,
+) -> dict[str, object]:
+    """Print the human lines and the JSON line; returns the result."""
+    if higher_is_better:
+        ratio = baseline_run.seconds / esctui.seconds
+        met = ratio >= target
+        wanted = f">= {target:g}x faster"
+    else:
+        ratio = esctui.seconds / baseline_run.seconds
+        met = ratio <= target
+        wanted = f"<= {target:g}x"
+    print(f"{job}: {esctui.seconds:.3f} s   (peak RSS {esctui.rss_mb:.0f} MB)")
+    print(f"{baseline}: {baseline_run.seconds:.3f} s")
+    print(f"ratio {ratio:.2f}x (target {wanted}) {'met' if met else 'NOT met'}")
+    result: dict[str, object] = {
+        "bench": bench,
+        "job": job,
+        "esctui_s": round(esctui.seconds, 4),
+        "baseline": baseline,
+        "baseline_s": round(baseline_run.seconds, 4),
+        "ratio": round(ratio, 3),
+        "target": target,
+        "higher_is_better": higher_is_better,
+        "met": met,
+        "esctui_rss_mb": round(esctui.rss_mb, 1),
+        **extra,
+    }
+    print(json.dumps(result), flush=True)
+    return result
