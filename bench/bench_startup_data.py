@@ -33,6 +33,8 @@ documents = store.list_documents()
 pages = sum(d.page_count for d in documents)
 store.close()
 print(len(documents), "documents", pages, "pages")
+with open("/proc/self/status", encoding="ascii") as status:  # this program's own peak
+    print("VmHWM", next(line.split()[1] for line in status if line.startswith("VmHWM")))
 """
 
 
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         )
     if f"{args.documents} documents" not in best["full"].stdout:
         raise SystemExit(f"the start did not read {args.documents} documents")
+    best["full"].rss_mb = int(best["full"].stdout.split("VmHWM")[1].split()[0]) / 1024
     return report(
         "startup_data",
         f"start-up + Documents list ({args.documents} documents)",

@@ -42,7 +42,9 @@ def esctui_env(data: Path) -> dict[str, str]:
 
 
 def run_command(command: Sequence[str], env: dict[str, str] | None = None) -> Timed:
-    """Run ``command`` to its end in a fresh process; its seconds and peak RSS (os.wait4).
+    """Run ``command`` to its end in a fresh process; its seconds and peak RSS (os.wait4: this
+    includes the copy of the calling process that the fork made, so it is at least this
+    process's size; ``run_esctui`` measures esctui's own).
 
     Raises SystemExit with its output when it does not exit 0 (a bench measures success)."""
     import tempfile
@@ -69,9 +71,35 @@ def run_command(command: Sequence[str], env: dict[str, str] | None = None) -> Ti
     return Timed(elapsed, usage.ru_maxrss / 1024, stdout)
 
 
+PEAK_WRAPPER = """
+import atexit, os, runpy, sys
+
+def write_peak():  # VmHWM: this program's own peak, not the forking parent's copy
+    with open("/proc/self/status", encoding="ascii") as status:
+        peak = next((line.split()[1] for line in status if line.startswith("VmHWM")), "0")
+    with open(os.environ["BENCH_PEAK_FILE"], "w", encoding="ascii") as out:
+        out.write(peak)
+
+atexit.register(write_peak)
+sys.argv[0] = "esctui"
+runpy.run_module("esctui", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_esctui(args: Sequence[str], data: Path) -> Timed:
-    """``esctui ARGS`` on the data folder ``data``, as a user runs it (``python -m esctui``)."""
-    return run_command([sys.executable, "-m", "esctui", *args], env=esctui_env(data))
+    """``esctui ARGS`` on the data folder ``data``, as a user runs it (``python -m esctui``).
+
+    Its peak RSS is the esctui program's own (VmHWM, written at exit): wait4's maximum would
+    also count the copy of this (larger) bench process the fork made before the exec."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-peak-") as tmp:
+        peak_file = Path(tmp) / "peak"
+        env = {**esctui_env(data), "BENCH_PEAK_FILE": str(peak_file)}
+        run = run_command([sys.executable, "-c", PEAK_WRAPPER, *args], env=env)
+        if peak_file.exists():
+            run.rss_mb = int(peak_file.read_text(encoding="ascii") or 0) / 1024
+    return run
 
 
 def run_python(code: str, *args: str) -> Timed:

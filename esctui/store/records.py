@@ -43,6 +43,18 @@ class PageLayout:
             lines[line.type] = lines.get(line.type, 0) + 1
         return {kind: counts for kind, counts in (("regions", regions), ("lines", lines)) if counts}
 
+    def text_counts(self) -> dict[str, list[int]]:
+        """Version id -> [lines with a non-empty text, their characters], on this page (a
+        text whose line is not on the page does not count)."""
+        line_ids = {line.id for line in self.lines}
+        counts: dict[str, list[int]] = {}
+        for text in self.texts:
+            if text.text and text.line_id in line_ids:
+                item = counts.setdefault(text.transcription_id, [0, 0])
+                item[0] += 1
+                item[1] += len(text.text)
+        return counts
+
     def texts_for(self, transcription_id: str) -> dict[str, LineText]:
         """Line id -> text, for one version."""
         return {t.line_id: t for t in self.texts if t.transcription_id == transcription_id}

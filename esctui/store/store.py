@@ -54,6 +54,7 @@ __all__ = ["LOCK_TIMEOUT_SECONDS", "SCHEMA_VERSION", "PageLayout", "StagedFile",
 
 SCHEMA_VERSION = 1
 _ROW = Query()
+TEXT_COUNTS = "text_counts"  # a page row's {version id: [lines with text, characters]}
 
 
 def name_key(name: str) -> str:
@@ -168,8 +169,9 @@ class Store:
                 shutil.rmtree(doc_dir, ignore_errors=True)  # a deleted or never-committed doc
                 continue
             recovery.remove_orphan_files(doc_dir, self._parts(doc_dir.name).all())
+            recounted = self._recount_pages(doc_dir.name)
             self._touch_document(  # a crash between the page, document and catalog writes
-                doc_dir.name, changed=False, typology=bool(row.get("typology"))
+                doc_dir.name, changed=False, typology=recounted or bool(row.get("typology"))
             )
         recovery.remove_dead_temp_files(self.root)
         recovery.remove_dead_uploads(self.models_dir())
@@ -497,14 +499,7 @@ class Store:
                         )
                     }
                 )
-            counts = {
-                part_id: {
-                    "region_count": len(layout.regions),
-                    "line_count": len(layout.lines),
-                    "typology": layout.typology(),
-                }
-                for part_id, layout in layouts.items()
-            }
+            counts = {part_id: _page_counts(layout) for part_id, layout in layouts.items()}
             doc_ids = [row.doc_id for row in parts.all() if row["id"] in counts]
             parts.update(lambda row: cast(dict, row).update(counts[row["id"]]), doc_ids=doc_ids)
             self._touch_document(document_id, typology=True)
@@ -566,7 +561,48 @@ class Store:
                 if self._page_path(document_id, part.id).exists():
                     texts = self._page_db(document_id, part.id).table("texts")
                     texts.remove(_ROW.transcription_id == version.id)
+            self._parts(document_id).update(
+                lambda row: cast(dict, row).get(TEXT_COUNTS, {}).pop(version.id, None),
+                _ROW[TEXT_COUNTS].test(lambda counts: version.id in counts),
+            )
             self._transcriptions(document_id).remove(_ROW.id == version.id)
+
+    def text_counts(self, document_id: str) -> dict[str, dict[str, tuple[int, int]] | None]:
+        """Page id -> version id -> (lines with a non-empty text, their characters), kept on
+        each write of a page; None for a page whose counts an older esctui did not keep (its
+        layout has to be read: ``versions.version_stats`` does)."""
+        with self._read():
+            rows = self._parts(document_id).all()
+        return {
+            row["id"]: (
+                {version: (int(n[0]), int(n[1])) for version, n in row[TEXT_COUNTS].items()}
+                if TEXT_COUNTS in row
+                else None
+            )
+            for row in rows
+        }
+
+    def _recount_pages(self, document_id: str) -> bool:
+        """Set the counts of the pages whose layout file is as new as the document file or
+        newer: a crash between a transaction's page writes and its document write leaves
+        such pages with their new layout and old counts (every commit writes pages first)."""
+        document_file = self.document_dir(document_id) / "document.json"
+        if not document_file.exists():
+            return False
+        written = document_file.stat().st_mtime_ns
+        parts = self._parts(document_id)
+        counts = {}
+        for row in parts.all():
+            page = self._page_path(document_id, row["id"])
+            with contextlib.suppress(FileNotFoundError):
+                if page.stat().st_mtime_ns >= written:
+                    found = _page_counts(self.read_page_layout(document_id, row["id"]))
+                    if any(row.get(key) != value for key, value in found.items()):
+                        counts[row["id"]] = found
+        if counts:
+            doc_ids = [row.doc_id for row in parts.all() if row["id"] in counts]
+            parts.update(lambda row: cast(dict, row).update(counts[row["id"]]), doc_ids=doc_ids)
+        return bool(counts)
 
     # ------------------------------------------------------------------ models
 
@@ -679,6 +715,16 @@ def _one(table: Table, condition: QueryLike) -> dict[str, Any] | None:
     row = table.get(condition)
     assert not isinstance(row, list)  # a list only for get(doc_ids=...)
     return row
+
+
+def _page_counts(layout: PageLayout) -> dict[str, Any]:
+    """What a page's row keeps of its layout: region and line counts, typology, text counts."""
+    return {
+        "region_count": len(layout.regions),
+        "line_count": len(layout.lines),
+        "typology": layout.typology(),
+        TEXT_COUNTS: layout.text_counts(),
+    }
 
 
 def _sum_typologies(part_rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:

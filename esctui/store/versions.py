@@ -17,21 +17,23 @@ class VersionStats:
 
 
 def version_stats(store: Store, document_id: str) -> dict[str, VersionStats]:
-    """Version id -> its stats, for every version of the document (zeros when empty)."""
+    """Version id -> its stats, for every version of the document (zeros when empty).
+
+    From the counts the store keeps in the document's page rows; only pages written by an
+    older esctui (no counts kept) have their layout read."""
     stats = {v.id: VersionStats() for v in store.list_transcriptions(document_id)}
-    for part in store.list_parts(document_id):
-        if not part.line_count:
-            continue
-        layout = store.read_page_layout(document_id, part.id)
-        line_ids = {line.id for line in layout.lines}
-        seen: set[str] = set()
-        for text in layout.texts:
-            item = stats.get(text.transcription_id)
-            if item is None or not text.text or text.line_id not in line_ids:
+    line_counts = {part.id: part.line_count for part in store.list_parts(document_id)}
+    for part_id, counts in store.text_counts(document_id).items():
+        if counts is None:
+            if not line_counts.get(part_id):
                 continue
-            item.lines += 1
-            item.characters += len(text.text)
-            if text.transcription_id not in seen:
-                seen.add(text.transcription_id)
-                item.pages += 1
+            layout = store.read_page_layout(document_id, part_id)
+            counts = {version: (n[0], n[1]) for version, n in layout.text_counts().items()}
+        for version, (lines, characters) in counts.items():
+            item = stats.get(version)
+            if item is None or not lines:
+                continue
+            item.pages += 1
+            item.lines += lines
+            item.characters += characters
     return stats
