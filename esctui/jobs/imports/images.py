@@ -14,10 +14,11 @@ import errno
 import glob
 import hashlib
 import io
+import math
 import os
 import shutil
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -147,15 +148,28 @@ def prepare_image(
     left out and named in ``frame_problems`` (name, reason), the others kept. A full disk is
     not the image's fault: that OSError is raised as it is.
     """
+    with _rejected_in_words(lambda: _is_empty(path)), Image.open(path) as image:
+        fmt = _supported_format(image, max_pixels)
+        if fmt == "TIFF" and _has_second_frame(image):
+            return _stage_frames(image, path, staging, max_pixels, max_frames, frame_problems)
+        return [_stage_single(image, path, staging, fmt)]
+
+
+def prepare_encoded(data: bytes, name: str, staging: Path, max_pixels: int) -> StagedFile:
+    """Stage one page image held in memory (e.g. a PDF page's own JPEG) as ``prepare_image``
+    stages a file: checked the same way, written once (fsynced) and hashed from memory, with
+    no temporary copy. ``name`` (a file name) names the page until the caller renames it."""
+    with _rejected_in_words(lambda: not data), Image.open(io.BytesIO(data)) as image:
+        fmt = _supported_format(image, max_pixels)
+        return _stage_single(image, Path(name), staging, fmt, data=data)
+
+
+@contextlib.contextmanager
+def _rejected_in_words(empty: Callable[[], bool]) -> Iterator[None]:
+    """Raise what reading an image raised as an ImageRejectedError with a plain reason (a full
+    disk is raised as it is); ``empty`` tells whether the input had no bytes at all."""
     try:
-        with Image.open(path) as image:
-            fmt = image.format or "?"
-            if fmt not in SUFFIX_FOR_FORMAT:
-                raise ImageRejectedError(f"{fmt} images are not supported")
-            _check_pixels(image, max_pixels)
-            if fmt == "TIFF" and _has_second_frame(image):
-                return _stage_frames(image, path, staging, max_pixels, max_frames, frame_problems)
-            return [_stage_single(image, path, staging, fmt)]
+        yield
     except ImageRejectedError:
         raise
     except FileNotFoundError as error:
@@ -164,7 +178,7 @@ def prepare_image(
         if error.errno in DISK_FULL_ERRNOS:
             raise
         if isinstance(error, UnidentifiedImageError):
-            if _is_empty(path):
+            if empty():
                 raise ImageRejectedError("the file is empty") from error
             raise ImageRejectedError("not an image file, or a corrupt one") from error
         if error.errno is not None and error.filename is not None:
@@ -172,6 +186,15 @@ def prepare_image(
         raise ImageRejectedError(f"the image is corrupt or truncated ({error})") from error
     except (SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
         raise ImageRejectedError(f"the image is corrupt or truncated ({error})") from error
+
+
+def _supported_format(image: Image.Image, max_pixels: int) -> str:
+    """The image's format, once it is known to be one esctui stores and not too large."""
+    fmt = image.format or "?"
+    if fmt not in SUFFIX_FOR_FORMAT:
+        raise ImageRejectedError(f"{fmt} images are not supported")
+    _check_pixels(image, max_pixels)
+    return fmt
 
 
 def _is_empty(path: Path) -> bool:
@@ -205,7 +228,10 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
         raise ImageRejectedError("the image has no pixels")
 
 
-def _stage_single(image: Image.Image, path: Path, staging: Path, fmt: str) -> StagedFile:
+def _stage_single(
+    image: Image.Image, path: Path, staging: Path, fmt: str, *, data: bytes | None = None
+) -> StagedFile:
+    """Stage the file ``path`` (copied), or ``data`` (the image's bytes, written) named so."""
     orientation = (
         image.getexif().get(ORIENTATION_TAG, 1)
         if fmt in {"JPEG", "MPO", "TIFF", "WEBP", "PNG"}
@@ -225,9 +251,15 @@ def _stage_single(image: Image.Image, path: Path, staging: Path, fmt: str) -> St
         write_synced(target, data)
         width, height, byte_size = upright.width, upright.height, len(data)
     else:
-        token, byte_size = copy_synced(path, target)  # one pass: copied and hashed
+        if data is None:
+            token, byte_size = copy_synced(path, target)  # one pass: copied and hashed
+        else:
+            write_synced(target, data)
+            token, byte_size = hashlib.sha256(data).hexdigest(), len(data)
         if fmt in {"JPEG", "MPO"}:
-            image.draft("RGB", THUMBNAIL_SIZE)  # decode at 1/2..1/8 scale: fast, still validates
+            # decode at 1/2..1/8 scale, the smallest that still covers the thumbnail: fast, and
+            # the whole JPEG stream is still decoded, so a damaged one is still caught
+            image.draft("RGB", thumbnail_size(image.size))
         _save_thumbnail(image, thumbnail)
     name = stored_name(path.name)
     return StagedFile(
@@ -370,6 +402,13 @@ def copy_synced(source: Path, target: Path) -> tuple[str, int]:
     if size == 0:
         raise ImageRejectedError("the file is empty")
     return digest.hexdigest(), size
+
+
+def thumbnail_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size of the thumbnail of an image of ``size``: within THUMBNAIL_SIZE, same shape."""
+    width, height = size
+    scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 1.0)
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
 def _save_thumbnail(image: Image.Image, target: Path) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,8 +29,9 @@ from esctui.domain import (
 from esctui.domain.errors import JobError
 from esctui.jobs.imports.images import (
     DEFAULT_MAX_PIXELS,
+    ImageImportOptions,
     ImageRejectedError,
-    prepare_image,
+    prepare_encoded,
     staging_folder,
 )
 from esctui.jobs.runner import CommitBatches, JobContext
@@ -41,6 +44,15 @@ if TYPE_CHECKING:
 
 class PdfImportError(JobError):
     """The PDF import cannot start (a resolution out of range); an unreadable PDF is a PdfError."""
+
+
+@dataclass
+class _StagedPage:
+    """A staged page with what its staging found to report (in page order, by the loop)."""
+
+    staged: StagedFile
+    damage: list[str] = field(default_factory=list)
+    text_errors: list[str] = field(default_factory=list)
 
 
 class PdfImporter:
@@ -58,6 +70,7 @@ class PdfImporter:
         password: str | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         allow_duplicates: bool = False,
+        workers: int | None = None,
     ) -> None:
         self.store = store
         self.document_id = document_id
@@ -67,6 +80,7 @@ class PdfImporter:
         self.password = password or None  # for an encrypted PDF; never stored
         self.max_pixels = max_pixels  # a page (rendered or extracted) larger is refused
         self.allow_duplicates = allow_duplicates
+        self.workers = workers or ImageImportOptions().workers  # pages staged at once
         self.title = f"PDF: {self.path.name} into {store.get_document(document_id).name}"
         self._version: Transcription | None = None
         self._page_text: dict[int, list[PdfTextLine]] = {}  # id(StagedFile) -> its text lines
@@ -103,40 +117,59 @@ class PdfImporter:
                 source.close()
 
     async def _stage_and_commit(self, ctx: JobContext, source: PdfSource, staging: Path) -> None:
-        """Stage page after page in ``staging``; commit them in batches."""
+        """Stage pages in worker threads (a few ahead, taken out of the PDF one at a time, then
+        checked, thumbnailed and written in parallel); commit them in page order, in batches."""
         from esctui.formats.pdf import PdfError
 
         for warning in source.warnings:
             ctx.report.notes.append(warning)
         ctx.start(source.page_count)
-        async with CommitBatches(functools.partial(self._commit, ctx)) as batches:
-            for index in range(source.page_count):
-                name = f"{self.path.stem}_{index + 1}"
-                ctx.working_on(f"page {index + 1}")
-                try:
-                    staged = await asyncio.to_thread(self._stage_page, source, index, name, staging)
-                except (PdfError, ImageRejectedError) as error:
-                    ctx.report.add_skipped(f"{self.path.name} page {index + 1}", str(error))
-                else:
-                    await batches.add(staged)
-                ctx.advance(name)
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="esctui-pdf")
+        pending: deque[tuple[int, str, Future[_StagedPage]]] = deque()
+        indexes = iter(range(source.page_count))
 
-    def _stage_page(self, source: PdfSource, index: int, name: str, staging: Path) -> StagedFile:
+        def refill() -> None:
+            while len(pending) < self.workers * 2:
+                index = next(indexes, None)
+                if index is None:
+                    return
+                name = f"{self.path.stem}_{index + 1}"
+                future = pool.submit(self._stage_page, source, index, name, staging)
+                pending.append((index, name, future))
+
+        try:
+            refill()
+            async with CommitBatches(functools.partial(self._commit, ctx)) as batches:
+                while pending:
+                    index, name, future = pending.popleft()
+                    ctx.working_on(f"page {index + 1}")
+                    try:
+                        page = await asyncio.wrap_future(future)
+                    except (PdfError, ImageRejectedError) as error:
+                        ctx.report.add_skipped(f"{self.path.name} page {index + 1}", str(error))
+                    else:
+                        self._page_warnings.extend(page.damage)
+                        self._text_errors.extend(page.text_errors)
+                        await batches.add(page.staged)
+                    refill()
+                    ctx.advance(name)
+        finally:
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+
+    def _stage_page(self, source: PdfSource, index: int, name: str, staging: Path) -> _StagedPage:
+        """Take one page out of the PDF and stage it (a worker thread)."""
         from esctui.formats.pdf import PdfError
 
         page = source.extract_page(index, dpi=self.dpi, max_pixels=self.max_pixels)
-        raw = staging / f"{os.urandom(6).hex()}.{page.ext}"
-        raw.write_bytes(page.data)
-        warnings = page.warnings
-        del page  # its bytes are in the file now: not held while the image is checked
-        [staged] = prepare_image(raw, staging, self.max_pixels)
-        raw.unlink(missing_ok=True)
-        if warnings:  # a damaged image (JBIG2, CCITT...) can decode to a blank page
-            shown = "; ".join(warnings[:3]) + ("; ..." if len(warnings) > 3 else "")
-            self._page_warnings.append(
+        staged = prepare_encoded(page.data, f"{name}.{page.ext}", staging, self.max_pixels)
+        result = _StagedPage(staged)
+        if page.warnings:  # a damaged image (JBIG2, CCITT...) can decode to a blank page
+            shown = "; ".join(page.warnings[:3]) + ("; ..." if len(page.warnings) > 3 else "")
+            result.damage.append(
                 f"{self.path.name} page {index + 1}: the PDF reader reported damage ({shown}); "
                 "check that the page looks right"
             )
+        del page  # not held while the text layer is read
         staged.name = stored_name(name)
         staged.original_filename = stored_name(f"{self.path.name}#{index + 1}")
         staged.source = stored_name(f"{self.path.resolve()}#page={index + 1}")
@@ -144,10 +177,10 @@ class PdfImporter:
             try:
                 lines = source.text_lines(index, staged.width, staged.height)
             except PdfError as error:  # the image is fine: keep it, say the text was lost
-                self._text_errors.append(f"page {index + 1}: text layer not read: {error}")
+                result.text_errors.append(f"page {index + 1}: text layer not read: {error}")
                 lines = []
             self._page_text[id(staged)] = lines
-        return staged
+        return result
 
     def _commit(self, ctx: JobContext, batch: list[StagedFile]) -> None:
         with self.store.transaction():  # pages and their text layer together, or nothing
