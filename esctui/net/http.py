@@ -40,6 +40,7 @@ import random
 import re
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -48,7 +49,12 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import httpx
+# httpx imports its own command-line client (rich, click, pygments: about 0.3 s of every
+# esctui command that goes online) whenever those are installed; esctui never runs it, so it
+# is left out (httpx then defines a stub ``main`` that says it cannot run).
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
 
 from esctui.domain.errors import EsctuiError
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from natsort import natsorted, ns
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from esctui.domain.errors import JobError
@@ -87,6 +86,8 @@ class ImageImportOptions:
 def expand_inputs(inputs: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     """Files in the order chosen; a folder gives its images in natural order (page2 before
     page10); a glob pattern gives its matches in natural order. Returns (files, problems)."""
+    from natsort import natsorted, ns  # not at start-up
+
     files: list[Path] = []
     problems: list[tuple[str, str]] = []
     for raw in inputs:
