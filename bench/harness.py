@@ -3,8 +3,10 @@ with its peak memory), take medians, and print the one JSON line ``run_all.py`` 
 
 The result line has these keys (others may follow): ``bench``, ``job`` (what was run, as a
 user runs it), ``esctui_s``, ``baseline`` (what it is compared with), ``baseline_s``, ``ratio``,
-``target`` with ``higher_is_better`` (True when the ratio is "times faster than"), ``met``, and
-``esctui_rss_mb`` (the peak RSS of the esctui process, when it ran as one).
+``target`` with ``higher_is_better`` (True when the ratio is "times faster than"), ``met``,
+``esctui_rss_mb`` (the peak RSS of the esctui process, when it ran as one), the CPU seconds of
+both (``esctui_cpu_s``, ``baseline_cpu_s``; for what ran in the bench's own process, its CPU
+time over the call; they move less than wall time on a shared machine) and the load average.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Timed:
     seconds: float
     rss_mb: float
     stdout: str
+    cpu_s: float = 0.0  # user + system CPU seconds of the process (load-independent, mostly)
 
 
 def esctui_env(data: Path) -> dict[str, str]:
@@ -68,7 +71,7 @@ def run_command(command: Sequence[str], env: dict[str, str] | None = None) -> Ti
         raise SystemExit(
             f"{' '.join(command)} exited {proc.returncode}:\n{stdout[-2000:]}\n{stderr[-2000:]}"
         )
-    return Timed(elapsed, usage.ru_maxrss / 1024, stdout)
+    return Timed(elapsed, usage.ru_maxrss / 1024, stdout, usage.ru_utime + usage.ru_stime)
 
 
 PEAK_WRAPPER = """
@@ -112,13 +115,16 @@ def medians(rounds: int, contenders: dict[str, Callable[[], Timed | float]]) -> 
     runs: dict[str, list[Timed]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, function in contenders.items():
+            cpu_before = time.process_time()  # for what runs in this process
             value = function()
-            runs[name].append(value if isinstance(value, Timed) else Timed(value, 0.0, ""))
+            cpu = time.process_time() - cpu_before
+            runs[name].append(value if isinstance(value, Timed) else Timed(value, 0.0, "", cpu))
     chosen = {}
     for name, values in runs.items():
         middle = statistics.median(v.seconds for v in values)
         chosen[name] = min(values, key=lambda v: abs(v.seconds - middle))
-        chosen[name] = Timed(middle, max(v.rss_mb for v in values), chosen[name].stdout)
+        cpu = statistics.median(v.cpu_s for v in values)
+        chosen[name] = Timed(middle, max(v.rss_mb for v in values), chosen[name].stdout, cpu)
     return chosen
 
 
@@ -142,8 +148,10 @@ def report(
         ratio = esctui.seconds / baseline_run.seconds
         met = ratio <= target
         wanted = f"<= {target:g}x"
-    print(f"{job}: {esctui.seconds:.3f} s   (peak RSS {esctui.rss_mb:.0f} MB)")
-    print(f"{baseline}: {baseline_run.seconds:.3f} s")
+    print(
+        f"{job}: {esctui.seconds:.3f} s, {esctui.cpu_s:.2f} CPU-s (peak RSS {esctui.rss_mb:.0f} MB)"
+    )
+    print(f"{baseline}: {baseline_run.seconds:.3f} s, {baseline_run.cpu_s:.2f} CPU-s")
     print(f"ratio {ratio:.2f}x (target {wanted}) {'met' if met else 'NOT met'}")
     result: dict[str, object] = {
         "bench": bench,
@@ -156,6 +164,9 @@ def report(
         "higher_is_better": higher_is_better,
         "met": met,
         "esctui_rss_mb": round(esctui.rss_mb, 1),
+        "esctui_cpu_s": round(esctui.cpu_s, 3),
+        "baseline_cpu_s": round(baseline_run.cpu_s, 3),
+        "load": [round(x, 2) for x in os.getloadavg()],
         **extra,
     }
     print(json.dumps(result), flush=True)

@@ -321,7 +321,9 @@ class IiifImporter:
         """Check, hash and thumbnail one downloaded image (a worker thread)."""
         assert result.path is not None
         try:
-            staged = prepare_image(result.path, staging, DEFAULT_MAX_PIXELS)
+            staged = prepare_image(  # the download is renamed into place, not copied
+                result.path, staging, DEFAULT_MAX_PIXELS, move_sha256=result.sha256 or None
+            )
         finally:
             result.path.unlink(missing_ok=True)
         original = image_file_name(result.url, result.label)

@@ -139,8 +139,13 @@ def prepare_image(
     *,
     max_frames: int = DEFAULT_MAX_FRAMES,
     frame_problems: list[tuple[str, str]] | None = None,
+    move_sha256: str | None = None,
 ) -> list[StagedFile]:
     """Check one file and stage its page(s). Raises ImageRejectedError with a plain reason.
+
+    With ``move_sha256`` (its SHA-256, known already) the file is the caller's own, e.g. a
+    download in the staging folder: a page staged unchanged is then renamed into place
+    (fsynced there) rather than copied.
 
     The format and size are read from the file's header before anything else, so a huge file
     that is no image (or too many pixels) is refused without being read; a good image is then
@@ -153,7 +158,7 @@ def prepare_image(
         fmt = _supported_format(image, max_pixels)
         if fmt == "TIFF" and _has_second_frame(image):
             return _stage_frames(image, path, staging, max_pixels, max_frames, frame_problems)
-        return [_stage_single(image, path, staging, fmt)]
+        return [_stage_single(image, path, staging, fmt, move_sha256=move_sha256)]
 
 
 def prepare_encoded(data: bytes, name: str, staging: Path, max_pixels: int) -> StagedFile:
@@ -230,9 +235,16 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
 
 
 def _stage_single(
-    image: Image.Image, path: Path, staging: Path, fmt: str, *, data: bytes | None = None
+    image: Image.Image,
+    path: Path,
+    staging: Path,
+    fmt: str,
+    *,
+    data: bytes | None = None,
+    move_sha256: str | None = None,
 ) -> StagedFile:
-    """Stage the file ``path`` (copied), or ``data`` (the image's bytes, written) named so."""
+    """Stage the file ``path`` (copied; renamed with ``move_sha256``, its hash), or ``data``
+    (the image's bytes, written) named so."""
     orientation = (
         image.getexif().get(ORIENTATION_TAG, 1)
         if fmt in {"JPEG", "MPO", "TIFF", "WEBP", "PNG"}
@@ -252,7 +264,9 @@ def _stage_single(
         write_synced(target, data)
         width, height, byte_size = upright.width, upright.height, len(data)
     else:
-        if data is None:
+        if move_sha256 is not None:
+            token, byte_size = move_sha256, move_synced(path, target)
+        elif data is None:
             token, byte_size = copy_synced(path, target)  # one pass: copied and hashed
         else:
             write_synced(target, data)
@@ -410,6 +424,17 @@ def thumbnail_size(size: tuple[int, int]) -> tuple[int, int]:
     width, height = size
     scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 1.0)
     return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
+def move_synced(source: Path, target: Path) -> int:
+    """Fsync ``source`` and rename it to ``target`` (the same file system); returns its size."""
+    with open(source, "rb+") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        os.fsync(handle.fileno())
+    if size == 0:
+        raise ImageRejectedError("the file is empty")
+    os.replace(source, target)
+    return size
 
 
 def _save_thumbnail(image: Image.Image, target: Path) -> None:
