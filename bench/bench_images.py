@@ -160,7 +160,7 @@ def _warm(files: list[Path]) -> None:
 def main(argv: list[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=200, help="number of images (200)")
-    parser.add_argument("--rounds", type=int, default=1, help="alternating runs; median (1)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs; median (3)")
     parser.add_argument("--profile", action="store_true", help="also profile esctui's import")
     args = parser.parse_args(argv)
 
