@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "esctui.cli.export",
     "esctui.cli.masks",
     "esctui.cli.remote",
+    "esctui.cli.push",
 )
 
 

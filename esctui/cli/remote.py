@@ -131,6 +131,15 @@ def _saved_token(registry: RemoteRegistry, server: RemoteServer) -> str:
     return token
 
 
+def remote_target(args: argparse.Namespace, name: str) -> Any:
+    """The saved server ``name`` with its token, for a job (``jobs.remote.RemoteTarget``)."""
+    from esctui.jobs.remote.common import RemoteTarget
+
+    registry = _registry(args)
+    server = registry.get(name)
+    return RemoteTarget(server.name, server.url, _saved_token(registry, server), server.insecure)
+
+
 def _read_secret(prompt: str) -> str:
     """A secret from the terminal without echo, or the first line of standard input."""
     if sys.stdin.isatty():
