@@ -106,7 +106,7 @@ class PushJob:
     # ------------------------------------------------------------------ the job
 
     async def run(self, ctx: JobContext) -> None:
-        from esctui.net.escriptorium import TokenRefusedError
+        from esctui.net.escriptorium import RemoteNotFoundError, TokenRefusedError
 
         document = await asyncio.to_thread(self.store.get_document, self.document_id)
         parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
@@ -135,7 +135,12 @@ class PushJob:
                 page = _PagePush(self, ctx, escr, remote.pk, types, layers, links, names, by_name)
                 await run_bounded(parts, page.push_guarded, self.concurrency)
                 if self._unreachable is None:
-                    await self._restore_order(ctx, escr, remote.pk, links)
+                    try:
+                        await self._restore_order(ctx, escr, remote.pk, links)
+                    except RemoteNotFoundError:
+                        if await document_exists(escr, remote.pk):
+                            raise
+                        raise await self._gone(links) from None
         except TokenRefusedError as error:
             raise JobError(f"{error}: esctui remote login {self.target.name} --user USER") from None
         finally:
@@ -303,6 +308,16 @@ class PushJob:
                 ctx.report.counts[f"pages {key}"] = pages[key]
 
 
+async def document_exists(escr: EscriptoriumClient, document: int) -> bool:
+    from esctui.net.escriptorium import RemoteNotFoundError
+
+    try:
+        await escr.document(document)
+    except RemoteNotFoundError:
+        return False
+    return True
+
+
 def _type_names(parts: list[Part], kind: str, mapped: Any) -> list[str]:
     names = {mapped(name) for part in parts for name in part.typology.get(kind, {})}
     return sorted(name for name in names if name)
@@ -364,11 +379,10 @@ class _PagePush:
             outcome = await self.push(part)
         except TokenRefusedError:
             raise
-        except RemoteNotFoundError as error:
-            if not await self._document_exists():
+        except (RemoteNotFoundError, RemoteServerError) as error:
+            # (the server answers 500 to a page uploaded into a document deleted meanwhile)
+            if not await document_exists(self.escr, self.document):
                 raise await self.job._gone(self.links) from None
-            self.ctx.report.add_skipped(part.name, str(error))
-        except RemoteServerError as error:
             self.ctx.report.add_skipped(part.name, str(error))
         except EscriptoriumError as error:
             self.ctx.report.add_skipped(part.name, str(error))
@@ -388,15 +402,6 @@ class _PagePush:
         pending = self.job.save_soon(self.links)
         if pending is not None:
             await pending
-
-    async def _document_exists(self) -> bool:
-        from esctui.net.escriptorium import RemoteNotFoundError
-
-        try:
-            await self.escr.document(self.document)
-        except RemoteNotFoundError:
-            return False
-        return True
 
     async def push(self, part: Part) -> str:
         """Send what changed of one page; returns "unchanged", "changed" or "new"."""
