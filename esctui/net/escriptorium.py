@@ -1281,6 +1281,21 @@ class EscriptoriumClient:
             limits=self._upload_limits(xml),
         )  # fmt: skip
 
+    async def import_layout_bytes(
+        self, document: int, data: bytes, *, layer: str, filename: str = "layout.zip"
+    ) -> None:
+        """``import_layout`` for a ZIP (or XML file) made in memory."""
+        content_type = "application/zip" if filename.endswith(".zip") else "application/xml"
+        limits = self.limits.with_(
+            deadline=self.limits.deadline + len(data) / UPLOAD_BYTES_PER_SECOND
+        )
+        await self.request(
+            "POST", f"documents/{document}/import/",
+            action=f"import a layout file into document {document}",
+            files={"upload_file": (filename, data, content_type)},
+            data={"mode": "xml", "name": layer}, limits=limits,
+        )  # fmt: skip
+
     # ------------------------------------------------------------------ models
 
     async def models(self, job: ModelJob | None = None) -> list[RemoteModel]:

@@ -57,6 +57,17 @@ async def run_bounded(
         raise first from None
 
 
+async def document_exists(escr: EscriptoriumClient, document: int) -> bool:
+    """Whether the remote document is still there (for a request that failed under it)."""
+    from esctui.net.escriptorium import RemoteNotFoundError
+
+    try:
+        await escr.document(document)
+    except RemoteNotFoundError:
+        return False
+    return True
+
+
 def _first(group: BaseExceptionGroup) -> BaseException:
     """The error to report from a group: an EsctuiError (a sentence) before anything else."""
     flat: list[BaseException] = []
