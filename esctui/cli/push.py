@@ -52,7 +52,7 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         "--concurrency", type=_positive, default=4, metavar="N",
         help="requests at once (default 4)",
     )  # fmt: skip
-    _config_option(p)
+    config_option(p)
 
     p = add_command(
         commands, "pull", pull, "bring a document from an eScriptorium server", common,
@@ -61,6 +61,11 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
     )  # fmt: skip
     p.add_argument("--into", metavar="DOC", help="a local document (default: a new one)")
     p.add_argument(
+        "--layout", action="store_true",
+        help="fetch the layout and texts of pages already here anew (after remote segment or "
+        "transcribe); pages changed here are kept",
+    )  # fmt: skip
+    p.add_argument(
         "--versions", nargs="+", metavar="NAME", default=["all"],
         help="layers to bring as versions: all (default) or their names",
     )  # fmt: skip
@@ -68,10 +73,10 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         "--concurrency", type=_positive, default=4, metavar="N",
         help="downloads at once (default 4)",
     )  # fmt: skip
-    _config_option(p)
+    config_option(p)
 
 
-def _config_option(parser: argparse.ArgumentParser) -> None:
+def config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-dir", metavar="DIR", default=argparse.SUPPRESS,
         help="config folder with the saved servers (default: $ESCTUI_CONFIG)",
@@ -109,16 +114,21 @@ def pull(args: argparse.Namespace, cli: CliContext) -> int:
     from esctui.jobs.remote.pull import PullJob
 
     target = remote_target(args, args.remote)
+    remote_document = remote_document_number(args)
+    into = cli.store.get_document(args.into).id if args.into else None
+    job = PullJob(
+        cli.store, target, remote_document, into=into, versions=_versions(args.versions),
+        concurrency=args.concurrency, refresh=args.layout,
+    )  # fmt: skip
+    return cli.run_job(job)
+
+
+def remote_document_number(args: argparse.Namespace) -> int:
+    """``REMOTE_DOC``: a document's number on the server (else a UsageError)."""
     try:
-        remote_document = int(args.remote_document)
+        return int(args.remote_document)
     except ValueError:
         raise UsageError(
             f"REMOTE_DOC is the document's number on the server, not {args.remote_document!r} "
             f"(see esctui remote documents {args.remote})"
         ) from None
-    into = cli.store.get_document(args.into).id if args.into else None
-    job = PullJob(
-        cli.store, target, remote_document, into=into, versions=_versions(args.versions),
-        concurrency=args.concurrency,
-    )  # fmt: skip
-    return cli.run_job(job)

@@ -91,6 +91,10 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
     p.add_argument("--project", metavar="SLUG", help="only the documents of this project")
     p.set_defaults(handler=list_remote_documents)
 
+    from esctui.cli.remote_work import register_remote_actions  # it imports this module
+
+    register_remote_actions(sub, common)
+
 
 # ------------------------------------------------------------------------------ helpers
 

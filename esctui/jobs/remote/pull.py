@@ -13,6 +13,12 @@ transaction). Layers become versions of the same name; the server's default regi
 types (no type) become esctui's ("text", "default"). Pages already pulled, or pushed from
 here, are not fetched again: the link table is the one push uses, so a push after a pull
 sends nothing twice.
+
+``refresh=True`` (``esctui pull --layout``) fetches the layout and texts of pages already here
+again, after the server segmented or transcribed them (``tasks.RemoteTaskJob``): each such page
+gets the server's regions, lines and the chosen layers' texts, keeping the local ids of the
+objects it is linked to (and so the texts of versions not pulled). A page changed here since
+it was last pushed or pulled is left alone and reported: its local changes are not lost.
 """
 
 from __future__ import annotations
@@ -80,15 +86,18 @@ class PullJob:
         into: str | None = None,
         versions: list[str] | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        refresh: bool = False,
     ) -> None:
         """``into``: a local document's id (default: the one pulled into before, else a new
-        one); ``versions``: the layer names to bring (None: all)."""
+        one); ``versions``: the layer names to bring (None: all); ``refresh``: fetch the
+        layout of pages already here again."""
         self.store = store
         self.target = target
         self.remote_document = remote_document
         self.into = into
         self.version_names = versions
         self.concurrency = max(1, concurrency)
+        self.refresh = refresh
         self.document_id: str | None = into
         self.title = f"Pull: document {remote_document} from {target.name}"
 
@@ -151,14 +160,24 @@ class PullJob:
         self.line_types = {t.pk: t.name for t in remote.line_types}
 
         parts = await escr.parts(remote.pk)
-        have = {link.pk for link in links.pages.values()}
+        have = {link.pk: part_id for part_id, link in links.pages.items()}
         todo = [p for p in parts if p.pk not in have]
-        if len(todo) < len(parts):
+        again = [p for p in parts if p.pk in have] if self.refresh else []
+        if len(todo) < len(parts) and not self.refresh:
             ctx.report.notes.append(
-                f"{plural(len(parts) - len(todo), 'page')} already here were not fetched again"
+                f"{plural(len(parts) - len(todo), 'page')} already here were not fetched again "
+                "(--layout fetches their layout and texts anew)"
             )
             ctx.report.count("already here", len(parts) - len(todo))
-        ctx.start(len(todo))
+        ctx.start(len(todo) + len(again))
+        for start in range(0, len(again), self.concurrency):
+            chunk = again[start : start + self.concurrency]
+            layouts = await asyncio.gather(
+                *(self._fetch_layout(ctx, escr, remote.pk, part) for part in chunk)
+            )
+            await finish_in_thread(self._commit_layouts, ctx, links, have, layouts)
+            for part in chunk:
+                ctx.advance(part.title or part.filename)
         async with staging_folder(self.store, document.id) as staging:
             for start in range(0, len(todo), self.concurrency):
                 chunk = todo[start : start + self.concurrency]
@@ -223,7 +242,7 @@ class PullJob:
         (the page skipped with the reason) when the server's image cannot be used."""
         name = part.title or part.filename or f"page {part.pk}"
         ctx.working_on(f"{name}: fetching")
-        detail = await escr.part(document, part.pk)
+        detail, texts = await self._fetch_layout(ctx, escr, document, part)
         suffix = PurePath(part.image_uri).suffix or ".img"
         download = staging / f"download-{part.pk}{suffix}"
         await escr.download_image(part, download, max_bytes=MAX_IMAGE_BYTES)
@@ -237,10 +256,59 @@ class PullJob:
         staged.name = name
         staged.original_filename = part.original_filename or part.filename or staged.image.name
         staged.source = f"{self.target.url}/api/documents/{document}/parts/{part.pk}/"
-        fetched = _Fetched(part, staged, detail)
-        for version_id, layer in self.versions.items():
-            fetched.texts[version_id] = await escr.line_texts(document, part.pk, layer)
-        return fetched
+        return _Fetched(part, staged, detail, texts[1])
+
+    async def _fetch_layout(
+        self, ctx: JobContext, escr: EscriptoriumClient, document: int, part: RemotePart
+    ) -> tuple[RemotePartDetail, tuple[RemotePart, dict[str, list[RemoteLineText]]]]:
+        """A page's regions and lines, and the texts of the chosen layers (by version id)."""
+        ctx.working_on(f"{part.title or part.filename}: fetching its layout")
+        detail = await escr.part(document, part.pk)
+        texts = {
+            version_id: await escr.line_texts(document, part.pk, layer)
+            for version_id, layer in self.versions.items()
+        }
+        return detail, (part, texts)
+
+    def _commit_layouts(
+        self,
+        ctx: JobContext,
+        links: DocumentLinks,
+        local_ids: dict[int, str],
+        fetched: list[tuple[RemotePartDetail, tuple[RemotePart, dict[str, list[RemoteLineText]]]]],
+    ) -> None:
+        """The layouts fetched anew of pages already here (pages changed here are kept)."""
+        assert self.document_id is not None
+        with self.store.transaction():
+            layouts: dict[str, PageLayout] = {}
+            for detail, (remote, texts) in fetched:
+                part_id = local_ids[remote.pk]
+                name = remote.title or remote.filename
+                old = links.pages[part_id]
+                local = self.store.read_page_layout(self.document_id, part_id)
+                if _changed_here(local, old, set(links.layers)):
+                    ctx.report.add_skipped(
+                        name, "changed here since it was last pushed or pulled: kept as it is "
+                        "here (push it to send the change)",
+                    )  # fmt: skip
+                    continue
+                layout, link = self._layout(part_id, remote, detail, texts, old)
+                kept = {line.id for line in layout.lines}
+                layout.texts.extend(  # versions not pulled keep their texts on lines still here
+                    t for t in local.texts if t.transcription_id not in texts and t.line_id in kept
+                )
+                part = self.store.get_part(self.document_id, part_id)
+                link.image = old.image
+                link.hash = payloads.page_hash(part, layout, list(self.versions))
+                links.pages[part_id] = link
+                layouts[part_id] = layout
+                ctx.report.add_imported(
+                    name, f"layout anew: {plural(len(layout.lines), 'line')}, "
+                    f"{plural(len(layout.regions), 'region')}",
+                )  # fmt: skip
+                ctx.report.count("lines", len(layout.lines))
+            self.store.write_page_layouts(self.document_id, layouts)
+            self.links_file.write(RemoteLinks.encode(links))
 
     def _commit(self, ctx: JobContext, links: DocumentLinks, batch: list[_Fetched]) -> None:
         """Whole pages: images, layouts and links in one transaction."""
@@ -251,7 +319,7 @@ class PullJob:
             )
             layouts: dict[str, PageLayout] = {}
             for part, item in zip(added, batch, strict=True):
-                layout, link = self._layout(part.id, item)
+                layout, link = self._layout(part.id, item.remote, item.detail, item.texts)
                 link.image = part.sha256
                 link.hash = payloads.page_hash(part, layout, list(self.versions))
                 layouts[part.id] = layout
@@ -265,12 +333,22 @@ class PullJob:
             self.store.write_page_layouts(self.document_id, layouts)
             self.links_file.write(RemoteLinks.encode(links))
 
-    def _layout(self, part_id: str, item: _Fetched) -> tuple[PageLayout, PageLink]:
-        """The local layout of a fetched page, and its links."""
-        link = PageLink(pk=item.remote.pk, done=True)
+    def _layout(
+        self,
+        part_id: str,
+        remote: RemotePart,
+        detail: RemotePartDetail,
+        texts: dict[str, list[RemoteLineText]],
+        old: PageLink | None = None,
+    ) -> tuple[PageLayout, PageLink]:
+        """The local layout of a fetched page, and its links; objects ``old`` links keep
+        their local ids."""
+        link = PageLink(pk=remote.pk, done=True)
+        region_ids_of = {v[0]: k for k, v in (old.regions if old else {}).items() if v[0]}
+        line_ids_of = {v[0]: k for k, v in (old.lines if old else {}).items() if v[0]}
         layout = PageLayout()
         region_ids: dict[int, str] = {}
-        for order, remote_region in enumerate(sorted(item.detail.regions, key=lambda r: r.order)):
+        for order, remote_region in enumerate(sorted(detail.regions, key=lambda r: r.order)):
             region = Region(
                 part_id=part_id,
                 polygon=[(float(x), float(y)) for x, y in remote_region.box],
@@ -278,11 +356,12 @@ class PullJob:
                 external_id=remote_region.external_id,
                 order=order,
             )
+            region.id = region_ids_of.get(remote_region.pk, region.id)
             layout.regions.append(region)
             region_ids[remote_region.pk] = region.id
             link.regions[region.id] = [remote_region.pk, payloads.region_hash(region)]
         line_ids: dict[int, str] = {}
-        for order, remote_line in enumerate(sorted(item.detail.lines, key=lambda r: r.order)):
+        for order, remote_line in enumerate(sorted(detail.lines, key=lambda r: r.order)):
             line = Line(
                 part_id=part_id,
                 baseline=_points(remote_line.baseline),
@@ -292,11 +371,12 @@ class PullJob:
                 external_id=remote_line.external_id,
                 order=order,
             )
+            line.id = line_ids_of.get(remote_line.pk, line.id)
             layout.lines.append(line)
             line_ids[remote_line.pk] = line.id
             link.lines[line.id] = [remote_line.pk, payloads.line_hash(line, order)]
-        for version_id, texts in item.texts.items():
-            for text in texts:
+        for version_id, layer_texts in texts.items():
+            for text in layer_texts:
                 line_id = line_ids.get(text.line)
                 if line_id is None:
                     continue
@@ -310,3 +390,21 @@ def _points(raw: list[list[float]] | None) -> list[tuple[float, float]] | None:
     if not raw or not isinstance(raw, list):
         return None
     return [(float(x), float(y)) for x, y in raw]
+
+
+def _changed_here(layout: PageLayout, link: PageLink, versions: set[str]) -> bool:
+    """Whether a page's local layout or texts (of versions sent or pulled) differ from what
+    its links say was last sent or pulled."""
+    regions = {r.id: payloads.region_hash(r) for r in layout.regions}
+    lines = {line.id: payloads.line_hash(line, i) for i, line in enumerate(layout.lines)}
+    if regions != {k: v[1] for k, v in link.regions.items()}:
+        return True
+    if lines != {k: v[1] for k, v in link.lines.items()}:
+        return True
+    texts = {
+        text_key(t.line_id, t.transcription_id): payloads.text_hash(t)
+        for t in layout.texts
+        if t.transcription_id in versions
+    }
+    sent = {k: v[1] for k, v in link.texts.items() if k.rsplit(" ", 1)[-1] in versions}
+    return any(sent.get(key) != value for key, value in texts.items())
