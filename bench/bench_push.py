@@ -113,9 +113,9 @@ def server_route(http: httpx.Client, slug: str, store: Store, doc_id: str, zip_p
     finished = time.perf_counter()
     if imports[0]["workflow_state"] != 3:
         raise SystemExit(f"the server's import did not finish: {imports[0]['messages']}")
-    lines = http.get(f"documents/{pk}/parts/", params={"paginate_by": 1}).json()["count"]
+    parts = http.get(f"documents/{pk}/parts/", params={"paginate_by": 1}).json()["count"]
     return {"upload": uploaded - started, "import": finished - uploaded,
-            "total": finished - started, "pages": lines}  # fmt: skip
+            "total": finished - started, "parts": parts}  # fmt: skip
 
 
 def esctui_route(store: Store, doc_id: str, target: RemoteTarget, slug: str) -> dict:
