@@ -103,3 +103,50 @@ def test_pull_into_a_new_document_takes_the_remote_fields(
     )  # fmt: skip
     assert [v.name for v in store.list_transcriptions(pulled.id)] == ["corpus"]
     assert len(store.list_parts(pulled.id)) == 3
+
+
+def test_pull_layout_brings_the_servers_changes_and_keeps_pages_changed_here(
+    store: Store, document: str, target: RemoteTarget, remote_project: dict, http: httpx.Client
+) -> None:
+    from esctui.domain import Line
+
+    remote = pushed(store, document, target, remote_project)
+    parts = store.list_parts(document)
+    pages = server_side(http, remote)["pages"]
+    # on the server: one text of the scan changed, a line added to the second page
+    scan = pages[0]
+    first_line = sorted(scan["part"]["lines"], key=lambda x: x["order"])[0]
+    text = scan["texts"]["corpus"][first_line["pk"]]
+    d, p1, p2 = remote, scan["part"]["pk"], pages[1]["part"]["pk"]
+    http.put(f"documents/{d}/parts/{p1}/transcriptions/bulk_update/",
+             json={"lines": [{"pk": text["pk"], "content": "changed on the server"}]},
+             ).raise_for_status()  # fmt: skip
+    http.post(f"documents/{d}/parts/{p2}/lines/",
+              json={"document_part": p2, "baseline": [[20, 50], [250, 52]]},
+              ).raise_for_status()  # fmt: skip
+    # here: a line added to the third page
+    third = store.read_page_layout(document, parts[2].id)
+    third.lines.append(Line(parts[2].id, baseline=[(10, 10), (200, 12)], order=0))
+    store.write_page_layouts(document, {parts[2].id: third})
+    before = store.read_page_layout(document, parts[0].id)
+
+    job = run(store, PullJob(store, target, remote, refresh=True))
+    assert job.status == "done", job.error
+    assert [i.name for i in job.report.imported] == [parts[0].name, parts[1].name]
+    [kept] = job.report.skipped
+    assert kept.name == parts[2].name and "changed here" in kept.reason
+
+    corpus = store.get_transcription(document, "corpus")
+    after = store.read_page_layout(document, parts[0].id)
+    assert [line.id for line in after.lines] == [line.id for line in before.lines]  # ids kept
+    texts = after.texts_for(corpus.id)
+    assert texts[after.lines[0].id].text == "changed on the server"
+    assert texts[after.lines[1].id].text == before.texts_for(corpus.id)[before.lines[1].id].text
+    [added] = store.read_page_layout(document, parts[1].id).lines
+    assert added.baseline == [(20, 50), (250, 52)]
+    assert len(store.read_page_layout(document, parts[2].id).lines) == 1  # still the local one
+
+    push = run(store, PushJob(store, document, target))
+    assert push.status == "done", push.error
+    assert push.report.notes[0] == "2 pages already there, 1 changed, 0 new"
+    assert len(server_side(http, remote)["pages"][2]["part"]["lines"]) == 1
