@@ -24,6 +24,7 @@ it was last pushed or pulled is left alone and reported: its local changes are n
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
@@ -53,9 +54,11 @@ if TYPE_CHECKING:
     from esctui.net.escriptorium import (
         EscriptoriumClient,
         RemoteDocument,
+        RemoteLine,
         RemoteLineText,
         RemotePart,
         RemotePartDetail,
+        RemoteRegion,
     )
 
 MAX_IMAGE_BYTES = 1024 * 1024 * 1024  # one page image: larger than any real scan
@@ -283,7 +286,8 @@ class PullJob:
             layouts: dict[str, PageLayout] = {}
             for detail, (remote, texts) in fetched:
                 part_id = local_ids[remote.pk]
-                name = remote.title or remote.filename
+                part = self.store.get_part(self.document_id, part_id)
+                name = part.name or remote.title
                 old = links.pages[part_id]
                 local = self.store.read_page_layout(self.document_id, part_id)
                 if _changed_here(local, old, set(links.layers)):
@@ -292,12 +296,11 @@ class PullJob:
                         "here (push it to send the change)",
                     )  # fmt: skip
                     continue
-                layout, link = self._layout(part_id, remote, detail, texts, old)
+                layout, link = self._layout(part_id, remote, detail, texts, old, local)
                 kept = {line.id for line in layout.lines}
                 layout.texts.extend(  # versions not pulled keep their texts on lines still here
                     t for t in local.texts if t.transcription_id not in texts and t.line_id in kept
                 )
-                part = self.store.get_part(self.document_id, part_id)
                 link.image = old.image
                 link.hash = payloads.page_hash(part, layout, list(self.versions))
                 links.pages[part_id] = link
@@ -340,12 +343,20 @@ class PullJob:
         detail: RemotePartDetail,
         texts: dict[str, list[RemoteLineText]],
         old: PageLink | None = None,
+        local: PageLayout | None = None,
     ) -> tuple[PageLayout, PageLink]:
-        """The local layout of a fetched page, and its links; objects ``old`` links keep
-        their local ids."""
+        """The local layout of a fetched page, and its links. Objects of the ``local`` layout
+        keep their ids: matched by the pk ``old`` links give them, else by the XML id push
+        gave them (pages whose layout went through the server's import have no pks)."""
         link = PageLink(pk=remote.pk, done=True)
-        region_ids_of = {v[0]: k for k, v in (old.regions if old else {}).items() if v[0]}
-        line_ids_of = {v[0]: k for k, v in (old.lines if old else {}).items() if v[0]}
+        region_ids_of = _local_ids(
+            old.regions if old else {}, detail.regions,
+            {payloads.region_xml_id(r): r.id for r in (local.regions if local else [])},
+        )  # fmt: skip
+        line_ids_of = _local_ids(
+            old.lines if old else {}, detail.lines,
+            {payloads.line_xml_id(line): line.id for line in (local.lines if local else [])},
+        )  # fmt: skip
         layout = PageLayout()
         region_ids: dict[int, str] = {}
         for order, remote_region in enumerate(sorted(detail.regions, key=lambda r: r.order)):
@@ -380,9 +391,10 @@ class PullJob:
                 line_id = line_ids.get(text.line)
                 if line_id is None:
                     continue
-                local = LineText(line_id, version_id, text.content, text.avg_confidence)
-                layout.texts.append(local)
-                link.texts[text_key(line_id, version_id)] = [text.pk, payloads.text_hash(local)]
+                line_text = LineText(line_id, version_id, text.content, text.avg_confidence)
+                layout.texts.append(line_text)
+                key = text_key(line_id, version_id)
+                link.texts[key] = [text.pk, payloads.text_hash(line_text)]
         return layout, link
 
 
@@ -408,3 +420,17 @@ def _changed_here(layout: PageLayout, link: PageLink, versions: set[str]) -> boo
     }
     sent = {k: v[1] for k, v in link.texts.items() if k.rsplit(" ", 1)[-1] in versions}
     return any(sent.get(key) != value for key, value in texts.items())
+
+
+def _local_ids(
+    links: dict[str, list], remote: Sequence[RemoteRegion | RemoteLine], by_xml_id: dict[str, str]
+) -> dict[int, str]:
+    """Remote pk -> the local id of the same object: by the links' pk, else by XML id."""
+    found = {v[0]: k for k, v in links.items() if v[0]}
+    taken = set(found.values())
+    for item in remote:
+        local_id = by_xml_id.get(item.external_id)
+        if item.pk not in found and local_id is not None and local_id not in taken:
+            found[item.pk] = local_id
+            taken.add(local_id)
+    return found
