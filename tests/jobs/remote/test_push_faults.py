@@ -59,7 +59,6 @@ def test_a_push_cut_by_the_server_dying_is_finished_by_a_rerun(
     links = RemoteLinks(store, document, target.url).load()
     with escriptorium.http() as http:
         remote = server_side(http, links.document)
-        http.delete(f"projects/{project['id']}/")
     assert [p["part"]["original_filename"] for p in remote["pages"]] == [
         p.original_filename for p in parts
     ]  # every page once, in esctui's order
@@ -72,4 +71,7 @@ def test_a_push_cut_by_the_server_dying_is_finished_by_a_rerun(
     assert all(not p["part"]["lines"] for p in remote["pages"][1:])
 
     third = run(store, PushJob(store, document, target))
+    assert third.status == "done", third.error
     assert third.report.notes[0] == f"{len(parts)} pages already there, 0 changed, 0 new"
+    with escriptorium.http() as http:
+        http.delete(f"projects/{project['id']}/")
