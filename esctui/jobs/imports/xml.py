@@ -24,10 +24,19 @@ from functools import partial
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from esctui.domain import Line, LineText, Region, TranscriptionSource, preferred_xml_id
+from esctui.domain import (
+    MAX_TEXT_HISTORY,
+    Line,
+    LineText,
+    Region,
+    TranscriptionSource,
+    now,
+    preferred_xml_id,
+)
 from esctui.formats.xml import ParsedPage
 from esctui.jobs.imports.xml_plan import (
     EntryStatus,
+    PageMapping,
     PageMatch,
     PageMatcher,
     XmlImportError,
@@ -44,17 +53,20 @@ from esctui.store import PageLayout, Store
 __all__ = [  # the plan's names too: the XML import's public API is this module
     "EntryStatus",
     "PageChange",
+    "PageMapping",
     "PageMatch",
     "PageMatcher",
     "XmlImportError",
     "XmlImportPlan",
     "XmlImporter",
+    "XmlPageWriter",
     "XmlPlanEntry",
     "XmlPlanner",
     "default_version_name",
     "merge_layout",
     "plan_xml_import",
     "read_xml_sources",
+    "report_dry_run",
     "scan_image_filename",
 ]
 
@@ -78,6 +90,7 @@ class PageChange:
     added_regions: int = 0
     updated_regions: int = 0
     texts: int = 0
+    kept_in_history: int = 0  # earlier texts that another text replaced
 
 
 def _geometry_key(*shapes: list | None) -> tuple:
@@ -126,16 +139,29 @@ class _OnThePage(Generic[Item]):
 
 
 def merge_layout(
-    old: PageLayout, parsed: ParsedPage, part_id: str, version_id: str, *, override: bool
+    old: PageLayout,
+    parsed: ParsedPage,
+    part_id: str,
+    version_id: str,
+    *,
+    override: bool,
+    source: str = "",
+    history: int = MAX_TEXT_HISTORY,
 ) -> PageChange:
     """The page's layout after importing ``parsed`` into version ``version_id``.
 
     ``override`` replaces regions, lines and all texts. Otherwise a region or line whose XML ID
     (or, without an ID, whose exact shape) is already on the page is updated in place, keeping
     its id; the others are added after the existing ones.
+
+    A line's earlier text in this version is kept in its history (the ``history`` most recent
+    ones, each with its ``source`` and time), also with ``override`` for a line of the same XML
+    ID; an empty text in the file empties the line but keeps what it held in the history.
     """
+    earlier = _texts_by_xml_id(old, version_id) if override else {}
     if override:
         old = PageLayout()
+    current = old.texts_for(version_id)
     change = PageChange(PageLayout(regions=list(old.regions), lines=list(old.lines)))
     layout = change.layout
 
@@ -150,6 +176,7 @@ def merge_layout(
         region, added = old_regions.update_or_add(key, new_region)
         region.polygon = parsed_region.polygon
         region.type = parsed_region.type
+        region.tags = parsed_region.tags
         if added:
             change.added_regions += 1
         else:
@@ -171,17 +198,40 @@ def merge_layout(
         line.baseline = parsed_line.baseline
         line.mask = parsed_line.mask
         line.type = parsed_line.type
+        line.tags = parsed_line.tags
         line.region_id = region_ids.get(parsed_line.region_id or "")
         if added:
             change.added_lines += 1
         else:
             change.updated_lines += 1
-        if parsed_line.text:
-            new_texts[line.id] = LineText(
-                line.id, version_id, parsed_line.text, parsed_line.confidence
+        if parsed_line.text is None:
+            continue
+        before = current.get(line.id) or earlier.get(parsed_line.id)
+        if before is None and not parsed_line.text:
+            cleared.add(line.id)  # nothing to empty, nothing to remember
+            continue
+        if before is None:
+            text = LineText(
+                line.id,
+                version_id,
+                parsed_line.text,
+                parsed_line.confidence,
+                source,
+                now(),
+                words=list(parsed_line.words),
             )
-        elif parsed_line.text is not None:  # an empty text empties this version's line
-            cleared.add(line.id)
+        else:
+            text = before.replaced_by(
+                parsed_line.text,
+                parsed_line.confidence,
+                source,
+                words=parsed_line.words,
+                keep=history,
+            )
+            text.line_id = line.id
+            if (text.text, text.confidence) != (before.text, before.confidence):
+                change.kept_in_history += 1
+        new_texts[line.id] = text
 
     line_ids = {line.id for line in layout.lines}
     layout.texts = [
@@ -194,8 +244,18 @@ def merge_layout(
         )
     ]
     layout.texts.extend(new_texts.values())
-    change.texts = len(new_texts)
+    change.texts = sum(1 for text in new_texts.values() if text.text)
     return change
+
+
+def _texts_by_xml_id(layout: PageLayout, version_id: str) -> dict[str, LineText]:
+    """The version's texts on the page by their line's XML ID (what an override keeps)."""
+    texts = layout.texts_for(version_id)
+    return {
+        line.external_id: texts[line.id]
+        for line in layout.lines
+        if line.external_id and line.id in texts
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,119 +285,76 @@ class _Notes:
         return notes
 
 
-class XmlImporter:
-    """Import the transcriptions (and layout) of an ALTO/PAGE file or ZIP as a job."""
+class XmlPageWriter:
+    """Writes matched XML files into their pages and named versions, and reports what it did:
+    the one implementation of that for every import that brings ALTO/PAGE (the XML import, the
+    archive and METS imports).
 
-    kind = "xml"
-    verb = "imported"
+    Each entry goes into the version ``entry.version`` (else ``version_name``), made when it
+    does not exist and reused when it does; ``commit`` writes a batch of entries in one
+    transaction (a page is written whole or skipped whole); ``note`` gathers each file's
+    repairs, warnings and schema messages, which ``finish`` adds to the report.
+    """
 
     def __init__(
         self,
         store: Store,
         document_id: str,
-        path: str | Path,
+        version_name: str,
         *,
-        name: str | None = None,
         override: bool = False,
-        dry_run: bool = False,
-        validate: bool = True,
+        history: int = MAX_TEXT_HISTORY,
     ) -> None:
         self.store = store
         self.document_id = document_id
-        self.path = Path(path).expanduser()
-        self.version_name = (name or "").strip() or default_version_name(self.path)
+        self.version_name = version_name
         self.override = override
-        self.dry_run = dry_run
-        self.validate = validate
-        doc_name = store.get_document(document_id).name
-        verb = "Dry run of XML" if dry_run else "XML"
-        self.title = f"{verb}: {self.path.name} into {doc_name} ({self.version_name})"
-        self.plan: XmlImportPlan | None = None
-        self._version_id: str | None = None
+        self.history = history
+        self.version_ids: dict[str, str] = {}  # version name -> id, once made or found
         self._repairs: Counter[str] = Counter()
         self._repair_files: Counter[str] = Counter()
         self._notes = _Notes()
         self._invalid_files: list[str] = []
 
-    async def run(self, ctx: JobContext) -> None:
-        with fewer_collections():  # many parsed pages alive at once: see its docstring
-            await self._run(ctx)
-
-    async def _run(self, ctx: JobContext) -> None:
-        sources, skipped = await asyncio.to_thread(read_xml_sources, self.path)
-        parts = await asyncio.to_thread(self.store.list_parts, self.document_id)
-        planner = XmlPlanner(parts, self.path, validate=self.validate)
-        planner.plan.zip_skipped = skipped
-        self.plan = planner.plan
-        for item in skipped:
-            ctx.report.add_skipped(item.name, item.reason)
-        ctx.start(len(sources))
-        commit = self._report_dry_run if self.dry_run else self._commit
-        async with CommitBatches(
-            partial(commit, ctx), every_seconds=COMMIT_SECONDS, every_items=COMMIT_PAGES
-        ) as batches:
-            start = 0
-            while start < len(sources):
-                ctx.working_on(sources[start][0])
-                # Several files per trip to the thread: a trip per file costs more than a
-                # small file takes to read.
-                entries = await asyncio.to_thread(planner.add_some, sources, start, PARSE_SECONDS)
-                start += len(entries)
-                matched = []
-                for entry in entries:
-                    self._note_file(entry)
-                    if entry.matched:
-                        matched.append(entry)
-                    else:
-                        entry.parsed = None  # not imported: free it now (the plan keeps counts)
-                        ctx.report.add_skipped(entry.name, entry.reason)
-                    ctx.advance(entry.name)
-                await batches.add(*matched)
-        self._finish_report(ctx)
-
-    def _report_dry_run(self, ctx: JobContext, batch: list[XmlPlanEntry]) -> None:
-        """What a batch would do, in the report; nothing is written."""
-        for entry in batch:
-            ctx.report.add_imported(
-                entry.name,
-                f"would go to page {entry.page_name} by {entry.rule}: "
-                f"{entry.lines} lines ({entry.texts} with text), {entry.regions} regions",
+    def _version_id(self, name: str) -> str:
+        if name not in self.version_ids:
+            version = self.store.create_transcription(
+                self.document_id, name, TranscriptionSource.XML.value, reuse=True
             )
-            ctx.report.count("pages")
-            ctx.report.count("lines", entry.lines)
+            self.version_ids[name] = version.id
+        return self.version_ids[name]
 
-    def _commit(self, ctx: JobContext, batch: list[XmlPlanEntry]) -> None:
+    def commit(self, ctx: JobContext, batch: list[XmlPlanEntry]) -> None:
         """Write a batch of pages in one transaction; a page that fails is skipped whole."""
         store = self.store
         results: list[tuple[XmlPlanEntry, PageChange]] = []
         with store.transaction():
-            if self._version_id is None:
-                version = store.create_transcription(
-                    self.document_id, self.version_name, TranscriptionSource.XML.value, reuse=True
-                )
-                self._version_id = version.id
             page_ids = {part.id for part in store.list_parts(self.document_id)}
+            layouts: dict[str, PageLayout] = {}  # a page may get several versions' files
             for entry in batch:
                 assert entry.page_id is not None and entry.parsed is not None
                 if entry.page_id not in page_ids:
                     ctx.report.add_skipped(entry.name, "its page was deleted meanwhile")
                     continue
                 try:
-                    old = store.read_page_layout(self.document_id, entry.page_id)
+                    old = layouts.get(entry.page_id) or store.read_page_layout(
+                        self.document_id, entry.page_id
+                    )
                     change = merge_layout(
                         old,
                         entry.parsed,
                         entry.page_id,
-                        self._version_id,
-                        override=self.override,
+                        self._version_id(entry.version or self.version_name),
+                        override=self.override and entry.page_id not in layouts,
+                        source=f"xml: {entry.name}",
+                        history=self.history,
                     )
                 except Exception as error:  # one bad page must not stop the rest
                     ctx.report.add_skipped(entry.name, f"could not be imported ({error})")
                     continue
+                layouts[entry.page_id] = change.layout
                 results.append((entry, change))
-            store.write_page_layouts(
-                self.document_id, {entry.page_id or "": change.layout for entry, change in results}
-            )
+            store.write_page_layouts(self.document_id, layouts)
         for entry, change in results:  # committed: now it is true
             entry.parsed = None  # free the memory; the plan keeps the counts
             detail = f"{entry.name}: {change.added_lines + change.updated_lines} lines"
@@ -345,13 +362,20 @@ class XmlImporter:
                 detail += f" ({change.updated_lines} updated in place)"
             detail += f", {change.added_regions + change.updated_regions} regions"
             detail += f", {change.texts} texts"
+            if change.kept_in_history:
+                detail += f" ({change.kept_in_history} earlier texts kept in the history)"
+            if entry.version:
+                detail += f" into {entry.version!r}"
             ctx.report.add_imported(entry.page_name or "", detail)
             ctx.report.count("pages")
             ctx.report.count("lines", change.added_lines + change.updated_lines)
             ctx.report.count("regions", change.added_regions + change.updated_regions)
             ctx.report.count("texts", change.texts)
+            if change.kept_in_history:
+                ctx.report.count("earlier texts kept", change.kept_in_history)
 
-    def _note_file(self, entry: XmlPlanEntry) -> None:
+    def note(self, entry: XmlPlanEntry) -> None:
+        """Gather the repairs, warnings and schema messages of a planned file."""
         parsed = entry.parsed
         if parsed is None:
             return
@@ -371,12 +395,11 @@ class XmlImporter:
                 extra = f" (and {more} more schema messages)" if more else ""
                 self._notes.add(f"{parsed.validation[0]}{extra}", entry.name)
 
-    def _finish_report(self, ctx: JobContext) -> None:
+    def finish(self, ctx: JobContext) -> None:
+        """The versions written into, the gathered notes and repairs, in the report."""
         report = ctx.report
-        if self.dry_run:
-            report.notes.append("Dry run: nothing was written.")
-        elif self._version_id is not None:
-            report.notes.append(f"Transcription version: {self.version_name}")
+        for name in self.version_ids:
+            report.notes.append(f"Transcription version: {name}")
         report.notes.extend(self._notes.render())
         if len(self._invalid_files) > MAX_FILE_NOTES:
             report.notes.append(
@@ -389,3 +412,90 @@ class XmlImporter:
             )
         if self._repairs:
             report.count("repairs", sum(self._repairs.values()))
+
+
+def report_dry_run(ctx: JobContext, batch: list[XmlPlanEntry]) -> None:
+    """What a batch of planned files would do, in the report; nothing is written."""
+    for entry in batch:
+        into = f" into {entry.version!r}" if entry.version else ""
+        ctx.report.add_imported(
+            entry.name,
+            f"would go to page {entry.page_name} by {entry.rule}{into}: "
+            f"{entry.lines} lines ({entry.texts} with text), {entry.regions} regions",
+        )
+        ctx.report.count("pages")
+        ctx.report.count("lines", entry.lines)
+
+
+class XmlImporter:
+    """Import the transcriptions (and layout) of an ALTO/PAGE file or ZIP as a job."""
+
+    kind = "xml"
+    verb = "imported"
+
+    def __init__(
+        self,
+        store: Store,
+        document_id: str,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        override: bool = False,
+        dry_run: bool = False,
+        validate: bool = True,
+        mapping: PageMapping | None = None,
+    ) -> None:
+        self.store = store
+        self.document_id = document_id
+        self.path = Path(path).expanduser()
+        self.version_name = (name or "").strip() or default_version_name(self.path)
+        self.dry_run = dry_run
+        self.validate = validate
+        self.mapping = mapping
+        doc_name = store.get_document(document_id).name
+        verb = "Dry run of XML" if dry_run else "XML"
+        self.title = f"{verb}: {self.path.name} into {doc_name} ({self.version_name})"
+        self.plan: XmlImportPlan | None = None
+        self.writer = XmlPageWriter(store, document_id, self.version_name, override=override)
+
+    @property
+    def override(self) -> bool:
+        return self.writer.override
+
+    async def run(self, ctx: JobContext) -> None:
+        with fewer_collections():  # many parsed pages alive at once: see its docstring
+            await self._run(ctx)
+
+    async def _run(self, ctx: JobContext) -> None:
+        sources, skipped = await asyncio.to_thread(read_xml_sources, self.path)
+        parts = await asyncio.to_thread(self.store.list_parts, self.document_id)
+        planner = XmlPlanner(parts, self.path, validate=self.validate, mapping=self.mapping)
+        planner.plan.zip_skipped = skipped
+        self.plan = planner.plan
+        for item in skipped:
+            ctx.report.add_skipped(item.name, item.reason)
+        ctx.start(len(sources))
+        commit = report_dry_run if self.dry_run else self.writer.commit
+        async with CommitBatches(
+            partial(commit, ctx), every_seconds=COMMIT_SECONDS, every_items=COMMIT_PAGES
+        ) as batches:
+            start = 0
+            while start < len(sources):
+                ctx.working_on(sources[start][0])
+                # Several files per trip to the thread: a trip per file costs more than a
+                # small file takes to read.
+                entries = await asyncio.to_thread(planner.add_some, sources, start, PARSE_SECONDS)
+                start += len(entries)
+                matched = []
+                for entry in entries:
+                    self.writer.note(entry)
+                    if entry.matched:
+                        matched.append(entry)
+                    else:
+                        entry.parsed = None  # not imported: free it now (the plan keeps counts)
+                        ctx.report.add_skipped(entry.name, entry.reason)
+                    ctx.advance(entry.name)
+                await batches.add(*matched)
+        if self.dry_run:
+            ctx.report.notes.append("Dry run: nothing was written.")
+        self.writer.finish(ctx)
