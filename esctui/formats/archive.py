@@ -43,6 +43,8 @@ from esctui.formats.mets import (
     MetsWalk,
     read_mets,
 )
+from esctui.formats.page_names import NAME_RULES
+from esctui.formats.page_names import stem as _stem
 from esctui.formats.safe_zip import SkippedEntry, ZipReadError
 from esctui.formats.sniff import HEAD_BYTES, IMAGE_SUFFIXES, XmlKind, sniff_image, sniff_xml
 from esctui.formats.zip_entries import (
@@ -717,12 +719,7 @@ class ImageArchive:
 class _ImageNames:
     """Finds the page whose image an XML file names (or whose name its own name matches)."""
 
-    RULES = (
-        ("image file name", lambda n: n),
-        ("image name ignoring folders", lambda n: _base(n)),
-        ("image name ignoring case", lambda n: _base(n).casefold()),
-        ("image name ignoring extension", lambda n: _stem(n).casefold()),
-    )
+    RULES = NAME_RULES  # the XML import's rules (formats.page_names)
 
     def __init__(self, pages: list[ArchivePage]) -> None:
         self.indexes = []
@@ -760,15 +757,6 @@ class _ImageNames:
         if wanted:
             return None, "", f"no image of the archive is {wanted!r} (nor named like the file)"
         return None, "", "the file names no image and no image is named like it"
-
-
-def _base(name: str) -> str:
-    return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-
-
-def _stem(name: str) -> str:
-    base = _base(name)
-    return PurePosixPath(base).stem or base
 
 
 def _ambiguous(pages: list[ArchivePage], what: str) -> str:

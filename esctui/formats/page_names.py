@@ -14,6 +14,25 @@ from collections.abc import Callable
 from enum import StrEnum
 from pathlib import PurePosixPath
 
+# The file name endings taken for page images (light: imported by the TUI's file picker).
+IMAGE_SUFFIXES = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".png",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".bmp",
+        ".gif",
+        ".jp2",
+        ".j2k",
+        ".jpx",
+        ".jpf",
+    }
+)
+
 
 def base_name(name: str) -> str:
     """The last component of a path written with / or \\ (or of a URL path)."""

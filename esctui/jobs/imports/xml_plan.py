@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from esctui.domain import Part
+from esctui.domain import Part, tag_labels
 from esctui.domain.errors import JobError
 from esctui.formats.page_names import (
     NAME_RULES,
@@ -257,6 +257,12 @@ class XmlPlanEntry:
     reason: str = ""  # why it is not imported (unmatched, ambiguous, duplicate, error)
     parsed: ParsedPage | None = field(default=None, repr=False)
     version: str = ""  # the version it goes into, when not the import's own (archives, METS)
+    tags: dict[str, int] = field(default_factory=dict)  # "language:deu" -> regions and lines
+
+    def tags_text(self) -> str:
+        """'language:deu 12, split:train 3' (most frequent first), "" without tags."""
+        ordered = sorted(self.tags.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join(f"{label} {count}" for label, count in ordered)
 
     @property
     def matched(self) -> bool:
@@ -275,6 +281,7 @@ class XmlPlanEntry:
             "regions": self.regions,
             "texts": self.texts,
             "reason": self.reason,
+            "tags": self.tags,
             **({"version": self.version} if self.version else {}),
         }
 
@@ -347,6 +354,14 @@ class XmlPlanner:
         self.plan.entries.append(entry)
         return entry
 
+    def add_parsed(
+        self, name: str, parsed: ParsedPage, part: Part, *, rule: str, version: str = ""
+    ) -> XmlPlanEntry:
+        """Add a file parsed elsewhere (at its page's size) whose page is known."""
+        entry = self._matched(name, parsed, PageMatch(part, rule), version)
+        self.plan.entries.append(entry)
+        return entry
+
     def _entry(
         self, name: str, data: bytes, known: PageMatch | None = None, version: str = ""
     ) -> XmlPlanEntry:
@@ -389,6 +404,7 @@ class XmlPlanner:
             texts=sum(1 for line in parsed.lines if line.text),
             parsed=parsed,
             version=version,
+            tags=_tag_counts(parsed),
         )
         if match.part is None:
             entry.status = EntryStatus.AMBIGUOUS if match.ambiguous else EntryStatus.UNMATCHED
@@ -406,6 +422,14 @@ class XmlPlanner:
     def _parse(self, data: bytes, name: str, part: Part | None) -> ParsedPage:
         size = (part.width, part.height) if part is not None and part.width > 0 else None
         return parse_layout_xml(data, name=name, image_size=size, validate=self.validate)
+
+
+def _tag_counts(parsed: ParsedPage) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for tags in [r.tags for r in parsed.regions] + [line.tags for line in parsed.lines]:
+        for label in tag_labels(tags):
+            counts[label] = counts.get(label, 0) + 1
+    return counts
 
 
 def read_xml_sources(path: Path) -> tuple[list[tuple[str, bytes]], list[SkippedEntry]]:
