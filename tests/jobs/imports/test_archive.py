@@ -107,3 +107,167 @@ def test_escriptorium_export_and_ocrd_workspace(
     names = [v.name for v in store.list_transcriptions(doc2.id)]
     assert names == ["METS Import | OCR-D-GT-SEG-PAGE"]
     assert len(store.read_page_layout(doc2.id, parts[1].id).lines) == 44
+
+
+# --------------------------------------------------------------------------------------------
+# A remote METS, served by a real HTTP server on 127.0.0.1
+# --------------------------------------------------------------------------------------------
+
+LIBRARY_IMAGES = {
+    "0001.jpg": "images/input.jpg",
+    "0002.jpg": "images/170025120000003,0074.jpg",
+    "0003.jpg": "images/0014.jpg",
+}
+
+
+def _library(server, corpus: Path, *, shuffle: bool = True) -> str:
+    """A digital library's METS (DFG profile) on ``server``: three pages listed in reverse
+    div order (their ORDER gives the order), images in MAX/DEFAULT/MIN, ALTO for page 3."""
+    from tests.formats.mets_builders import LibraryPage, library_mets
+
+    for name, source in LIBRARY_IMAGES.items():
+        for group in ("max", "default", "min"):
+            server.image_sources[f"/lib/{group}/{name}"] = corpus / source
+    server.add_document("/lib/alto/0003.xml", (corpus / "alto/0014.xml").read_bytes())
+    pages = [
+        LibraryPage(1, "[Ir]", "0001.jpg"),
+        LibraryPage(2, "[Iv]", "0002.jpg"),
+        LibraryPage(3, "1", "0003.jpg", fulltext="../lib/alto/0003.xml"),
+    ]
+    mets = library_mets(
+        pages, image_base=f"{server.base_url}/lib/", groups=("DEFAULT", "MIN", "MAX"),
+        shuffle=shuffle,
+    )  # fmt: skip
+    return server.add_document("/mets/PPN1642.xml", mets, "application/xml")
+
+
+def test_remote_mets_pages_in_physical_order_images_from_max_resumed(
+    store: Store, corpus: Path
+) -> None:
+    from tests.servers.iiif import IiifTestServer
+
+    with IiifTestServer() as server:
+        url = _library(server, corpus)
+        doc = store.create_document("Library")
+        job = run(store, MetsImporter(store, doc.id, url))
+        assert job.status == JobStatus.DONE.value, (job.error, job.report.skipped)
+        parts = store.list_parts(doc.id)
+        assert [p.name for p in parts] == ["[Ir]", "[Iv]", "1"]
+        assert [p.source for p in parts] == [
+            f"{server.base_url}/lib/max/{name}" for name in LIBRARY_IMAGES
+        ]
+        assert server.count("/lib/default/") == 0 and server.count("/lib/min/") == 0
+        assert [v.name for v in store.list_transcriptions(doc.id)] == ["METS Import | FULLTEXT"]
+        assert len(store.read_page_layout(doc.id, parts[2].id).lines) == 2
+        document = store.get_document(doc.id)
+        assert "Das Kirchenbuch der Pfarre St. Stephan" in document.description
+        assert document.metadata["Shelfmark"] == "KB 17/3"
+
+        downloads = server.count("/lib/max/")
+        again = run(store, MetsImporter(store, doc.id, url))
+        assert again.status == JobStatus.DONE.value, again.error
+        assert server.count("/lib/max/") == downloads  # resumed: nothing fetched again
+        assert again.report.counts["already imported"] == 3
+        assert len(store.list_parts(doc.id)) == 3
+
+
+def test_oai_record_and_allowed_hosts(store: Store, corpus: Path) -> None:
+    from tests.formats.mets_builders import oai_get_record
+    from tests.servers.iiif import IiifTestServer
+
+    with IiifTestServer() as server:
+        url = _library(server, corpus)
+        import httpx
+
+        record = oai_get_record(httpx.get(url).content, "oai:example.org:PPN1642")
+        oai = server.add_document("/oai/PPN1642", record, "text/xml")
+        doc = store.create_document("OAI")
+        job = run(store, MetsImporter(store, doc.id, oai))
+        assert job.status == JobStatus.DONE.value, job.error
+        assert len(store.list_parts(doc.id)) == 3
+        assert "oai:example.org:PPN1642" in store.get_document(doc.id).description
+
+        # Only files from an allowed host: every image here is on 127.0.0.1, so none is.
+        other = store.create_document("Other hosts")
+        job = run(
+            store,
+            MetsImporter(store, other.id, url, allowed_domains=("images.example.org",)),
+        )
+        assert job.status == JobStatus.FAILED.value
+        assert "not among the allowed hosts (images.example.org)" in job.error
+        assert store.list_parts(other.id) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile METS through the job and the command: a clear sentence, never a traceback
+# --------------------------------------------------------------------------------------------
+
+
+def _cli(store: Store, capsys, *args: str) -> tuple[int, str]:
+    from esctui.cli import main as cli_main
+
+    code = cli_main(["--data-dir", str(store.root), *args])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    return code, out.out + out.err
+
+
+def test_hostile_mets_files_are_refused_with_a_reason(
+    store: Store, tmp_path: Path, corpus: Path, capsys
+) -> None:
+    from tests.formats.mets_builders import LibraryPage, library_mets
+    from tests.servers.iiif import IiifTestServer
+
+    store.create_document("H")
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "max").mkdir()
+    (folder / "max" / "0001.jpg").write_bytes((corpus / "images/input.jpg").read_bytes())
+    good = library_mets([LibraryPage(1, "1", "0001.jpg")], groups=("MAX",)).decode()
+
+    # XXE: an entity declared in a DOCTYPE.
+    xxe = good.replace(
+        "<mets:mets", '<!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<mets:mets', 1
+    )
+    (folder / "xxe.xml").write_text(xxe)
+    code, out = _cli(store, capsys, "import", "mets", "H", str(folder / "xxe.xml"))
+    assert code == 1 and "declares XML entities" in out
+
+    # file:// and ../ hrefs: left out with the reason, the good page imported (exit 3).
+    pages = [LibraryPage(1, "1", "0001.jpg"), LibraryPage(2, "2", "0002.jpg")]
+    escaping = library_mets(pages, groups=("MAX",)).decode()
+    escaping = escaping.replace('"max/0002.jpg"', '"file:///etc/hostname"')
+    escaping = escaping.replace(
+        "</mets:fileGrp>",
+        '<mets:file ID="UP" MIMETYPE="image/jpeg"><mets:FLocat LOCTYPE="URL" '
+        'xlink:href="../../outside.jpg"/></mets:file></mets:fileGrp>',
+        1,
+    ).replace(
+        '<mets:fptr FILEID="FILE_0001_MAX"/>',
+        '<mets:fptr FILEID="FILE_0001_MAX"/><mets:fptr FILEID="UP"/>',
+    )
+    (folder / "escaping.xml").write_text(escaping)
+    code, out = _cli(store, capsys, "import", "mets", "H", str(folder / "escaping.xml"))
+    assert code == 3, out
+    assert "file://" in out and "which a METS file may not do" in out
+    assert "goes up with '..'" in out
+    assert len(store.list_parts(store.get_document("H").id)) == 1
+
+    # Too many pages: refused before anything is fetched.
+    many = [LibraryPage(n, str(n), f"{n:05d}.jpg") for n in range(1, 10_002)]
+    (folder / "many.xml").write_bytes(library_mets(many, groups=("MAX",)))
+    code, out = _cli(store, capsys, "import", "mets", "H", str(folder / "many.xml"))
+    assert code == 1 and "10,001 pages; at most 10,000" in out
+
+    # A loop of mptr links between two remote METS files.
+    def link(href: str) -> str:
+        return (
+            '      <mets:div ID="LOG_P" TYPE="volume" LABEL="Part">\n'
+            f'        <mets:mptr LOCTYPE="URL" xlink:href="{href}"/>\n      </mets:div>\n'
+        )
+
+    with IiifTestServer() as server:
+        server.add_document("/m/one.xml", library_mets([], groups=(), links=link("two.xml")))
+        server.add_document("/m/two.xml", library_mets([], groups=(), links=link("one.xml")))
+        code, out = _cli(store, capsys, "import", "mets", "H", f"{server.base_url}/m/one.xml")
+    assert code == 1 and "lead in a loop" in out
