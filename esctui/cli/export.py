@@ -50,6 +50,12 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         help="a folder, or a ZIP when the name ends in .zip (default: ./<document>_<format>.zip)",
     )
     p.add_argument("--pages", metavar="N,M-K", help="page numbers, e.g. 1,3-5 (default: all)")
+    p.add_argument(
+        "--images",
+        action="store_true",
+        help="also write each page's image beside its XML and a METS.xml tying them together "
+        "(esctui import archive and eScriptorium import it back)",
+    )
 
 
 def _default_out(document_name: str, fmt: str) -> Path:
@@ -70,5 +76,6 @@ def export(args: argparse.Namespace, cli: CliContext) -> int:
         format=args.format,
         version=args.version,
         part_ids=part_ids,
+        images=args.images,
     )
     return cli.run_job(job)
