@@ -86,9 +86,7 @@ def test_second_import_of_the_same_archive_keeps_earlier_texts_in_the_history(
     assert changed[0].history[0].source.startswith("xml: ")
 
 
-def test_escriptorium_export_and_ocrd_workspace(
-    store: Store, tmp_path: Path, corpus: Path
-) -> None:
+def test_escriptorium_export_and_ocrd_workspace(store: Store, tmp_path: Path, corpus: Path) -> None:
     archive = escriptorium_export(corpus, tmp_path / "esc.zip")
     doc = store.create_document("E")
     job = run(store, ArchiveImporter(store, doc.id, archive))

@@ -185,6 +185,7 @@ def test_merge_description_by_manifest_url() -> None:
     first = parse_manifest((MANIFEST_DIR / "v3_book-1.json").read_bytes(), url="https://a/m1")
     second = parse_manifest((MANIFEST_DIR / "v3_rtl.json").read_bytes(), url="https://a/m2")
     assert isinstance(first, IiifManifest) and isinstance(second, IiifManifest)
+
     def merge(current: str, manifest: IiifManifest) -> str:
         return merge_description(current, manifest.url, manifest.description_text())
 
