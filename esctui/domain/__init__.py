@@ -19,9 +19,22 @@ Point = tuple[float, float]
 Polygon = list[Point]
 
 
+_ID_POOL: list[str] = []  # random ids made 512 at a time (one urandom call, not 512)
+
+
 def new_id() -> str:
-    """A short random identifier, unique across processes."""
-    return os.urandom(8).hex()  # 64 random bits, as the first half of a uuid4 (but cheaper)
+    """A short random identifier, unique across processes: 64 random bits (as the first half
+    of a uuid4), taken from a pool filled by one ``os.urandom`` call per 512 ids (an import
+    makes thousands; the pool is emptied in a forked child, which must not repeat them)."""
+    try:
+        return _ID_POOL.pop()
+    except IndexError:
+        data = os.urandom(8 * 512).hex()
+        _ID_POOL.extend(data[i : i + 16] for i in range(0, len(data), 16))
+        return _ID_POOL.pop()
+
+
+os.register_at_fork(after_in_child=_ID_POOL.clear)
 
 
 def now() -> float:

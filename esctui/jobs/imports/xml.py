@@ -16,9 +16,11 @@ Pages are committed in batches (about once a second); a page is written whole or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -46,6 +48,7 @@ from esctui.jobs.imports.xml_plan import (
     plan_xml_import,
     read_xml_sources,
     scan_image_filename,
+    validate_entry,
 )
 from esctui.jobs.runner import CommitBatches, JobContext, fewer_collections
 from esctui.store import PageLayout, Store
@@ -469,33 +472,108 @@ class XmlImporter:
     async def _run(self, ctx: JobContext) -> None:
         sources, skipped = await asyncio.to_thread(read_xml_sources, self.path)
         parts = await asyncio.to_thread(self.store.list_parts, self.document_id)
-        planner = XmlPlanner(parts, self.path, validate=self.validate, mapping=self.mapping)
+        planner = XmlPlanner(
+            parts,
+            self.path,
+            validate=self.validate,
+            mapping=self.mapping,
+            defer_validation=self.validate,
+        )
         planner.plan.zip_skipped = skipped
         self.plan = planner.plan
         for item in skipped:
             ctx.report.add_skipped(item.name, item.reason)
         ctx.start(len(sources))
         commit = report_dry_run if self.dry_run else self.writer.commit
-        async with CommitBatches(
-            partial(commit, ctx), every_seconds=COMMIT_SECONDS, every_items=COMMIT_PAGES
-        ) as batches:
-            start = 0
-            while start < len(sources):
-                ctx.working_on(sources[start][0])
-                # Several files per trip to the thread: a trip per file costs more than a
-                # small file takes to read.
-                entries = await asyncio.to_thread(planner.add_some, sources, start, PARSE_SECONDS)
-                start += len(entries)
-                matched = []
-                for entry in entries:
-                    self.writer.note(entry)
-                    if entry.matched:
-                        matched.append(entry)
-                    else:
-                        entry.parsed = None  # not imported: free it now (the plan keeps counts)
-                        ctx.report.add_skipped(entry.name, entry.reason)
-                    ctx.advance(entry.name)
-                await batches.add(*matched)
+        loop = asyncio.get_running_loop()
+        # Files are validated in their own thread while the next ones are read (lxml validates
+        # without the GIL): each step's files are settled one step later.
+        validator = ThreadPoolExecutor(1, thread_name_prefix="esctui-validate")
+        try:
+            async with CommitBatches(
+                partial(commit, ctx), every_seconds=COMMIT_SECONDS, every_items=COMMIT_PAGES
+            ) as batches:
+                # Commits run in their own task: the next files are read while a batch is
+                # written and synced (fsync leaves the GIL to the reading thread).
+                committer = _Committer(batches)
+                try:
+                    start = 0
+                    waiting: list[asyncio.Future[XmlPlanEntry]] = []
+                    while start < len(sources):
+                        ctx.working_on(sources[start][0])
+                        # Several files per trip to the thread: a trip per file costs more
+                        # than a small file takes to read.
+                        entries = await asyncio.to_thread(
+                            planner.add_some, sources, start, PARSE_SECONDS
+                        )
+                        start += len(entries)
+                        await self._settle(ctx, committer, waiting)
+                        waiting = [
+                            loop.run_in_executor(validator, validate_entry, entry)
+                            for entry in entries
+                        ]
+                    await self._settle(ctx, committer, waiting)
+                    await committer.close()
+                finally:
+                    await committer.stop()
+        finally:
+            await asyncio.to_thread(validator.shutdown, True, cancel_futures=True)
         if self.dry_run:
             ctx.report.notes.append("Dry run: nothing was written.")
         self.writer.finish(ctx)
+
+    async def _settle(
+        self,
+        ctx: JobContext,
+        committer: _Committer,
+        waiting: list[asyncio.Future[XmlPlanEntry]],
+    ) -> None:
+        """Take the validated files of a step: note them, count them, commit the matched."""
+        matched = []
+        for entry in await asyncio.gather(*waiting):
+            self.writer.note(entry)
+            if entry.matched:
+                matched.append(entry)
+            else:
+                entry.parsed = None  # not imported: free it now (the plan keeps counts)
+                ctx.report.add_skipped(entry.name, entry.reason)
+            ctx.advance(entry.name)
+        await committer.add(matched)
+
+
+class _Committer:
+    """Hands entries to ``CommitBatches`` from a task of its own, at most two steps behind
+    (bounded memory), so the job reads on while a batch is committed. An error in a commit
+    ends the job at the next ``add``; ``stop`` lets a commit under way finish (a cancel)."""
+
+    def __init__(self, batches: CommitBatches[XmlPlanEntry]) -> None:
+        self.batches = batches
+        self.queue: asyncio.Queue[list[XmlPlanEntry] | None] = asyncio.Queue(maxsize=2)
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while (items := await self.queue.get()) is not None:
+            await self.batches.add(*items)
+
+    async def add(self, items: list[XmlPlanEntry]) -> None:
+        put = asyncio.ensure_future(self.queue.put(items))
+        await asyncio.wait({put, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        if self.task.done():
+            put.cancel()
+            self.task.result()  # raises what stopped the commits
+            raise RuntimeError("the commits stopped")  # pragma: no cover - never reached
+
+    async def close(self) -> None:
+        """Commit what is queued and wait for it (the batches' own end flushes the rest)."""
+        await self.add_end()
+        await self.task
+
+    async def add_end(self) -> None:
+        if not self.task.done():
+            await self.queue.put(None)
+
+    async def stop(self) -> None:
+        if not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task

@@ -27,7 +27,14 @@ from esctui.formats.page_names import base_name as _base_name
 from esctui.formats.page_names import stem as _stem
 from esctui.formats.safe_zip import SkippedEntry, iter_zip_xml
 from esctui.formats.sniff import sniff_xml
-from esctui.formats.xml import LayoutXmlError, ParsedPage, parse_layout_xml
+from esctui.formats.xml import (
+    LayoutXmlError,
+    OpenedLayout,
+    ParsedPage,
+    open_layout_xml,
+    read_layout_xml,
+    validate_opened,
+)
 from esctui.store import Store
 
 
@@ -257,6 +264,7 @@ class XmlPlanEntry:
     reason: str = ""  # why it is not imported (unmatched, ambiguous, duplicate, error)
     parsed: ParsedPage | None = field(default=None, repr=False)
     version: str = ""  # the version it goes into, when not the import's own (archives, METS)
+    opened: OpenedLayout | None = field(default=None, repr=False)  # still to be validated
     tags: dict[str, int] = field(default_factory=dict)  # "language:deu" -> regions and lines
 
     def tags_text(self) -> str:
@@ -320,8 +328,10 @@ class XmlPlanner:
         *,
         validate: bool = True,
         mapping: PageMapping | None = None,
+        defer_validation: bool = False,
     ) -> None:
         self.parts = {p.id: p for p in parts}
+        self.defer_validation = defer_validation
         self.matcher = PageMatcher(self.parts.values(), mapping)
         self.plan = XmlImportPlan(Path(source))
         self.validate = validate
@@ -365,31 +375,38 @@ class XmlPlanner:
     def _entry(
         self, name: str, data: bytes, known: PageMatch | None = None, version: str = ""
     ) -> XmlPlanEntry:
-        if known is not None:
-            try:
-                parsed = self._parse(data, name, known.part)
-            except LayoutXmlError as error:
-                return XmlPlanEntry(name, EntryStatus.ERROR, reason=error.reason, version=version)
-            return self._matched(name, parsed, known, version)
-        guess = scan_image_filename(data)
-        match = self.matcher.match(guess, name)
+        """Parse the file once: its tree first (which names its image), then, matched to a
+        page, read at that page's size; validated here or (``defer_validation``) later."""
         try:
-            parsed = self._parse(data, name, match.part)
-            if parsed.image_filename != guess:  # the quick look was fooled: match again
-                first = match.part
-                match = self.matcher.match(parsed.image_filename, name)
-                if match.part is not None and match.part is not first:  # another page's size
-                    parsed = self._parse(data, name, match.part)
+            opened = open_layout_xml(data, name=name)
         except LayoutXmlError as error:  # the report names the file: the reason alone
-            return XmlPlanEntry(name, EntryStatus.ERROR, image_filename=guess, reason=error.reason)
+            return XmlPlanEntry(name, EntryStatus.ERROR, reason=error.reason, version=version)
+        match = known or self.matcher.match(opened.image_filename, name)
+        part = match.part
+        size = (part.width, part.height) if part is not None and part.width > 0 else None
+        validate = self.validate and not self.defer_validation
+        try:
+            parsed = read_layout_xml(opened, image_size=size, validate=validate)
+        except LayoutXmlError as error:
+            return XmlPlanEntry(
+                name,
+                EntryStatus.ERROR,
+                image_filename=opened.image_filename,
+                reason=error.reason,
+                version=version,
+            )
         except Exception as error:  # a reader bug on one file must not stop all
             return XmlPlanEntry(
                 name,
                 EntryStatus.ERROR,
-                image_filename=guess,
+                image_filename=opened.image_filename,
                 reason=f"could not be read ({type(error).__name__}: {error})",
+                version=version,
             )
-        return self._matched(name, parsed, match)
+        entry = self._matched(name, parsed, match, version)
+        if self.validate and self.defer_validation:
+            entry.opened = opened
+        return entry
 
     def _matched(
         self, name: str, parsed: ParsedPage, match: PageMatch, version: str = ""
@@ -419,9 +436,14 @@ class XmlPlanner:
             self._taken[(match.part.id, version)] = name
         return entry
 
-    def _parse(self, data: bytes, name: str, part: Part | None) -> ParsedPage:
-        size = (part.width, part.height) if part is not None and part.width > 0 else None
-        return parse_layout_xml(data, name=name, image_size=size, validate=self.validate)
+
+def validate_entry(entry: XmlPlanEntry) -> XmlPlanEntry:
+    """Validate a file planned with ``defer_validation`` (a thread may run this while the next
+    files are read); its tree is freed afterwards."""
+    opened, entry.opened = entry.opened, None
+    if opened is not None and entry.parsed is not None:
+        entry.parsed.validation = validate_opened(opened, entry.parsed)
+    return entry
 
 
 def _tag_counts(parsed: ParsedPage) -> dict[str, int]:
