@@ -36,6 +36,7 @@ from esctui.jobs.imports.images import (
     staging_folder,
 )
 from esctui.jobs.imports.xml import (
+    CommitTask,
     EntryStatus,
     PageMapping,
     PageMatch,
@@ -182,10 +183,16 @@ class PagePipeline:
         async with CommitBatches(
             partial(self._commit, ctx), every_seconds=self.commit_every_seconds, every_items=200
         ) as batches:
-            async for pending in pages:
-                page = await pending
-                ctx.advance(page.label)
-                await batches.add(page)
+            # Pages are prepared on while a batch commits (a few pages' files on disk at most).
+            committer = CommitTask(batches, depth=2 * WORKERS)
+            try:
+                async for pending in pages:
+                    page = await pending
+                    ctx.advance(page.label)
+                    await committer.add([page])
+                await committer.close()
+            finally:
+                await committer.stop()
 
     def _commit(self, ctx: JobContext, batch: list[PreparedPage]) -> None:
         """Add the batch's images as pages, then write their XML, in one transaction."""

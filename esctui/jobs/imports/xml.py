@@ -54,6 +54,7 @@ from esctui.jobs.runner import CommitBatches, JobContext, fewer_collections
 from esctui.store import PageLayout, Store
 
 __all__ = [  # the plan's names too: the XML import's public API is this module
+    "CommitTask",
     "EntryStatus",
     "PageChange",
     "PageMapping",
@@ -103,6 +104,7 @@ def _geometry_key(*shapes: list | None) -> tuple:
 
 
 Item = TypeVar("Item", Region, Line)
+Prepared = TypeVar("Prepared")
 
 
 class _OnThePage(Generic[Item]):
@@ -495,7 +497,7 @@ class XmlImporter:
             ) as batches:
                 # Commits run in their own task: the next files are read while a batch is
                 # written and synced (fsync leaves the GIL to the reading thread).
-                committer = _Committer(batches)
+                committer = CommitTask(batches)
                 try:
                     start = 0
                     waiting: list[asyncio.Future[XmlPlanEntry]] = []
@@ -525,7 +527,7 @@ class XmlImporter:
     async def _settle(
         self,
         ctx: JobContext,
-        committer: _Committer,
+        committer: CommitTask[XmlPlanEntry],
         waiting: list[asyncio.Future[XmlPlanEntry]],
     ) -> None:
         """Take the validated files of a step: note them, count them, commit the matched."""
@@ -541,21 +543,22 @@ class XmlImporter:
         await committer.add(matched)
 
 
-class _Committer:
-    """Hands entries to ``CommitBatches`` from a task of its own, at most two steps behind
-    (bounded memory), so the job reads on while a batch is committed. An error in a commit
-    ends the job at the next ``add``; ``stop`` lets a commit under way finish (a cancel)."""
+class CommitTask(Generic[Prepared]):
+    """Hands prepared items to ``CommitBatches`` from a task of its own, at most ``depth``
+    steps behind (bounded memory), so a job prepares on while a batch is committed. An error in a
+    commit ends the job at the next ``add``; ``stop`` lets a commit under way finish (a
+    cancel), and the batches' own end commits what they hold."""
 
-    def __init__(self, batches: CommitBatches[XmlPlanEntry]) -> None:
+    def __init__(self, batches: CommitBatches[Prepared], *, depth: int = 2) -> None:
         self.batches = batches
-        self.queue: asyncio.Queue[list[XmlPlanEntry] | None] = asyncio.Queue(maxsize=2)
+        self.queue: asyncio.Queue[list[Prepared] | None] = asyncio.Queue(maxsize=depth)
         self.task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
         while (items := await self.queue.get()) is not None:
             await self.batches.add(*items)
 
-    async def add(self, items: list[XmlPlanEntry]) -> None:
+    async def add(self, items: list[Prepared]) -> None:
         put = asyncio.ensure_future(self.queue.put(items))
         await asyncio.wait({put, self.task}, return_when=asyncio.FIRST_COMPLETED)
         if self.task.done():
