@@ -15,10 +15,12 @@ if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this
 FORMAT_HELP = """\
 Formats (one file per page, named after the page image: scan_0012.jpg -> scan_0012.xml):
   alto   ALTO v4.3: regions as TextBlocks (types as OtherTag TYPE="region"), lines with
-         BASELINE, Shape/Polygon, line types (OtherTag TYPE="type"), one String per line with
-         the text (CONTENT) and confidence (WC).
+         BASELINE, Shape/Polygon, line types (OtherTag TYPE="type"), other tags (language,
+         split, ...) as OtherTag/TAGREFS, a String per word (SP between) when the import had
+         words, else one per line, with the text (CONTENT) and confidence (WC).
   page   PAGE 2019: TextRegion (@type or custom="structure {type:...;}"), TextLine with Coords,
-         Baseline, TextEquiv/Unicode (@conf), ReadingOrder of the regions.
+         Baseline, TextEquiv/Unicode (@conf), tags as custom="kind {type:value;}", ReadingOrder
+         of the regions.
   text   plain UTF-8, one .txt per page: one line of text per line of the page, in reading
          order; an empty line where a line has no text in the version.
 Both XML formats are checked against the ALTO 4 / PAGE 2019 schemas shipped with esctui.

@@ -24,8 +24,11 @@ Choices (documented for users in ``esctui export --help``):
 - Reading order: lines are written region by region (regions in their stored order, lines in
   line order). When the line order crosses regions, ALTO also gets a ``ReadingOrder`` listing
   the lines; PAGE's ``ReadingOrder`` lists regions only, so there lines stay grouped by region.
-- Text: ALTO one ``String`` per line (``CONTENT`` keeps spaces, ``WC`` the confidence); PAGE
-  ``TextEquiv/Unicode`` with ``@conf``. Plain text: one line of text per line, in reading order,
+- Tags beyond the type (language, direction, split, custom): ALTO ``OtherTag`` + ``TAGREFS``
+  (a direction ALTO knows as ``BASEDIRECTION``), PAGE ``custom="kind {type:value;}"``.
+- Text: ALTO a ``String`` per word with ``SP`` between when the stored words make up the text,
+  else one ``String`` per line (``CONTENT`` keeps spaces, ``WC`` the confidence), nothing for a
+  line without text; PAGE ``TextEquiv/Unicode`` with ``@conf``. Plain text: one line of text per line, in reading order,
   an empty line where the line has no text in the version.
 """
 
