@@ -229,7 +229,8 @@ def _page_names(parts: list[Part]) -> str:
 
 
 def scan_image_filename(data: bytes) -> str:
-    """A quick look for the image file name before parsing (checked against the parse)."""
+    """The image an ALTO/PAGE file names, from its start (``formats.sniff.sniff_xml``); the
+    import itself takes it from the parsed tree."""
     return sniff_xml(data).image_filename
 
 
