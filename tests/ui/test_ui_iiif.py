@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from textual.pilot import Pilot
 
 from esctui.domain import JobStatus
 from esctui.store import Store
@@ -53,7 +54,7 @@ def server():
         yield running
 
 
-async def open_iiif_dialog(app: EsctuiApp, pilot) -> None:  # noqa: ANN001 - Pilot
+async def open_iiif_dialog(app: EsctuiApp, pilot: Pilot[object]) -> None:
     await pilot.press("enter")  # open the document
     assert isinstance(app.screen, ImagesScreen)
     await pilot.press("i")
