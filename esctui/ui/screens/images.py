@@ -113,7 +113,7 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
         self.reload()
 
     def on_resize(self) -> None:
-        if self.parts and self._page_width() != self.page_width:
+        if self.parts and self._column_widths()["page"] != self.page_width:
             self.show_items()
 
     def on_job_finished(self, message: JobFinished) -> None:
@@ -148,24 +148,34 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
             failed=lambda _error: None,  # the document is gone: the job's end says so
         )
 
-    def _page_width(self) -> int:
-        """The Page column: what the other columns and the side panel leave of the width."""
+    def _column_widths(self) -> dict[str, int]:
+        """Widths of the # / Size / Regs / Lines columns, from their contents (never cut), and
+        the Page column: what they and the side panel leave of the width.
+
+        Given explicitly: a width DataTable works out itself comes only after the next idle
+        moment, so a table refilled while an import runs showed cut sizes in between."""
         width = self.size.width or 80
         table = width - max(SIDE_MIN, int(width * SIDE_SHARE))
-        digits = len(str(max(len(self.parts), 1)))
-        size_width = max((len(f"{p.width}x{p.height}") for p in self.parts), default=4)
-        others = 1 + max(digits, 1) + size_width + 4 + 5  # mark, #, Size, Regs, Lines
-        return max(MIN_PAGE_WIDTH, table - others - 2 * 6 - SCROLLBAR)
+        widths = {
+            "number": max(1, len(f"{len(self.parts):,}")),
+            "size": max([4, *(len(f"{p.width}x{p.height}") for p in self.parts)]),
+            "regions": max([4, *(len(f"{p.region_count:,}") for p in self.parts)]),
+            "lines": max([5, *(len(f"{p.line_count:,}") for p in self.parts)]),
+        }
+        others = 1 + sum(widths.values())  # the mark column too
+        widths["page"] = max(MIN_PAGE_WIDTH, table - others - 2 * 6 - SCROLLBAR)
+        return widths
 
     def columns(self) -> list[Column]:
-        self.page_width = self._page_width()
+        widths = self._column_widths()
+        self.page_width = widths["page"]
         return [
             Column(" ", "mark", 1),
-            Column(Text("#", justify="right"), "number"),
+            Column(Text("#", justify="right"), "number", widths["number"]),
             Column("Page", "page", self.page_width),
-            Column("Size", "size"),
-            Column(Text("Regs", justify="right"), "regions"),
-            Column(Text("Lines", justify="right"), "lines"),
+            Column("Size", "size", widths["size"]),
+            Column(Text("Regs", justify="right"), "regions", widths["regions"]),
+            Column(Text("Lines", justify="right"), "lines", widths["lines"]),
         ]
 
     def load(self) -> tuple[Document, list[Part]]:

@@ -116,11 +116,12 @@ class ListScreen(EsctuiScreen[None], Generic[LoadedT, ItemT]):
         if items is not None:
             self.items = list(items)
         table = self.table
+        columns = self.columns()  # first: a row's cells may be cut to a column's width
         table.refill(
             [self.row(item) for item in self.items],
             keep=select,
             fallback_row=fallback_row,
-            columns=self.columns(),
+            columns=columns,
         )
         for empty in self.query("#empty").results(Static):  # else the screen says it itself
             empty.update("" if self.items else self.EMPTY)
