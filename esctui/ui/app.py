@@ -174,10 +174,13 @@ class EsctuiApp(App[int]):
         if self._typed:
             self.call_later(self._route_typed)
 
-    def hold_typed_keys_for(self, worker: Worker[None]) -> None:
-        """Store work started while a key is being handled is part of that key: the keys
-        typed after it wait until it is done (a screen's ``store_call`` says so)."""
-        if self._typed_busy_since is not None:
+    def hold_typed_keys_for(self, worker: Worker[None], *, showing: bool = False) -> None:
+        """Store work started while a key is being handled is part of that key, and work a
+        screen starts as it is shown (its list) part of showing it: the keys typed after wait
+        until it is done (a screen's ``store_call`` says so; ``showing``: the screen has not
+        been drawn since it was shown)."""
+        if self._typed_busy_since is not None or showing:
+            self._key_work = [work for work in self._key_work if not work.is_finished]
             self._key_work.append(worker)
 
     @property

@@ -90,6 +90,13 @@ async def settled(app: App[object], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def jobs_finished(app: EsctuiApp) -> None:
+    """Wait until every job the app started has ended, then until the screens have shown it
+    (a screen's store call replaced by a newer one ends cancelled: not a job, not waited for)."""
+    await app.workers.wait_for_complete([w for w in app.workers if w.group == "jobs"])
+    await settled(app)
+
+
 async def until(pilot: Pilot[object], condition, timeout: float = 30.0, step: float = 0.05) -> None:
     """Let the app run until ``condition()`` holds (fails after ``timeout`` seconds)."""
     for _ in range(int(timeout / step)):

@@ -16,14 +16,18 @@ from textual import events
 from textual.binding import Binding
 
 import esctui.ui
+from esctui.jobs.imports.images import LocalImagesImporter
+from esctui.jobs.runner import run_job
 from esctui.store import Store
 from esctui.ui.app import EsctuiApp
 from esctui.ui.keymap import BINDING_IDS, key_is_valid, read_keymap
 from esctui.ui.screens.dialogs import ConfirmScreen, DocumentFormScreen
 from esctui.ui.screens.documents import DocumentsScreen
 from esctui.ui.screens.help import HelpScreen
+from esctui.ui.screens.images import ImagesScreen
+from esctui.ui.screens.page import PageScreen
 from esctui.ui.widgets.footer import KeyFooter
-from tests.helpers import notifications
+from tests.helpers import make_pages, notifications
 from tests.ui.support import SIZE, burst, screen_text, settled, until
 
 
@@ -192,3 +196,82 @@ async def test_keys_typed_after_store_work_land_where_its_result_puts_the_focus(
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert [d.name for d in store.list_documents()] == ["Alpha"]
         assert "'Alpha'" in str(app.screen.question)
+
+
+async def test_keys_typed_as_a_screen_opens_wait_for_what_it_reads(
+    store: Store, tmp_path: Path
+) -> None:
+    """Enter, Down, Enter typed at once while a commit holds the store: Enter opens the
+    Images screen, which reads its pages in a thread (waiting for the lock); Down and Enter
+    wait for the pages to show, then open the second page, as they would have had the read
+    been instant. (Without the wait, they would reach an empty list and open nothing.)"""
+    doc = store.create_document("Register")
+    job = await run_job(
+        store, LocalImagesImporter(store, doc.id, make_pages(tmp_path / "scans", 3))
+    )
+    assert job.status == "done", job.error
+    second = store.list_parts(doc.id)[1]
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        locked, release = threading.Event(), threading.Event()
+
+        def commit() -> None:
+            with store.transaction():
+                locked.set()
+                release.wait(timeout=5)
+
+        holder = threading.Thread(target=commit)
+        holder.start()
+        try:
+            assert locked.wait(timeout=10)
+            await burst(app, "<enter>", "<down>", "<enter>")
+            await asyncio.sleep(1)  # (not pilot.pause: it waits for the read, i.e. the lock)
+            assert isinstance(app.screen, ImagesScreen)  # Down and Enter wait for the pages
+            assert app.screen.table.row_count == 0
+        finally:
+            release.set()
+            holder.join(timeout=10)
+        await until(pilot, lambda: isinstance(app.screen, PageScreen))
+        assert isinstance(app.screen, PageScreen) and app.screen.part_id == second.id
+
+
+async def test_keys_typed_as_a_screen_comes_back_go_to_the_list_it_reads_again(  # PROBE
+    store: Store,
+) -> None:
+    """A screen closed by the program (not by a key) uncovers the Documents screen, which
+    reads its list again while a commit holds the store. Enter, typed at once, waits for the
+    fresh list: it opens the other document, not the one under the cursor, deleted meanwhile
+    (by another esctui)."""
+    names = {store.create_document(name).id: name for name in ("Alpha", "Beta")}
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        documents = app.screen
+        assert isinstance(documents, DocumentsScreen)
+        gone = documents.selected_id
+        assert gone is not None
+        [other] = set(names) - {gone}
+        app.push_screen(HelpScreen(documents))
+        await pilot.pause()
+        store.delete_document(gone)
+        locked, release = threading.Event(), threading.Event()
+
+        def commit() -> None:
+            with store.transaction():
+                locked.set()
+                release.wait(timeout=5)
+
+        holder = threading.Thread(target=commit)
+        holder.start()
+        try:
+            assert locked.wait(timeout=10)
+            app.pop_screen()
+            await burst(app, "<enter>")
+            await asyncio.sleep(1)  # (not pilot.pause: it waits for the read, i.e. the lock)
+            assert app.screen is documents  # Enter waits for the list
+        finally:
+            release.set()
+            holder.join(timeout=10)
+        await until(pilot, lambda: isinstance(app.screen, ImagesScreen))
+        assert isinstance(app.screen, ImagesScreen) and app.screen.document_id == other

@@ -7,7 +7,8 @@ the work in a thread and hands the result back on the loop; an ``EsctuiError`` b
 notification. Calls of one ``group`` replace each other (the last one wins), so a slow read
 never shows over a newer one. Keys typed after a key that started store work wait for it (and
 for what its result does: a dialog that closes, a list that refills), so they land where the
-focus then is, as they would have had the work been instant.
+focus then is, as they would have had the work been instant; so do keys typed while a screen
+that is being shown reads what it shows.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ class EsctuiScreen(Screen[ResultT]):
     """A screen of esctui: ``self.app`` is the ``EsctuiApp``, ``self.store`` its store."""
 
     app = getters.app(EsctuiApp)  # Textual's property, typed as esctui's app
+    drawn = False  # drawn since it was last shown (store work started before: its showing)
+
+    def on_screen_resume(self) -> None:
+        """Drawn at the next refresh (Textual calls this after the subclass's own handler)."""
+        self.call_after_refresh(setattr, self, "drawn", True)
+
+    def on_screen_suspend(self) -> None:
+        self.drawn = False
 
     @property
     def store(self) -> Store:
@@ -77,7 +86,7 @@ class EsctuiScreen(Screen[ResultT]):
             group=group or STORE_GROUP,
             exclusive=group is not None,
         )
-        self.app.hold_typed_keys_for(worker)
+        self.app.hold_typed_keys_for(worker, showing=not self.drawn)
         return worker
 
     def start_job(

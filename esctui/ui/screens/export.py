@@ -56,7 +56,6 @@ def open_dialog(screen: EsctuiScreen, document_id: str, marked_ids: list[str]) -
 class ExportScreen(EsctuiModalScreen[None]):
     """Choose format, version, pages and output; Ctrl+S (or Enter in the path) exports."""
 
-    DEFAULT_CSS = "#export-dialog { padding: 0 1; }"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="export.cancel"),
         Binding("ctrl+s", "start", "Export", id="export.start"),
@@ -79,7 +78,7 @@ class ExportScreen(EsctuiModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         versions, page_count = self.versions, self.page_count
-        with Vertical(classes="dialog", id="export-dialog"):
+        with Vertical(classes="dialog tight", id="export-dialog"):
             yield Label(f"Export {safe(self.document_name)}", classes="title")
             with Grid(id="export-form", classes="form"):
                 yield Label("Format", classes="field-label")

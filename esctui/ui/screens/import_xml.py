@@ -131,7 +131,6 @@ class XmlImportScreen(EsctuiModalScreen[None]):
     """Read the file, preview the mapping of XML files to pages, then start the import."""
 
     DEFAULT_CSS = """
-    #xml-dialog { padding: 0 1; }
     #xml-plan { height: 1fr; min-height: 3; }
     #xml-summary { height: auto; color: $accent; }
     /* a long reason is read whole; the table above gives up the room */
@@ -151,7 +150,7 @@ class XmlImportScreen(EsctuiModalScreen[None]):
         self.details: dict[str, str] = {}  # table row key -> a sentence about it
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide", id="xml-dialog"):
+        with Vertical(classes="dialog wide tight", id="xml-dialog"):
             yield Label(f"Import transcriptions from {safe(self.path.name)}", classes="title")
             yield Static("Reading the file…", id="xml-summary")
             yield RowTable(id="xml-plan")
