@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 SETTLE_PASSES = 3
 SETTLE_TIMEOUT = 3.0  # seconds: a safety net, never reached unless a widget lost a message
 KEY_WORK_POLL = 0.01  # seconds between looks at the store work a key started
+# seconds keys typed as a screen is shown wait for its read at most (a commit holding the store
+# would hold them too): then they go to what it shows
+SHOWN_READ_WAIT = 0.4
 STORE_WORK = "store:"  # the start of the name of every screen's store call (screens/base.py)
 FINISHED_STATES = frozenset({WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED})
 STOP_TIMEOUT = 30.0  # seconds to wait for stopped jobs to write their last pages
@@ -69,7 +72,9 @@ class EsctuiApp(App[int]):
         self._typed_busy_since: float | None = None
         self._typed_token = 0  # which routed key a settle belongs to
         self._ready_screen: Screen | None = None  # drawn since it was shown: keys go to it
-        self._key_work: list[Worker[None]] = []  # store work a routed key started
+        # store work the typed keys wait for: a routed key's (no time limit), or a screen's
+        # as it is shown (until the time given: keys go on to the rows shown by then)
+        self._key_work: list[tuple[Worker[None], float | None]] = []
         self._quitting = False
 
     def on_mount(self) -> None:
@@ -162,7 +167,11 @@ class EsctuiApp(App[int]):
         if screen is not None:
             self._ready_screen = screen
         if self._key_work:  # the key started store work: the next key waits for it
-            if any(not worker.is_finished for worker in self._key_work):
+            now = time.monotonic()
+            if any(
+                not worker.is_finished and (until is None or now < until)
+                for worker, until in self._key_work
+            ):
                 self.set_timer(KEY_WORK_POLL, lambda: self._typed_done(token))
                 return
             self._key_work.clear()  # done: what its result did settles too, then keys go on
@@ -178,10 +187,12 @@ class EsctuiApp(App[int]):
         """Store work started while a key is being handled is part of that key, and work a
         screen starts as it is shown (its list) part of showing it: the keys typed after wait
         until it is done (a screen's ``store_call`` says so; ``showing``: the screen has not
-        been drawn since it was shown)."""
-        if self._typed_busy_since is not None or showing:
-            self._key_work = [work for work in self._key_work if not work.is_finished]
-            self._key_work.append(worker)
+        been drawn since it was shown, and the keys wait ``SHOWN_READ_WAIT`` at most)."""
+        busy = self._typed_busy_since is not None
+        if busy or showing:
+            self._key_work = [work for work in self._key_work if not work[0].is_finished]
+            until = time.monotonic() + SHOWN_READ_WAIT if showing else None
+            self._key_work.append((worker, until))
 
     @property
     def settled(self) -> bool:

@@ -9,6 +9,8 @@ import pkgutil
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ import esctui.ui
 from esctui.jobs.imports.images import LocalImagesImporter
 from esctui.jobs.runner import run_job
 from esctui.store import Store
-from esctui.ui.app import EsctuiApp
+from esctui.ui.app import SHOWN_READ_WAIT, EsctuiApp
 from esctui.ui.keymap import BINDING_IDS, key_is_valid, read_keymap
 from esctui.ui.screens.dialogs import ConfirmScreen, DocumentFormScreen
 from esctui.ui.screens.documents import DocumentsScreen
@@ -198,10 +200,31 @@ async def test_keys_typed_after_store_work_land_where_its_result_puts_the_focus(
         assert "'Alpha'" in str(app.screen.question)
 
 
+@contextmanager
+def store_held(store: Store, seconds: float) -> Iterator[threading.Event]:
+    """Another thread inside ``store.transaction()`` (as an import's commit) for ``seconds``
+    at most, from when the block starts; setting the event it gives ends it sooner."""
+    locked, release = threading.Event(), threading.Event()
+
+    def commit() -> None:
+        with store.transaction():
+            locked.set()
+            release.wait(timeout=seconds)
+
+    holder = threading.Thread(target=commit)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        yield release
+    finally:
+        release.set()
+        holder.join(timeout=10)
+
+
 async def test_keys_typed_as_a_screen_opens_wait_for_what_it_reads(
     store: Store, tmp_path: Path
 ) -> None:
-    """Enter, Down, Enter typed at once while a commit holds the store: Enter opens the
+    """Enter, Down, Enter typed at once while a short commit holds the store: Enter opens the
     Images screen, which reads its pages in a thread (waiting for the lock); Down and Enter
     wait for the pages to show, then open the second page, as they would have had the read
     been instant. (Without the wait, they would reach an empty list and open nothing.)"""
@@ -214,35 +237,19 @@ async def test_keys_typed_as_a_screen_opens_wait_for_what_it_reads(
     app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        locked, release = threading.Event(), threading.Event()
-
-        def commit() -> None:
-            with store.transaction():
-                locked.set()
-                release.wait(timeout=5)
-
-        holder = threading.Thread(target=commit)
-        holder.start()
-        try:
-            assert locked.wait(timeout=10)
+        with store_held(store, SHOWN_READ_WAIT * 2 / 3):  # (ends by itself)
             await burst(app, "<enter>", "<down>", "<enter>")
-            await asyncio.sleep(1)  # (not pilot.pause: it waits for the read, i.e. the lock)
-            assert isinstance(app.screen, ImagesScreen)  # Down and Enter wait for the pages
-            assert app.screen.table.row_count == 0
-        finally:
-            release.set()
-            holder.join(timeout=10)
-        await until(pilot, lambda: isinstance(app.screen, PageScreen))
+            await until(pilot, lambda: isinstance(app.screen, PageScreen))
         assert isinstance(app.screen, PageScreen) and app.screen.part_id == second.id
 
 
-async def test_keys_typed_as_a_screen_comes_back_go_to_the_list_it_reads_again(  # PROBE
+async def test_keys_typed_as_a_screen_comes_back_go_to_the_list_it_reads_again(
     store: Store,
 ) -> None:
     """A screen closed by the program (not by a key) uncovers the Documents screen, which
-    reads its list again while a commit holds the store. Enter, typed at once, waits for the
-    fresh list: it opens the other document, not the one under the cursor, deleted meanwhile
-    (by another esctui)."""
+    reads its list again while a short commit holds the store. Enter, typed at once, waits
+    for the fresh list: it opens the other document, not the one under the cursor, deleted
+    meanwhile (by another esctui)."""
     names = {store.create_document(name).id: name for name in ("Alpha", "Beta")}
     app = EsctuiApp(store)
     async with app.run_test(size=SIZE) as pilot:
@@ -255,23 +262,32 @@ async def test_keys_typed_as_a_screen_comes_back_go_to_the_list_it_reads_again( 
         app.push_screen(HelpScreen(documents))
         await pilot.pause()
         store.delete_document(gone)
-        locked, release = threading.Event(), threading.Event()
-
-        def commit() -> None:
-            with store.transaction():
-                locked.set()
-                release.wait(timeout=5)
-
-        holder = threading.Thread(target=commit)
-        holder.start()
-        try:
-            assert locked.wait(timeout=10)
+        with store_held(store, SHOWN_READ_WAIT * 2 / 3):  # (ends by itself)
             app.pop_screen()
             await burst(app, "<enter>")
-            await asyncio.sleep(1)  # (not pilot.pause: it waits for the read, i.e. the lock)
-            assert app.screen is documents  # Enter waits for the list
-        finally:
-            release.set()
-            holder.join(timeout=10)
-        await until(pilot, lambda: isinstance(app.screen, ImagesScreen))
+            await until(pilot, lambda: isinstance(app.screen, ImagesScreen))
         assert isinstance(app.screen, ImagesScreen) and app.screen.document_id == other
+
+
+async def test_keys_wait_for_a_screen_that_comes_back_a_moment_at_most(store: Store) -> None:
+    """A long commit holds the store as the Documents screen comes back (Escape out of the
+    help): its read waits for the lock, the Down typed after Escape waits SHOWN_READ_WAIT at
+    most, then moves the cursor over the rows shown."""
+    for name in ("Alpha", "Beta", "Gamma"):
+        store.create_document(name)
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        documents = app.screen_stack[-2]
+        assert isinstance(app.screen, HelpScreen) and isinstance(documents, DocumentsScreen)
+        with store_held(store, 5) as release:
+            start = time.monotonic()
+            await burst(app, "<escape>", "<down>")
+            while documents.table.cursor_row != 1 and time.monotonic() - start < 4:
+                await asyncio.sleep(0.01)
+            took = time.monotonic() - start
+            assert not app.settled  # the read still waits for the lock
+            release.set()
+        assert documents.table.cursor_row == 1
+        assert SHOWN_READ_WAIT <= took < SHOWN_READ_WAIT + 0.5, took

@@ -61,12 +61,14 @@ class EsctuiScreen(Screen[ResultT]):
         *,
         group: str | None = None,
         failed: Callable[[EsctuiError], object] | None = None,
+        hold_keys: bool = True,
     ) -> Worker[None]:
         """Run ``work`` (store reads or writes, nothing of Textual) in a thread; then, on the
         event loop, ``done(result)``. An ``EsctuiError`` goes to ``failed``, by default a
         notification. With a ``group`` a new call cancels the one still running (its result
         is dropped); without, calls run side by side. Any other exception is a bug: it stops
-        the app with its traceback, as it would on the loop."""
+        the app with its traceback, as it would on the loop. ``hold_keys=False``: work that no
+        key asked for (a running job's news), which the keys typed meanwhile never wait for."""
 
         async def run() -> None:
             try:
@@ -86,7 +88,8 @@ class EsctuiScreen(Screen[ResultT]):
             group=group or STORE_GROUP,
             exclusive=group is not None,
         )
-        self.app.hold_typed_keys_for(worker, showing=not self.drawn)
+        if hold_keys:
+            self.app.hold_typed_keys_for(worker, showing=not self.drawn)
         return worker
 
     def start_job(

@@ -61,7 +61,7 @@ class DocumentsScreen(ListScreen[list[Document], Document]):
         self.reload()
 
     def on_job_finished(self, message: JobFinished) -> None:
-        self.reload()
+        self.reload(hold_keys=False)
 
     def on_job_updated(self, message: JobUpdated) -> None:
         """An import adds pages: their count follows (read when the job commits new pages)."""
@@ -79,7 +79,7 @@ class DocumentsScreen(ListScreen[list[Document], Document]):
                     continue  # deleted meanwhile: the next reload drops it
             return found
 
-        self.store_call(counts, self._show_counts, group=self.PAGES_GROUP)
+        self.store_call(counts, self._show_counts, group=self.PAGES_GROUP, hold_keys=False)
 
     def _show_counts(self, counts: dict[str, int]) -> None:
         for document_id, count in counts.items():

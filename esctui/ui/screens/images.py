@@ -118,7 +118,7 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
 
     def on_job_finished(self, message: JobFinished) -> None:
         if message.job.document_id in (self.document_id, None):  # None: a sequence of imports
-            self.reload()
+            self.reload(hold_keys=False)
 
     def on_job_updated(self, message: JobUpdated) -> None:
         """Pages an import commits show up while it runs (looked for twice a second at most;
@@ -139,13 +139,14 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
 
         def changed(count: int) -> None:
             if count != len(self.parts):
-                self.reload()
+                self.reload(hold_keys=False)
 
         self.store_call(
             lambda: store.get_document(document_id).page_count,
             changed,
             group=self.COUNT_GROUP,
             failed=lambda _error: None,  # the document is gone: the job's end says so
+            hold_keys=False,
         )
 
     def _column_widths(self) -> dict[str, int]:

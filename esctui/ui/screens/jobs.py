@@ -90,14 +90,14 @@ class JobsScreen(ListScreen[list[Job], Job]):
         if job is None or job_id not in self.table.rows:
             if job_id not in self.asked_for:
                 self.asked_for.add(job_id)
-                self.action_reload()
+                self.action_reload(hold_keys=False)
             return
         self.table.update_cell(job_id, "result", self._result(job))
         if self.selected_id == job_id:
             self._show(job_id)
 
     def on_job_finished(self, message: JobFinished) -> None:
-        self.action_reload()
+        self.action_reload(hold_keys=False)
 
     def result_width(self) -> int:
         """The Result column: what the side panel and the other columns leave."""
@@ -113,9 +113,9 @@ class JobsScreen(ListScreen[list[Job], Job]):
     def job(self, job_id: str | None) -> Job | None:
         return next((job for job in self.items if job.id == job_id), None)
 
-    def action_reload(self) -> None:
+    def action_reload(self, hold_keys: bool = True) -> None:
         select, self.select = self.select, None
-        self.reload(select=select)
+        self.reload(select=select, hold_keys=hold_keys)
 
     def load(self) -> list[Job]:
         return self.store.list_jobs()

@@ -87,11 +87,14 @@ class ListScreen(EsctuiScreen[None], Generic[LoadedT, ItemT]):
         key = self.selected_id
         return next((item for item in self.items if item.id == key), None)
 
-    def reload(self, select: str | None = None, *, fallback_row: int | None = None) -> Worker[None]:
+    def reload(
+        self, select: str | None = None, *, fallback_row: int | None = None, hold_keys: bool = True
+    ) -> Worker[None]:
         """Read the list again (off the event loop) and show it; the cursor stays on
         ``select`` (default: the item it is on then) or, when that one is gone, goes to the
         row ``fallback_row`` (the item after a deleted one). A reload that replaces one still
-        running keeps what that one was to select (a new document, then the screen's return)."""
+        running keeps what that one was to select (a new document, then the screen's return).
+        ``hold_keys=False`` for a reload no key asked for (see ``store_call``)."""
         if select is None and fallback_row is None:
             select, fallback_row = self._wanted
         self._wanted = (select, fallback_row)
@@ -104,7 +107,9 @@ class ListScreen(EsctuiScreen[None], Generic[LoadedT, ItemT]):
             self._wanted = (None, None)
             self.load_failed(error)
 
-        return self.store_call(self.load, show, group=self.RELOAD_GROUP, failed=failed)
+        return self.store_call(
+            self.load, show, group=self.RELOAD_GROUP, failed=failed, hold_keys=hold_keys
+        )
 
     def show_items(
         self,

@@ -269,7 +269,9 @@ class ModelsScreen(ListScreen[list[Model], Model]):
             )
             self.show_items(models, select=newest.id if newest else None)
 
-        self.store_call(self.load, show, group=self.RELOAD_GROUP, failed=self.load_failed)
+        self.store_call(
+            self.load, show, group=self.RELOAD_GROUP, failed=self.load_failed, hold_keys=False
+        )
 
     # ------------------------------------------------------------------ rename, delete
 

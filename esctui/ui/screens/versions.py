@@ -89,14 +89,19 @@ class VersionsScreen(ListScreen[tuple[Document, list[Transcription]], Transcript
 
     def on_job_finished(self, message: JobFinished) -> None:
         if message.job.document_id == self.document_id:
-            self.reload()
+            self.reload(hold_keys=False)
 
     def reload(
-        self, select: str | None = None, *, fallback_row: int | None = None, recount: bool = True
+        self,
+        select: str | None = None,
+        *,
+        fallback_row: int | None = None,
+        hold_keys: bool = True,
+        recount: bool = True,
     ) -> Worker[None]:
         """Show the versions; ``recount`` counts their texts again (reads every page)."""
         self.recount = recount
-        return super().reload(select, fallback_row=fallback_row)
+        return super().reload(select, fallback_row=fallback_row, hold_keys=hold_keys)
 
     def load(self) -> tuple[Document, list[Transcription]]:
         doc = self.store.get_document(self.document_id)
