@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Checkbox, DataTable, DirectoryTree, Input, Select
@@ -13,7 +14,7 @@ from textual.widgets import Checkbox, DataTable, DirectoryTree, Input, Select
 from esctui.domain import Line, LineText
 from esctui.domain.text import printable
 from esctui.jobs.imports.images import LocalImagesImporter
-from esctui.jobs.runner import run_job
+from esctui.jobs.runner import JobContext, run_job
 from esctui.store import PageLayout, Store
 from esctui.ui.app import EsctuiApp
 from esctui.ui.screens.dialogs import ChoiceScreen, ConfirmScreen, DocumentFormScreen
@@ -422,7 +423,7 @@ async def test_export_and_xml_fields_have_borders_that_show_the_focus(
 class FailingJob(SteppedJob):
     """Fails at once with a long error, as a server's answer quoted in full."""
 
-    async def run(self, ctx) -> None:  # noqa: ANN001 - JobContext
+    async def run(self, ctx: JobContext) -> None:
         from esctui.domain.errors import EsctuiError
 
         ctx.start(1)
@@ -564,7 +565,7 @@ async def test_line_masks_count_lines_not_pages(
     """kraken is replaced by a box around each baseline: what is tested is the progress."""
     import esctui.jobs.masks as masks
 
-    def boxes(image, baselines, suppl_obj=None, topline=None):  # noqa: ANN001, ANN202, ARG001
+    def boxes(image: Any, baselines: Any, suppl_obj: Any = None, topline: Any = None) -> Any:
         return [
             [(x0, y0 - 5), (x1, y0 - 5), (x1, y0 + 5), (x0, y0 + 5)]
             for (x0, y0), (x1, _) in baselines
@@ -615,7 +616,7 @@ class GrowingImport(SteppedJob):
         self.store = store
         self.pages = pages
 
-    async def run(self, ctx) -> None:  # noqa: ANN001 - JobContext
+    async def run(self, ctx: JobContext) -> None:
         ctx.start(self.total)
         self.started.set()
         for page in self.pages:
