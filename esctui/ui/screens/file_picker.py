@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DirectoryTree, Input, Label, OptionList, Static
+from textual.widgets import Checkbox, DirectoryTree, Input, Label, OptionList, Static
 from textual.widgets.directory_tree import DirEntry
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
@@ -82,6 +82,7 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
         Binding("u", "parent", "Up a folder"),
         Binding("x", "clear", "Clear"),
         Binding("ctrl+s", "confirm", "Import"),
+        Binding("d", "toggle_option", "Duplicates"),
     ]
     MULTIPLE_ONLY = frozenset({"add_folder", "clear", "confirm", "focus_path"})
 
@@ -92,8 +93,13 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
         suffixes: Iterable[str] | None = None,
         multiple: bool = True,
         start: Path | None = None,
+        option: str | None = None,
     ) -> None:
+        """``option``: the label of a checkbox under the selection (toggled with d); its value
+        is ``option_value`` once the picker is closed."""
         super().__init__()
+        self.option = option
+        self.option_value = False
         self.title_text = title
         self.suffixes = frozenset(s.lower() for s in suffixes) if suffixes else None
         self.multiple = multiple
@@ -118,6 +124,8 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
                     with Vertical(classes="side"):
                         yield Label("Selected (0)", id="count")
                         yield OptionList(id="selected")
+                        if self.option:
+                            yield Checkbox(self.option, id="picker-option")
             placeholder = (
                 "a path, a folder, or a glob such as scans/*.tif"
                 if self.multiple
@@ -151,7 +159,15 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
             return self.multiple
         if action == "focus_path_one":
             return not self.multiple
+        if action == "toggle_option":
+            return self.multiple and self.option is not None
         return True
+
+    def action_toggle_option(self) -> None:
+        self.query_one("#picker-option", Checkbox).toggle()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.option_value = event.value
 
     # ------------------------------------------------------------------ selection
 
