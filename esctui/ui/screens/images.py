@@ -99,7 +99,7 @@ class ImagesScreen(StoreAccess, Screen[None]):
         self.reload()
 
     def on_resize(self) -> None:
-        if self.parts and self._page_width() != self.page_width:
+        if self.parts and self._column_widths()["page"] != self.page_width:
             self.reload()
 
     def on_job_finished(self, message: JobFinished) -> None:
@@ -128,25 +128,35 @@ class ImagesScreen(StoreAccess, Screen[None]):
         if count != len(self.parts):
             self.reload()
 
-    def _page_width(self) -> int:
-        """The Page column: what the other columns and the side panel leave of the width."""
+    def _column_widths(self) -> dict[str, int]:
+        """Widths of the # / Size / Regs / Lines columns, from their contents (never cut), and
+        the Page column: what they and the side panel leave of the width.
+
+        Given explicitly: a width DataTable works out itself comes only after the next idle
+        moment, so a table refilled while an import runs showed cut sizes in between."""
         width = self.size.width or 80
         table = width - max(SIDE_MIN, int(width * SIDE_SHARE))
-        digits = len(str(max(len(self.parts), 1)))
-        size_width = max((len(f"{p.width}x{p.height}") for p in self.parts), default=4)
-        others = 1 + max(digits, 1) + size_width + 4 + 5  # mark, #, Size, Regs, Lines
-        return max(MIN_PAGE_WIDTH, table - others - 2 * 6 - SCROLLBAR)
+        widths = {
+            "number": max(1, len(f"{len(self.parts):,}")),
+            "size": max([4, *(len(f"{p.width}x{p.height}") for p in self.parts)]),
+            "regions": max([4, *(len(f"{p.region_count:,}") for p in self.parts)]),
+            "lines": max([5, *(len(f"{p.line_count:,}") for p in self.parts)]),
+        }
+        others = 1 + sum(widths.values())  # the mark column too
+        widths["page"] = max(MIN_PAGE_WIDTH, table - others - 2 * 6 - SCROLLBAR)
+        return widths
 
     def _columns(self) -> None:
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        self.page_width = self._page_width()
+        widths = self._column_widths()
+        self.page_width = widths["page"]
         table.add_column(" ", key="mark", width=1)
-        table.add_column(Text("#", justify="right"), key="number")
+        table.add_column(Text("#", justify="right"), key="number", width=widths["number"])
         table.add_column("Page", key="page", width=self.page_width)
-        table.add_column("Size", key="size")
-        table.add_column(Text("Regs", justify="right"), key="regions")
-        table.add_column(Text("Lines", justify="right"), key="lines")
+        table.add_column("Size", key="size", width=widths["size"])
+        table.add_column(Text("Regs", justify="right"), key="regions", width=widths["regions"])
+        table.add_column(Text("Lines", justify="right"), key="lines", width=widths["lines"])
 
     def reload(self, select: str | None = None, *, at_row: int | None = None) -> None:
         """Read the pages again; the cursor stays on ``select`` (default: the same page) or,
