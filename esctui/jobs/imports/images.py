@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import glob
 import hashlib
 import io
@@ -26,7 +25,7 @@ from pathlib import Path
 from natsort import natsorted, ns
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from esctui.domain.errors import JobError
+from esctui.domain.errors import JobError, is_disk_full
 from esctui.domain.text import plural
 from esctui.formats.local_files import file_kind
 from esctui.jobs.runner import CommitBatches, JobContext
@@ -68,9 +67,6 @@ ORIENTATION_TAG = 0x0112
 
 class ImageRejectedError(JobError):
     """A file that cannot become a page; the message is the reason shown in the report."""
-
-
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass
@@ -161,7 +157,7 @@ def prepare_image(
     except FileNotFoundError as error:
         raise ImageRejectedError("the file is no longer there") from error
     except OSError as error:
-        if error.errno in DISK_FULL_ERRNOS:
+        if is_disk_full(error):
             raise
         if isinstance(error, UnidentifiedImageError):
             if _is_empty(path):
@@ -273,7 +269,7 @@ def _stage_frames(
         except ImageRejectedError as error:
             _frame_problem(problems, path, index, str(error))
         except OSError as error:
-            if error.errno in DISK_FULL_ERRNOS:
+            if is_disk_full(error):
                 raise
             _frame_problem(problems, path, index, f"the frame is corrupt or truncated ({error})")
         except (SyntaxError, ValueError, EOFError) as error:
