@@ -42,7 +42,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from pathlib import Path
@@ -696,7 +696,7 @@ _ZLIB_WBITS = {
 }
 
 
-async def _decoded_pieces(response: httpx.Response) -> AsyncIterator[bytes]:
+async def _decoded_pieces(response: httpx.Response) -> AsyncGenerator[bytes, None]:
     """The body after content decoding, in pieces of at most ``DECODE_PIECE`` bytes for gzip
     and deflate (httpx inflates each network chunk whole: a 64 KB chunk of a gzip bomb would be
     64 MB at once), so the byte cap bounds memory too. Other encodings: httpx's decoding."""
