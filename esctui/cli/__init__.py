@@ -127,3 +127,8 @@ def main(argv: Sequence[str] | None = None, *, open_app: OpenApp | None = None) 
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # the disk is full, a file cannot be read: a sentence, not a trace
+        from esctui.jobs.runner import os_error_sentence
+
+        cli.error(os_error_sentence(error, cli.data_dir, in_job=False))
+        return 1

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from esctui.domain import Job, JobStatus, Record
 from esctui.domain.errors import EsctuiError
+from esctui.domain.text import printable, printable_lines, terminal_safe_json
 from esctui.jobs.runner import JobKind, JobProgress, run_job
 from esctui.store import Store, resolve_data_dir
 
@@ -57,16 +58,24 @@ class CliContext:
         return self._store
 
     # ------------------------------------------------------------------ output
+    # Every line the CLI writes goes through these: names from files and servers (file names,
+    # IIIF labels, page and document names, errors quoting them) are shown with ``printable``,
+    # so an ESC, OSC or newline in a name can neither drive the terminal nor forge a line.
 
-    def print(self, text: str = "") -> None:
-        print(text)
+    def print(self, text: object = "") -> None:
+        """One line on stdout; a newline inside ``text`` is shown as ``\\n``."""
+        print(printable(text))
 
-    def error(self, text: str) -> None:
-        print(f"esctui: {text}", file=sys.stderr)
+    def print_block(self, text: object) -> None:
+        """Several lines (a description): line breaks kept, everything else made printable."""
+        print(printable_lines(text))
+
+    def error(self, text: object) -> None:
+        print(f"esctui: {printable(text)}", file=sys.stderr)
 
     def emit_json(self, value: Any) -> None:
-        json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
+        text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write(terminal_safe_json(text) + "\n")
 
     def show_list(
         self,
@@ -85,12 +94,11 @@ class CliContext:
         return EXIT_OK
 
     def table(self, rows: list[list[str]], headers: list[str]) -> None:
-        """A plain aligned table (no colours: output is often piped)."""
-        widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-        for row in [headers, *rows]:
-            print(
-                "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
-            )
+        """A plain aligned table (no colours: output is often piped); cells made printable."""
+        shown = [[printable(cell) for cell in row] for row in [headers, *rows]]
+        widths = [max(len(x) for x in col) for col in zip(*shown, strict=False)]
+        for row in shown:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip())
 
     # ------------------------------------------------------------------ jobs
 
@@ -155,6 +163,17 @@ class UsageError(EsctuiError):
     """A command line that asks for something impossible (exit status 2)."""
 
 
+def positive_int(text: str) -> int:
+    """An option's whole number of 1 or more (else a usage error, exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def exit_status(job: Job) -> int:
     """0 done, 3 done with items skipped, 1 failed, 130 cancelled."""
     if job.status == JobStatus.FAILED.value:
@@ -210,13 +229,13 @@ class _ProgressDisplay:
             )
 
             self._progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
-                TextColumn("{task.fields[current]}"),
+                TextColumn("{task.fields[current]}", markup=False),
                 console=Console(stderr=True),
                 transient=True,
             )
@@ -233,14 +252,14 @@ class _ProgressDisplay:
         if self._progress is not None:
             if self._task is None:
                 self._task = self._progress.add_task(
-                    snap.title, total=snap.total, rate="", current=""
+                    printable(snap.title), total=snap.total, rate="", current=""
                 )
             self._progress.update(
                 self._task,
                 completed=snap.done,
                 total=snap.total,
                 rate=f"{snap.rate:.1f}/s" if snap.rate is not None else "",
-                current=snap.current[-40:],
+                current=printable(snap.current)[-40:],
             )
             return
         import time
@@ -248,4 +267,4 @@ class _ProgressDisplay:
         now = time.monotonic()
         if now - self._last_line >= 2.0 or (snap.total and snap.done == snap.total):
             self._last_line = now
-            print(f"progress  {snap.describe()}", file=sys.stderr, flush=True)
+            print(f"progress  {printable(snap.describe())}", file=sys.stderr, flush=True)

@@ -105,7 +105,7 @@ def show_document(args: argparse.Namespace, cli: CliContext) -> int:
         f"line offset: {doc.line_offset}"
     )
     if doc.description:
-        cli.print(doc.description)
+        cli.print_block(doc.description)
     for key, value in doc.metadata.items():
         cli.print(f"  {key}: {value}")
     cli.table(

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext, add_command
+from esctui.cli.context import CliContext, add_command, positive_int
 
 if TYPE_CHECKING:
     from esctui.cli.context import Subcommands
@@ -24,7 +24,21 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         ("file", "the PDF file"),
         description="Scanned pages are extracted losslessly; other pages are rendered at --dpi.",
     )
-    p.add_argument("--dpi", type=int, default=300, help="resolution for rendered pages (300)")
+    p.add_argument(
+        "--dpi", type=_dpi, default=300, help="resolution for rendered pages (10 to 1200; 300)"
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="refuse pages larger than this many pixels (default 250 million)",
+    )
+    p.add_argument(
+        "--allow-duplicates",
+        action="store_true",
+        help="add a page even when the same image is already a page of the document",
+    )
     p.add_argument(
         "--text-layer",
         nargs="?",
@@ -42,7 +56,20 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
     )
 
 
+def _dpi(text: str) -> int:
+    """--dpi: a whole number from 10 to 1200 (else a usage error, exit status 2)."""
+    low, high = 10, 1200  # formats.pdf.MIN_DPI, MAX_DPI (not imported: pymupdf is heavy)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be from {low} to {high} dpi, not {value}")
+    return value
+
+
 def import_pdf(args: argparse.Namespace, cli: CliContext) -> int:
+    from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS
     from esctui.jobs.imports.pdf import PdfImporter
 
     doc = cli.store.get_document(args.document)
@@ -52,7 +79,14 @@ def import_pdf(args: argparse.Namespace, cli: CliContext) -> int:
     password = _read_password(args.file) if args.password else None
     return cli.run_job(
         PdfImporter(
-            cli.store, doc.id, args.file, dpi=args.dpi, text_layer=text_layer, password=password
+            cli.store,
+            doc.id,
+            args.file,
+            dpi=args.dpi,
+            text_layer=text_layer,
+            password=password,
+            max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+            allow_duplicates=args.allow_duplicates,
         )
     )
 

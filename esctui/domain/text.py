@@ -11,8 +11,12 @@ import re
 # line and paragraph separators, the bidi embeddings, overrides and isolates (they show text in
 # another order than it is), and invisible characters that stand for nothing (zero-width space,
 # byte-order mark, interlinear annotation marks). The joiners (ZWNJ, ZWJ) and the directional
-# marks (LRM, RLM, ALM) are kept: Persian, Arabic, Hebrew and Indic names need them.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b\u2028-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]")
+# marks (LRM, RLM, ALM) are kept: Persian, Arabic, Hebrew and Indic names need them. Lone
+# surrogates (the bytes of a file name that is not UTF-8, as os.fsdecode gives them) cannot be
+# written to a terminal at all: shown as \udcXX.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff\ufff9-\ufffb]"
+)
 _SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -41,7 +45,9 @@ def printable_lines(text: object) -> str:
 
 # What json.dumps leaves as it is among those: it escapes U+0000-U+001F inside strings, and
 # outside strings only its own indentation's newlines and spaces appear.
-_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200b\u2028-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]")
+_UNSAFE_IN_JSON = re.compile(
+    "[\x7f-\x9f\u200b\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff\ufff9-\ufffb]"
+)
 
 
 def terminal_safe_json(text: str) -> str:

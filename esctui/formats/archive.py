@@ -50,12 +50,12 @@ from esctui.formats.mets import (
 )
 from esctui.formats.page_names import NAME_RULES
 from esctui.formats.page_names import stem as _stem
-from esctui.formats.safe_zip import SkippedEntry
-from esctui.formats.sniff import HEAD_BYTES, IMAGE_SUFFIXES, XmlKind, sniff_image, sniff_xml
-from esctui.formats.zip_entries import (
+from esctui.formats.safe_zip import (
     EntryTooLarge,
+    SkippedEntry,
     size_problem,
 )
+from esctui.formats.sniff import HEAD_BYTES, IMAGE_SUFFIXES, XmlKind, sniff_image, sniff_xml
 
 _SIGNATURE_BYTES = 32
 

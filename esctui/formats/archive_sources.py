@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from esctui.domain.errors import EsctuiError
-from esctui.formats.safe_zip import SkippedEntry, ZipReadError
-from esctui.formats.zip_entries import (
+from esctui.formats.safe_zip import (
     DUPLICATE_REASON,
     EntryTooLarge,
+    SkippedEntry,
+    ZipReadError,
     copy_entry,
     entry_problem,
     is_macos_metadata,

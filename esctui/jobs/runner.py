@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import dataclasses
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from esctui.domain import Job, JobReport, JobStatus, now
-from esctui.domain.errors import EsctuiError
+from esctui.domain.errors import EsctuiError, is_disk_full
 from esctui.store import Store
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,12 @@ def format_seconds(seconds: float) -> str:
 ProgressCallback = Callable[[JobProgress], None]
 PROGRESS_INTERVAL = 0.1  # seconds between progress snapshots
 
+# The job whose ``run`` is running in this task (and the tasks and threads it starts): lets
+# ``CommitBatches`` record the job's counts with each commit without being handed the context.
+_running_job: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar(
+    "esctui_running_job", default=None
+)
+
 
 class JobContext:
     """What a running job sees of itself: progress reporting and the report to fill."""
@@ -119,6 +128,12 @@ class JobContext:
 
     def _total_or_none(self) -> int | None:
         return getattr(self, "_total", None)
+
+    def record_counts(self, done: int) -> None:
+        """Write the job's counts (``done`` items committed or left out) and report to its
+        record, inside a commit's transaction: a killed job's record shows what was committed,
+        not 0/0."""
+        self.store.save_job(dataclasses.replace(self.job, done=done))
 
     def snapshot(self) -> JobProgress:
         elapsed = time.monotonic() - self._started
@@ -210,6 +225,7 @@ async def run_job(
         job.id = job_id
     await asyncio.to_thread(store.save_job, job)
     ctx = JobContext(store, job, on_progress)
+    running = _running_job.set(ctx)
     try:
         await work.run(ctx)
         job.status = JobStatus.DONE.value
@@ -221,19 +237,48 @@ async def run_job(
     except EsctuiError as error:
         job.status = JobStatus.FAILED.value
         job.error = str(error)
+    except OSError as error:  # the disk is full, a folder cannot be read, ...
+        job.status = JobStatus.FAILED.value
+        job.error = os_error_sentence(error, store.root)
     except Exception as error:  # a bug or an unexpected library error: keep the job record
         log.exception("job %s failed", job.id)
         job.status = JobStatus.FAILED.value
         job.error = f"unexpected error: {type(error).__name__}: {error}"
+    finally:
+        _running_job.reset(running)
     _finish(store, job, ctx)
     return job
+
+
+def os_error_sentence(error: OSError, data_dir: Path | str, *, in_job: bool = True) -> str:
+    """An operating-system error (disk full, permission denied, ...) as a sentence naming the
+    file or folder, and saying that what was committed before it is kept."""
+    from esctui.domain.text import printable
+
+    stopped = "the job stopped" if in_job else "nothing more was written"
+    kept = "the pages committed before are kept whole" if in_job else "what was saved is kept"
+    if is_disk_full(error):
+        return (
+            f"the disk holding {printable(data_dir)} is full: {stopped}; {kept}. "
+            "Free some space and try again."
+        )
+    where = error.filename if error.filename is not None else ""
+    what = f" ({printable(os.fsdecode(where))})" if where else ""
+    reason = (error.strerror or type(error).__name__).rstrip(".").lower()
+    return f"{reason}{what}: {stopped}; {kept}."
 
 
 def _finish(store: Store, job: Job, ctx: JobContext) -> None:
     ctx.closed = True
     job.finished = now()
     job.report = ctx.report
-    store.save_job(job)
+    try:
+        store.save_job(job)
+    except OSError as error:  # a full disk: the caller still gets the job and its report
+        log.warning("job %s: its record could not be saved: %s", job.id, error)
+        if job.status != JobStatus.FAILED.value or not job.error:
+            job.status = JobStatus.FAILED.value
+            job.error = os_error_sentence(error, store.root)
     if ctx._on_progress is not None:
         ctx._on_progress(ctx.snapshot())
 
@@ -312,8 +357,12 @@ class CommitBatches(Generic[T]):
     """Items prepared by a job, committed to the store in batches.
 
     A batch is committed (in a thread, see ``finish_in_thread``) once ``every_seconds`` have
-    passed since the last commit or it holds ``every_items``; whatever is left is committed when
-    the ``async with`` block ends, also on a cancel or an error, so prepared pages are kept whole::
+    passed since the last commit or it holds ``every_items``; a timer commits what waits
+    ``every_seconds`` after the last commit even when no item follows (a page staged while the
+    next download stalls is committed within about a second); whatever is left is committed
+    when the ``async with`` block ends, also on a cancel or an error, so prepared pages are
+    kept whole. Inside ``run_job`` each commit also writes the job's counts to its record, in
+    the same transaction::
 
         async with CommitBatches(self._commit) as batches:
             for item in ...:
@@ -332,24 +381,71 @@ class CommitBatches(Generic[T]):
         self.every_items = every_items
         self._batch: list[T] = []
         self._last_commit = time.monotonic()
+        self._job = _running_job.get()
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_error: BaseException | None = None
 
     async def add(self, *items: T) -> None:
+        self._raise_timer_error()
         self._batch.extend(items)
+        if not self._batch:
+            return
         due = time.monotonic() - self._last_commit >= self.every_seconds
-        if self._batch and (due or len(self._batch) >= self.every_items):
+        if due or len(self._batch) >= self.every_items:
             await self.flush()
+        else:
+            self._arm_timer()
 
     async def flush(self) -> None:
-        batch, self._batch = self._batch, []
-        if batch:
-            await finish_in_thread(self._commit, batch)
-        self._last_commit = time.monotonic()
+        async with self._lock:
+            batch, self._batch = self._batch, []
+            done = self._job.job.done if self._job is not None else 0  # items up to this batch
+            if batch:
+                await finish_in_thread(self._commit_and_record, batch, done)
+            self._last_commit = time.monotonic()
+
+    def _commit_and_record(self, batch: list[T], done: int) -> None:
+        if self._job is None:
+            self._commit(batch)
+            return
+        with self._job.store.transaction():
+            self._commit(batch)
+            self._job.record_counts(done)
+
+    def _arm_timer(self) -> None:
+        if self._timer is None or self._timer.done():
+            wait = max(0.0, self.every_seconds - (time.monotonic() - self._last_commit))
+            self._timer = asyncio.get_running_loop().create_task(self._flush_later(wait))
+
+    async def _flush_later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        try:
+            await self.flush()
+        except Exception as error:  # raised in the job by its next add() or at the end
+            self._timer_error = error
+
+    def _raise_timer_error(self) -> None:
+        if self._timer_error is not None:
+            error, self._timer_error = self._timer_error, None
+            raise error
+
+    async def _stop_timer(self) -> None:
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        self._timer = None
 
     async def __aenter__(self) -> CommitBatches[T]:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.flush()
+        try:
+            await self._stop_timer()
+        finally:
+            await self.flush()
+        self._raise_timer_error()
 
 
 async def finish_in_thread(function: Callable[..., R], *args: object) -> R:

@@ -11,7 +11,9 @@ What ``send`` guarantees:
 
 * **a total deadline** (``RequestLimits.deadline``): the whole request, retries and waits
   included, ends within it. httpx's own read timeout restarts on every byte, so a server that
-  trickles one byte a second would otherwise keep a request alive for ever;
+  trickles one byte a second would otherwise keep a request alive for ever. With ``min_rate``
+  (bytes a second) the deadline grows with the answer's size (declared or received so far):
+  a large image gets the time it needs at that rate, a trickle still ends;
 * **a byte cap** (``max_bytes``) checked while the body streams in (JSON answers too), and
   against ``Content-Length`` before anything is read;
 * **retries** with exponential backoff and jitter on 408/429/502/503/504, connect errors,
@@ -39,11 +41,12 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Iterator, Mapping
+import zlib
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -77,6 +80,8 @@ class RequestLimits:
     retries: int = 3  # attempts after the first
     backoff: float = 0.5  # first wait; doubled each time, plus up to 25 % jitter
     max_retry_after: float = 60.0  # the longest wait a server's Retry-After may ask for
+    min_rate: float = 0.0  # bytes/s: the deadline grows by 1 s per min_rate bytes (0: fixed)
+    retry_statuses: frozenset[int] = RETRY_STATUSES  # error statuses worth another attempt
 
     def with_(self, **changes: Any) -> RequestLimits:
         """A copy with some limits changed."""
@@ -148,6 +153,20 @@ class HttpStatusError(NetError):
             return None
 
 
+class BodyWriter(Protocol):
+    """Where ``send(into=...)`` writes a body: a binary file, or anything with these methods
+    (``seek(0)`` and ``truncate()`` start again for a retry). An exception raised by ``write``
+    (say, the bytes are not an image) ends the request and reaches the caller as it is."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def seek(self, offset: int, /) -> object: ...
+
+    def truncate(self) -> object: ...
+
+    def tell(self) -> int: ...
+
+
 # --------------------------------------------------------------------------------------------
 # The answer
 
@@ -161,6 +180,7 @@ class HttpResponse:
     content: bytes
     url: str  # the final URL, after redirects (not redacted: do not show it)
     size: int = 0  # bytes received (also when the body went into a file)
+    attempts: int = 1  # how many times the request was sent
 
     @property
     def content_type(self) -> str:
@@ -342,8 +362,9 @@ async def send(
     data: Mapping[str, Any] | None = None,
     files: Mapping[str, tuple[str, Path | bytes, str]] | None = None,
     content: bytes | None = None,
-    into: IO[bytes] | None = None,
+    into: BodyWriter | None = None,
     idempotent: bool | None = None,
+    on_retry: Callable[[NetError], None] | None = None,
 ) -> HttpResponse:
     """Make one request with deadline, byte cap, retries and bounded redirects.
 
@@ -364,27 +385,59 @@ async def send(
         idempotent = method in IDEMPOTENT_METHODS
     target = _Target(method, url, params, dict(headers or {}), json, data, files, content)
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    deadline_at = started + limits.deadline
+    deadline = _Deadline(loop.time(), limits)
     attempts = 0
     while True:
         attempts += 1
         try:
-            async with asyncio.timeout_at(deadline_at):
-                return await _attempt(client, target, limits, secrets, into)
+            async with asyncio.timeout_at(deadline.at) as scope:
+                deadline.scope = scope
+                response = await _attempt(client, target, limits, secrets, into, deadline)
+            response.attempts = attempts
+            return response
         except TimeoutError:
-            raise _deadline_error(target, limits, secrets, attempts) from None
+            raise _deadline_error(target, limits, secrets, attempts, deadline) from None
         except _Retry as failure:
             may_retry = idempotent or not failure.reached_server or failure.not_taken
             if not may_retry or attempts > limits.retries:
                 raise _give_up(failure.error, attempts) from None
             wait = _backoff(limits, attempts, failure.retry_after)
-            remaining = deadline_at - loop.time()
+            remaining = deadline.at - loop.time()
             if failure.retry_after is not None and failure.retry_after > limits.max_retry_after:
                 raise _busy_error(failure, limits, secrets, attempts) from None
             if wait >= remaining:
                 raise _give_up(failure.error, attempts) from None
+            if on_retry is not None:
+                on_retry(failure.error)
             await asyncio.sleep(wait)
+
+
+class _Deadline:
+    """When a request must end: ``limits.deadline`` after it started, plus, with
+    ``limits.min_rate``, one second per ``min_rate`` bytes of its answer (declared or read)."""
+
+    def __init__(self, started: float, limits: RequestLimits) -> None:
+        self.started = started
+        self.base = limits.deadline
+        self.min_rate = limits.min_rate
+        self.at = started + limits.deadline
+        self.size = 0
+        self.scope: asyncio.Timeout | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.at - self.started
+
+    def grow_for(self, size: int) -> None:
+        """Allow the time ``size`` bytes need at ``min_rate`` (never less than before)."""
+        if self.min_rate <= 0 or size <= self.size:
+            return
+        self.size = size
+        at = self.started + self.base + size / self.min_rate
+        if at > self.at:
+            self.at = at
+            if self.scope is not None:
+                self.scope.reschedule(at)
 
 
 def _backoff(limits: RequestLimits, attempts: int, retry_after: float | None) -> float:
@@ -401,13 +454,24 @@ def _give_up(error: NetError, attempts: int) -> NetError:
 
 
 def _deadline_error(
-    target: _Target, limits: RequestLimits, secrets: tuple[str, ...], attempts: int
+    target: _Target,
+    limits: RequestLimits,
+    secrets: tuple[str, ...],
+    attempts: int,
+    deadline: _Deadline | None = None,
 ) -> DeadlineError:
     host = host_of(target.url)
     shown = display_url(target.url, secrets)
+    seconds = deadline.seconds if deadline is not None else limits.deadline
+    allowed = "the time esctui allows for one request"
+    if limits.min_rate > 0:
+        allowed = (
+            f"the time esctui allows for this request ({_seconds(limits.deadline)}, plus 1 s "
+            f"per {size_text(int(limits.min_rate))} of its answer)"
+        )
     return DeadlineError(
         f"{host} did not finish answering {target.method} {shown} within "
-        f"{_seconds(limits.deadline)}, the time esctui allows for one request{_tried(attempts)}; "
+        f"{_seconds(round(seconds, 1))}, {allowed}{_tried(attempts)}; "
         "the server may be overloaded or the connection too slow",
         host=host,
         url=shown,
@@ -438,7 +502,8 @@ async def _attempt(
     target: _Target,
     limits: RequestLimits,
     secrets: tuple[str, ...],
-    into: IO[bytes] | None,
+    into: BodyWriter | None,
+    deadline: _Deadline | None = None,
 ) -> HttpResponse:
     """One attempt: the request and the redirects it leads to."""
     method, url, params = target.method, target.url, target.params
@@ -460,7 +525,7 @@ async def _attempt(
             if into is not None:
                 into.seek(0)
                 into.truncate()
-            outcome = await _exchange(client, request, limits, secrets, into, first_host)
+            outcome = await _exchange(client, request, limits, secrets, into, first_host, deadline)
         if isinstance(outcome, HttpResponse):
             return outcome
         here = urlsplit(str(request.url))
@@ -526,8 +591,9 @@ async def _exchange(
     request: httpx.Request,
     limits: RequestLimits,
     secrets: tuple[str, ...],
-    into: IO[bytes] | None,
+    into: BodyWriter | None,
     first_host: str,
+    deadline: _Deadline | None = None,
 ) -> HttpResponse | _Redirect:
     """Send one request and read its answer under the byte cap."""
     host = host_of(request.url)
@@ -563,7 +629,7 @@ async def _exchange(
                 content_type=response.headers.get("content-type", ""),
                 method=request.method,
             )
-            if status in RETRY_STATUSES:
+            if status in limits.retry_statuses:
                 raise _Retry(
                     refused,
                     reached_server=True,
@@ -574,8 +640,10 @@ async def _exchange(
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limits.max_bytes:
             raise _too_large(host, request, shown, limits, via, declared=int(declared))
+        if deadline is not None and declared.isdigit():
+            deadline.grow_for(int(declared))
         try:
-            content = await _read_body(response, limits.max_bytes, into)
+            content = await _read_body(response, limits.max_bytes, into, deadline=deadline)
         except _TooLarge:
             raise _too_large(host, request, shown, limits, via) from None
         size = len(content) if into is None else into.tell()
@@ -591,24 +659,74 @@ class _TooLarge(Exception):
 
 
 async def _read_body(
-    response: httpx.Response, cap: int, into: IO[bytes] | None, *, truncate: bool = False
+    response: httpx.Response,
+    cap: int,
+    into: BodyWriter | None,
+    *,
+    truncate: bool = False,
+    deadline: _Deadline | None = None,
 ) -> bytes:
-    """The body, at most ``cap`` bytes: beyond it, ``_TooLarge`` (or the first ``cap`` bytes
-    with ``truncate``). With ``into``, chunks go there and b"" is returned."""
+    """The body, at most ``cap`` bytes (counted after content decoding, so a gzip bomb stops at
+    the cap too): beyond it, ``_TooLarge`` (or the first ``cap`` bytes with ``truncate``). With
+    ``into``, chunks go there and b"" is returned."""
     body = bytearray()
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > cap:
-            if truncate:
-                body += chunk[: cap - len(body)]
-                return bytes(body)
-            raise _TooLarge
-        if into is None:
-            body += chunk
-        else:
-            into.write(chunk)
+    async with contextlib.aclosing(_decoded_pieces(response)) as pieces:
+        async for chunk in pieces:
+            size += len(chunk)
+            if deadline is not None:
+                deadline.grow_for(size)
+            if size > cap:
+                if truncate:
+                    body += chunk[: cap - len(body)]
+                    return bytes(body)
+                raise _TooLarge
+            if into is None:
+                body += chunk
+            else:
+                into.write(chunk)
     return bytes(body)
+
+
+DECODE_PIECE = 1 << 20  # the most one compressed chunk may inflate to at a time
+_ZLIB_WBITS = {
+    "gzip": zlib.MAX_WBITS | 16,
+    "x-gzip": zlib.MAX_WBITS | 16,
+    "deflate": zlib.MAX_WBITS,
+}
+
+
+async def _decoded_pieces(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The body after content decoding, in pieces of at most ``DECODE_PIECE`` bytes for gzip
+    and deflate (httpx inflates each network chunk whole: a 64 KB chunk of a gzip bomb would be
+    64 MB at once), so the byte cap bounds memory too. Other encodings: httpx's decoding."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in _ZLIB_WBITS:
+        async for chunk in response.aiter_bytes():
+            yield chunk
+        return
+    inflate = zlib.decompressobj(_ZLIB_WBITS[encoding])
+    started = False
+    try:
+        async for raw in response.aiter_raw():
+            data = raw
+            while data:
+                try:
+                    piece = inflate.decompress(data, DECODE_PIECE)
+                except zlib.error:
+                    if started or encoding != "deflate":
+                        raise
+                    inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without its header
+                    piece = inflate.decompress(data, DECODE_PIECE)
+                started = True
+                data = inflate.unconsumed_tail
+                if piece:
+                    yield piece
+        tail = inflate.flush()
+        if tail:
+            yield tail
+    except zlib.error as error:
+        raise httpx.DecodingError(f"the compressed answer is damaged ({error})") from None
 
 
 def _too_large(

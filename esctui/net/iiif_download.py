@@ -19,6 +19,12 @@ Every job yields exactly one ``DownloadResult``. Files appear in ``dest_dir`` on
 verified by Pillow (they are written to a hidden ``.part`` file first, then renamed); a cancelled
 download removes its ``.part`` file.
 
+Transport: ``net.http.send`` (retries, Retry-After, redirects, errors in words). Each image has
+a byte cap (``max_image_bytes``, counted after content decoding, so a gzip bomb stops there
+too) and a total deadline that grows with its size (``IMAGE_DEADLINE`` plus 1 s per
+``IMAGE_MIN_RATE`` bytes): an endless or trickling answer ends, a large image on a slow line
+does not. A full disk stops the whole download (``OSError``), not just one page.
+
 Speed and politeness: one connection pool with keep-alive, ``concurrency`` downloads at once
 (default 8, as many as a browser opens to one host), halved for a host that answers 429 or 503;
 ``info.json`` is fetched only when the manifest does not say enough (``info_json="auto"``).
@@ -40,22 +46,25 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 from urllib.parse import urlsplit
 
-import httpx
 from PIL import Image
 
+from esctui.domain.errors import is_disk_full
 from esctui.formats.iiif import IiifError, IiifManifest, ImageService, image_url_from_info
-from esctui.net.iiif_fetch import (
-    DEFAULT_CONCURRENCY,
-    MAX_INFO_BYTES,
-    Permanent,
-    Retryable,
-    RetryPolicy,
-    check_status,
-    get_bytes,
-    make_client,
-    transport_failure,
-    tried_times,
+from esctui.net.http import (
+    MB,
+    HttpClient,
+    HttpStatusError,
+    NetError,
+    RequestLimits,
+    ResponseTooLargeError,
+    size_text,
 )
+from esctui.net.iiif_fetch import DEFAULT_CONCURRENCY, MAX_INFO_BYTES, get_bytes, make_client
+
+DEFAULT_MAX_IMAGE_BYTES = 200 * MB  # one page image: far above any real scan, stops a flood
+IMAGE_DEADLINE = 60.0  # seconds for one image, plus 1 s per IMAGE_MIN_RATE bytes of it
+IMAGE_MIN_RATE = 64 * 1024  # bytes a second: slower than this, a large image times out
+BUSY_STATUSES = frozenset({429, 503})
 
 InfoJsonPolicy = Literal["auto", "always", "never"]
 ProgressCallback = Callable[[int, int], None]
@@ -158,21 +167,56 @@ class _Fetched:
     attempts: int
 
 
+class _NotAnImage(Exception):
+    """The first bytes of an answer are markup, or it is empty: another URL will not help."""
+
+
+class _PartFile:
+    """A ``.part`` file that ``send(into=...)`` writes: hashed as it is written, refused at the
+    first chunk when it is markup (an HTML error page) instead of an image."""
+
+    def __init__(self, handle: BinaryIO, url: str) -> None:
+        self.handle = handle
+        self.url = url
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        if self.size == 0 and (kind := _markup_kind(data)):
+            what = "a web page (HTML)" if kind == "HTML" else "an XML document"
+            raise _NotAnImage(f"the server sent {what} instead of an image for {self.url}")
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def seek(self, offset: int) -> int:  # a retry starts again
+        self.digest = hashlib.sha256()
+        self.size = 0
+        return self.handle.seek(offset)
+
+    def truncate(self) -> int:
+        return self.handle.truncate()
+
+    def tell(self) -> int:
+        return self.handle.tell()
+
+
 class _Downloader:
     """Shared state of one download_images run."""
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: HttpClient,
         dest_dir: Path,
-        policy: RetryPolicy,
+        limits: RequestLimits,
         concurrency: int,
         max_width: int | None,
         info_json: InfoJsonPolicy,
     ) -> None:
         self.client = client
         self.dest_dir = dest_dir
-        self.policy = policy
+        self.limits = limits  # for one image
         self.concurrency = concurrency
         self.max_width = max_width
         self.info_json = info_json
@@ -190,6 +234,10 @@ class _Downloader:
             return await self._download(job)
         except asyncio.CancelledError:
             raise
+        except OSError as error:
+            if is_disk_full(error):
+                raise  # every page would fail the same way: the import stops, in words
+            return self._failed(job, "", f"the image could not be saved: {error}", 0)
         except Exception as error:  # a bug must not stop the other pages
             return self._failed(job, "", f"unexpected error: {error!r}", 0)
 
@@ -208,7 +256,7 @@ class _Downloader:
         )
         tried: list[str] = []
         attempts = 0
-        first_error: Permanent | None = None
+        first_error: Exception | None = None
         info_done = False
 
         async def next_url() -> str | None:
@@ -226,13 +274,26 @@ class _Downloader:
 
         while (url := await next_url()) is not None:
             tried.append(url)
+            if urlsplit(url).scheme.lower() not in ("http", "https"):
+                first_error = first_error or _NotAnImage(
+                    f"cannot download {url}: not a valid web address"
+                )
+                continue
             try:
                 fetched = await self._fetch_to_part_file(url, job)
-            except Permanent as failure:
+            except _NotAnImage as failure:
+                first_error = first_error or failure
+                attempts += 1
+                break  # not an image: another URL will not help
+            except NetError as failure:
                 first_error = first_error or failure
                 attempts += failure.attempts
-                if failure.status is None:
-                    break  # not an image, or gave up retrying: another URL will not help
+                refused = (
+                    isinstance(failure, HttpStatusError)
+                    and failure.status not in self.limits.retry_statuses
+                )
+                if not refused:
+                    break  # gave up retrying, too large, too slow: another URL will not help
                 continue  # refused (400, 404, 501, ...): info.json may give a URL that works
             attempts += fetched.attempts
             return await self._finish(job, fetched, attempts)
@@ -241,66 +302,56 @@ class _Downloader:
 
     async def _url_from_info(self, service: ImageService) -> str | None:
         """The best URL per the service's info.json; None when it cannot be read."""
+        limits = self.client.limits.with_(
+            retries=1,
+            backoff=self.limits.backoff,
+            max_retry_after=5.0,
+            max_bytes=MAX_INFO_BYTES,
+        )
         try:
             async with self._host(service.info_url).slot():
-                data = await get_bytes(
-                    self.client,
-                    service.info_url,
-                    RetryPolicy(1, self.policy.backoff, 5.0),
-                    limit=MAX_INFO_BYTES,
-                )
+                data = await get_bytes(self.client, service.info_url, limits)
             return image_url_from_info(_json_object(data), max_width=self.max_width)
-        except (IiifError, ValueError):
+        except (IiifError, ValueError, RecursionError):
             return None
 
     async def _fetch_to_part_file(self, url: str, job: CanvasDownload) -> _Fetched:
-        """GET url into a hidden .part file with retries; raises Permanent when it gives up."""
-        last: Retryable | None = None
-        for attempt in range(self.policy.retries + 1):
-            part = self.dest_dir / f".canvas_{job.index + 1:05d}.{uuid.uuid4().hex[:8]}.part"
-            keep = False
-            try:
-                size, digest = await self._stream_once(url, part)
-                keep = True
-                return _Fetched(url, part, size, digest, attempt + 1)
-            except Permanent as failure:
-                failure.attempts = attempt + 1
-                raise
-            except Retryable as failure:
-                last = failure
-                if failure.busy:
-                    self._host(url).slow_down()
-            finally:
-                if not keep:
-                    part.unlink(missing_ok=True)
-            if attempt < self.policy.retries:
-                await asyncio.sleep(self.policy.delay(attempt, last))
-        assert last is not None
-        attempts = self.policy.retries + 1
-        raise Permanent(f"{last}{tried_times(attempts)}", attempts=attempts)
+        """GET url into a hidden .part file (retries, deadline and cap: ``net.http``); raises
+        NetError or _NotAnImage when it gives up. A full disk raises OSError."""
+        part = self.dest_dir / f".canvas_{job.index + 1:05d}.{uuid.uuid4().hex[:8]}.part"
+        host = self._host(url)
 
-    async def _stream_once(self, url: str, part: Path) -> tuple[int, str]:
-        digest = hashlib.sha256()
-        size = 0
-        async with self._host(url).slot():
-            try:
-                async with self.client.stream("GET", url) as response:
-                    check_status(response, url)
-                    with await _open_for_writing(part) as out:
-                        async for chunk in response.aiter_bytes():
-                            if size == 0 and (kind := _markup_kind(chunk)):
-                                what = "a web page (HTML)" if kind == "HTML" else "an XML document"
-                                raise Permanent(
-                                    f"the server sent {what} instead of an image for {url}"
-                                )
-                            out.write(chunk)
-                            digest.update(chunk)
-                            size += len(chunk)
-            except httpx.HTTPError as error:
-                raise transport_failure(error, url, self.client) from None
-        if size == 0:
-            raise Permanent(f"the server sent an empty file for {url}")
-        return size, digest.hexdigest()
+        def on_retry(error: NetError) -> None:
+            if isinstance(error, HttpStatusError) and error.status in BUSY_STATUSES:
+                host.slow_down()
+
+        keep = False
+        try:
+            handle = await _open_for_writing(part)
+            with handle:
+                writer = _PartFile(handle, url)
+                async with host.slot():
+                    try:
+                        response = await self.client.send(
+                            "GET", url, limits=self.limits, into=writer, on_retry=on_retry
+                        )
+                    except ResponseTooLargeError as error:
+                        error.args = (
+                            f"{error} (the limit per image is {size_text(self.limits.max_bytes)}: "
+                            "change it with --max-image-mb)",
+                        )
+                        raise
+                    except HttpStatusError as error:
+                        if error.status in BUSY_STATUSES:
+                            host.slow_down()
+                        raise
+            if writer.size == 0:
+                raise _NotAnImage(f"the server sent an empty file for {url}")
+            keep = True
+            return _Fetched(url, part, writer.size, writer.digest.hexdigest(), response.attempts)
+        finally:
+            if not keep:
+                part.unlink(missing_ok=True)
 
     async def _finish(
         self, job: CanvasDownload, fetched: _Fetched, attempts: int
@@ -380,11 +431,13 @@ async def download_images(
     jobs: list[CanvasDownload],
     dest_dir: Path,
     *,
-    client: httpx.AsyncClient | None = None,
+    client: HttpClient | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     retries: int = 4,
     backoff: float = 0.5,
     max_retry_after: float = 60.0,
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+    image_deadline: float = IMAGE_DEADLINE,
     max_width: int | None = None,
     info_json: InfoJsonPolicy = "auto",
     already_done: Iterable[str] = (),
@@ -396,8 +449,10 @@ async def download_images(
     Yields one ``DownloadResult`` per job: SKIPPED for keys in ``already_done`` (resume),
     DOWNLOADED with the verified file, or FAILED with a reason in words. Results come as they
     finish, or in canvas order with ``in_order=True``. Timeouts, cut connections, 5xx and 429
-    are retried ``retries`` times with exponential ``backoff`` (Retry-After honoured, capped at
-    ``max_retry_after`` seconds). ``on_progress(finished, total)`` is called per result.
+    are retried ``retries`` times with exponential ``backoff`` (Retry-After honoured up to
+    ``max_retry_after`` seconds). An image larger than ``max_image_bytes`` fails, as does one
+    that does not arrive within ``image_deadline`` seconds plus 1 s per ``IMAGE_MIN_RATE``
+    bytes. ``on_progress(finished, total)`` is called per result.
     ``info_json``: "auto" reads the service's info.json only when the manifest does not say
     enough or the first URL is refused; "always" reads it first; "never" does not.
     Use ``contextlib.aclosing`` (or let cancellation happen) so stopping early cleans up.
@@ -405,10 +460,17 @@ async def download_images(
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     done_keys = set(already_done)
+    image_limits = dict(
+        retries=retries,
+        backoff=backoff,
+        max_retry_after=max_retry_after,
+        max_bytes=max_image_bytes,
+        deadline=image_deadline,
+        min_rate=IMAGE_MIN_RATE,
+    )
     results = _download_unordered(
-        jobs, dest_dir, client, concurrency, RetryPolicy(retries, backoff, max_retry_after),
-        max_width, info_json, done_keys,
-    )  # fmt: skip
+        jobs, dest_dir, client, concurrency, image_limits, max_width, info_json, done_keys
+    )
     if in_order:
         results = in_canvas_order(results, jobs)
     finished = 0
@@ -425,9 +487,9 @@ async def download_images(
 async def _download_unordered(
     jobs: list[CanvasDownload],
     dest_dir: Path,
-    client: httpx.AsyncClient | None,
+    client: HttpClient | None,
     concurrency: int,
-    policy: RetryPolicy,
+    image_limits: dict[str, float],
     max_width: int | None,
     info_json: InfoJsonPolicy,
     done_keys: set[str],
@@ -435,24 +497,33 @@ async def _download_unordered(
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(make_client(concurrency=concurrency))
-        downloader = _Downloader(client, dest_dir, policy, concurrency, max_width, info_json)
+        limits = client.limits.with_(**image_limits)
+        downloader = _Downloader(client, dest_dir, limits, concurrency, max_width, info_json)
         pending: deque[CanvasDownload] = deque()
         for job in jobs:
             if job.key in done_keys:
                 yield DownloadResult(job.index, job.key, job.label, DownloadStatus.SKIPPED)
             else:
                 pending.append(job)
-        finished: asyncio.Queue[DownloadResult] = asyncio.Queue()
+        finished: asyncio.Queue[DownloadResult | BaseException] = asyncio.Queue()
 
         async def worker() -> None:
-            while pending:
-                await finished.put(await downloader.download(pending.popleft()))
+            try:
+                while pending:
+                    await finished.put(await downloader.download(pending.popleft()))
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:  # a full disk: every download stops, in words
+                await finished.put(error)
 
         expected = len(pending)
         workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, expected))]
         try:
             for _ in range(expected):
-                yield await finished.get()
+                result = await finished.get()
+                if isinstance(result, BaseException):
+                    raise result
+                yield result
         finally:
             for task in workers:
                 task.cancel()

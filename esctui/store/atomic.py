@@ -144,7 +144,10 @@ class AtomicJSONStorage(Storage):
         return file_signature(self.path) != self.signature
 
     def encode(self) -> bytes:
-        return json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """The table as UTF-8 JSON. A lone surrogate (a non-UTF-8 file name that reached a
+        record) is written as the JSON escape ``\\udcXX``: valid JSON, read back the same."""
+        text = json.dumps(self._data, ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
 
     def flush(self) -> None:
         """Write the data if it changed."""

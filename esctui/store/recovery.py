@@ -124,8 +124,20 @@ def fail_interrupted_jobs(jobs: Table) -> None:
             jobs.update(
                 {
                     "status": JobStatus.FAILED.value,
-                    "error": "interrupted (process ended)",
+                    "error": interrupted_message(int(row.get("done", 0)), int(row.get("total", 0))),
                     "finished": now(),
                 },
                 _ROW.id == row["id"],
             )
+
+
+def interrupted_message(done: int, total: int) -> str:
+    """What a job's record says when its process ended while it ran: the counts its last
+    commit recorded (what was committed), not 0/0."""
+    if not done:
+        return "interrupted (process ended) before anything was committed"
+    of = f" of {total:,}" if total else ""
+    return (
+        f"interrupted (process ended) after {done:,}{of} items; what was committed until then "
+        "is kept"
+    )

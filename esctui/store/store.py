@@ -343,14 +343,23 @@ class Store:
         return folder
 
     def add_parts(
-        self, document_id: str, staged: Iterable[StagedFile], *, skip_duplicates: bool = True
+        self,
+        document_id: str,
+        staged: Iterable[StagedFile],
+        *,
+        skip_duplicates: bool = True,
+        same: str = "sha256",
     ) -> tuple[list[Part], list[tuple[StagedFile, str]]]:
         """Append staged page images to the document, in the given order (one transaction).
 
         Returns the pages added and, with ``skip_duplicates``, the staged files left out because
-        a page with the same SHA-256 is already in the document (with that page's name). The
+        a page with the same ``same`` ("sha256": the same image bytes, also twice in ``staged``;
+        "external_id": the same IIIF canvas, committed before: the frames of one canvas's
+        multi-page image are all kept) is already in the document (with that page's name). The
         check runs under the lock, so two processes importing at once cannot both add a page.
         """
+        if same not in ("sha256", "external_id"):
+            raise ValueError(f"cannot tell duplicates by {same!r}")
         staged = list(staged)
         doc_dir = self.document_dir(document_id)
         (doc_dir / "images").mkdir(exist_ok=True)
@@ -360,11 +369,12 @@ class Store:
         with self.transaction():
             table = self._parts(document_id)
             rows = table.all()
-            seen = {r["sha256"]: r["name"] for r in rows}
+            seen = {r.get(same): r["name"] for r in rows if r.get(same)}
             order = max((r["order"] for r in rows), default=-1) + 1
             for item in staged:
-                if skip_duplicates and item.sha256 in seen:
-                    duplicates.append((item, seen[item.sha256]))
+                key = getattr(item, same)
+                if skip_duplicates and key and key in seen:
+                    duplicates.append((item, seen[key]))
                     continue
                 part = Part(
                     document_id=document_id,
@@ -388,7 +398,8 @@ class Store:
                     os.replace(src, target)
                     self.on_rollback(partial(target.unlink, missing_ok=True))
                 table.insert(part.to_record())
-                seen[item.sha256] = item.name
+                if key and same == "sha256":
+                    seen[key] = item.name
                 added.append(part)
                 order += 1
             if added and self.durable:  # the renames above, on disk before the JSON points at them

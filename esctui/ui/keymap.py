@@ -108,6 +108,7 @@ BINDING_IDS = frozenset(
         "file_picker.up",
         "file_picker.clear",
         "file_picker.import",
+        "file_picker.option",
     }
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -106,3 +107,48 @@ def test_fewer_collections_nests_and_restores_the_thresholds() -> None:
     with pytest.raises(RuntimeError), fewer_collections():
         raise RuntimeError("a failing job")
     assert gc.get_threshold() == before
+
+
+async def test_a_staged_item_is_committed_within_a_second_while_the_next_one_stalls() -> None:
+    """The timed flush: no add() follows the first item for 3 s (a stalled download), yet it is
+    committed within about a second of being staged, not when the next item comes."""
+    committed: list[tuple[float, list[int]]] = []
+    started = time.monotonic()
+
+    def commit(batch: list[int]) -> None:  # runs in a thread
+        committed.append((time.monotonic(), batch))
+
+    async with CommitBatches(commit, every_seconds=1.0) as batches:
+        await batches.add(1)  # first add: within a second of the start, so not committed now
+        staged_at = time.monotonic()
+        await asyncio.sleep(3.0)  # the next download stalls
+        assert committed, "the staged item waited for the next one"
+        when, batch = committed[0]
+        assert batch == [1] and when - staged_at < 1.5
+        await batches.add(2)
+    assert [batch for _, batch in committed] == [[1], [2]]
+    assert committed[-1][0] - started >= 3.0
+
+
+async def test_commits_record_the_jobs_counts(store: Store) -> None:
+    """Each commit writes done/total to the job's record, so a record read mid-job (or after a
+    kill) shows what was committed."""
+    seen: list[tuple[int, int]] = []
+
+    class Batched(Steps):
+        async def run(self, ctx: JobContext) -> None:
+            ctx.start(5)
+
+            def commit(batch: list[int]) -> None:
+                pass
+
+            async with CommitBatches(commit, every_seconds=60, every_items=2) as batches:
+                for i in range(5):
+                    ctx.advance(f"item {i}")
+                    await batches.add(i)
+                    record = store.list_jobs()[0]
+                    seen.append((record.done, record.total))
+
+    job = await run_job(store, Batched("counted", 5))
+    assert job.status == JobStatus.DONE.value
+    assert seen == [(0, 0), (2, 5), (2, 5), (4, 5), (4, 5)]

@@ -251,8 +251,9 @@ async def test_persistent_500_is_reported(server, client, tmp_path) -> None:
         download_jobs(manifest), tmp_path, client=client, retries=2, backoff=0.01
     )
     assert result.status is DownloadStatus.FAILED and result.attempts == 3
+    host = server.base_url.removeprefix("http://")
     assert result.error == (
-        f"the server answered 502 Bad Gateway for {server.base_url}{image} (tried 3 times)"
+        f"{host} answered 502 Bad Gateway to GET {server.base_url}{image} (tried 3 times)"
     )
     assert list(tmp_path.iterdir()) == []
     assert server.count("info.json") == 0  # a server error: info.json would not help
@@ -277,11 +278,13 @@ async def test_501_not_implemented_is_not_retried(server, client, tmp_path) -> N
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "cap", "least", "most"), [("1", 60, 0.95, 3), ("3600", 0.2, 0.15, 2)]
+    ("retry_after", "cap", "least", "most"), [("1", 60, 0.95, 3), ("3600", 0.2, 0.0, 1)]
 )
 async def test_429_honours_retry_after(
     server, client, tmp_path, retry_after, cap, least, most
 ) -> None:
+    """A wait the server asks for is honoured; one longer than the cap fails the page at once
+    (the next run resumes it), saying how long the server asked to wait."""
     manifest = await served_manifest(server, client, "v3_image-service")
     image = path_of(manifest.canvases[0].full_image_url())
     server.inject(image, Fault(status=429, headers={"Retry-After": retry_after}))
@@ -290,7 +293,10 @@ async def test_429_honours_retry_after(
         download_jobs(manifest), tmp_path, client=client, backoff=0.01, max_retry_after=cap
     )
     elapsed = time.monotonic() - started
-    assert result.ok and result.attempts == 2
+    if cap > 1:
+        assert result.ok and result.attempts == 2
+    else:
+        assert not result.ok and "asked to wait 3600 s before trying again" in result.error
     assert least <= elapsed < most
 
 
@@ -303,7 +309,8 @@ async def test_404_image_is_reported_and_others_download(server, client, tmp_pat
     }
     assert [i for i, r in sorted(results.items()) if r.ok] == [0, 1, 3, 4]
     assert results[2].status is DownloadStatus.FAILED
-    assert results[2].error == f"the server answered 404 Not Found for {server.base_url}{missing}"
+    host = server.base_url.removeprefix("http://")
+    assert results[2].error == f"{host} answered 404 Not Found to GET {server.base_url}{missing}"
     assert results[2].label == "Title page" and results[2].path is None
     assert not (tmp_path / "canvas_00003.jpg").exists()
     assert server.count(missing) == 1  # a 404 is not retried
@@ -346,7 +353,8 @@ async def test_partial_body(server, client, tmp_path, times) -> None:
             downloaded.load()  # the whole image arrived
     else:
         assert not result.ok
-        assert result.error.startswith("the connection was cut before everything arrived from")
+        host = server.base_url.removeprefix("http://")
+        assert result.error.startswith(f"the connection to {host} was cut during GET")
         assert list(tmp_path.iterdir()) == []
 
 
@@ -362,8 +370,10 @@ async def test_image_delay_beyond_timeout(server, tmp_path, times) -> None:
     if times == 1:
         assert result.ok and result.attempts == 2
     else:
+        host = server.base_url.removeprefix("http://")
         assert result.error == (
-            f"the server did not answer within 0.3 s ({server.base_url}{image}) (tried 2 times)"
+            f"{host} did not answer anything for 0.3 s during GET {server.base_url}{image}; "
+            "the server may be overloaded (tried 2 times)"
         )
     assert_clean(tmp_path)
 
@@ -513,7 +523,8 @@ async def test_manifest_404(server, client) -> None:
     url = f"{server.base_url}/manifests/missing.json"
     with pytest.raises(IiifError) as raised:
         await fetch_manifest(url, client=client)
-    assert str(raised.value) == f"the server answered 404 Not Found for {url}"
+    host = server.base_url.removeprefix("http://")
+    assert str(raised.value) == f"{host} answered 404 Not Found to GET {url}"
 
 
 async def test_manifest_500_retried_then_reported(server, client) -> None:
@@ -523,8 +534,10 @@ async def test_manifest_500_retried_then_reported(server, client) -> None:
     server.inject("/manifests/v3_rtl.json", Fault(status=500), times=None)
     with pytest.raises(IiifError) as raised:
         await fetch_manifest(url, client=client, backoff=0.01)
-    assert str(raised.value) == (
-        f"the server answered 500 Internal Server Error for {url} (tried 3 times)"
+    host = server.base_url.removeprefix("http://")
+    assert (
+        str(raised.value)
+        == f"{host} answered 500 Internal Server Error to GET {url} (tried 3 times)"
     )
 
 
@@ -555,7 +568,7 @@ async def test_redirects_followed_and_loops_reported(server, client) -> None:
     server.inject("/loop/b", Fault(redirect_to="/loop/a"), times=None)
     with pytest.raises(IiifError) as raised:
         await fetch_manifest(f"{server.base_url}/loop/a", client=client)
-    assert "redirected too many times (more than 5): a redirect loop" in str(raised.value)
+    assert "more than 5 times (a redirect loop?)" in str(raised.value)
     assert server.count("/loop/") == 6  # the first request and 5 redirects
 
 
@@ -566,7 +579,10 @@ async def test_manifest_delay_beyond_timeout(server) -> None:
     async with make_client(timeout=0.3) as impatient:
         with pytest.raises(IiifError) as raised:
             await fetch_manifest(url, client=impatient, retries=0)
-    assert str(raised.value) == f"the server did not answer within 0.3 s ({url})"
+    host = server.base_url.removeprefix("http://")
+    assert str(raised.value) == (
+        f"{host} did not answer anything for 0.3 s during GET {url}; the server may be overloaded"
+    )
     assert time.monotonic() - started < 0.9
 
 

@@ -25,6 +25,7 @@ from esctui.formats.iiif.values import (
     text_of,
     type_of,
 )
+from esctui.formats.local_files import file_kind
 
 
 def _load_json(data: bytes | str | dict[str, Any], url: str) -> dict[str, Any]:
@@ -64,8 +65,14 @@ def check_source(source: str) -> str:
             f"cannot import '{source}': only web addresses starting with http:// or https:// "
             f"(or a manifest file on this computer) can be imported, not '{scheme}:' addresses."
         )
-    if not Path(source).expanduser().is_file():
-        raise IiifError(f"there is no manifest file at {Path(source).expanduser()}.")
+    path = Path(source).expanduser()
+    kind = file_kind(path)
+    if kind == "":
+        raise IiifError(f"there is no manifest file at {path}.")
+    if kind != "file":  # a folder, or a FIFO that reading would wait on for ever
+        raise IiifError(
+            f"{path} is {'a folder' if kind == 'folder' else kind}, not a manifest file."
+        )
     return source
 
 
@@ -85,8 +92,19 @@ def parse_manifest(
     """Read a IIIF Presentation 2.x/3.0 manifest or collection.
 
     ``url`` is where it came from (kept as the source). Raises ``IiifError`` with a message for
-    the user when the data is not JSON, is an HTML page, has no canvases or is of an unknown type.
+    the user when the data is not JSON, is an HTML page, has no canvases, is of an unknown type,
+    or is nested too deeply to read (JSON made to exhaust the parser).
     """
+    try:
+        return _parse_any(data, url)
+    except RecursionError:
+        raise IiifError(
+            f"{url} cannot be read as a IIIF manifest: its JSON is nested too deeply "
+            "(no real manifest nests so deep)."
+        ) from None
+
+
+def _parse_any(data: bytes | str | dict[str, Any], url: str) -> IiifManifest | IiifCollection:
     obj = _load_json(data, url)
     version = presentation_version(obj)
     kind = type_of(obj)

@@ -50,9 +50,15 @@ def read_model_header(path: str | os.PathLike[str]) -> ModelHeader:
     try:
         with path.open("rb") as stream:
             header = _read_header(stream, path, size)
+        _check_sizes(header)
     except OSError as error:
         raise ModelError(f"{name} cannot be read: {error.strerror or error}.") from None
-    _check_sizes(header)
+    except (RecursionError, OverflowError, ValueError, MemoryError) as error:
+        # JSON nested to exhaust the parser, a 5000-digit number, Infinity where a size is...
+        raise ModelError(
+            f"{name} is not a model esctui can read: its header holds values no real model has "
+            f"({type(error).__name__}). The file is damaged or was made to break readers."
+        ) from None
     return header
 
 

@@ -24,6 +24,16 @@ def looks_like_safetensors(start: bytes, size: int) -> bool:
     return 2 <= length <= min(size - 8, MAX_HEADER_BYTES) and start[8:9] == b"{"
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a model header holds")
+
+
+def strict_json(text: str) -> Any:
+    """JSON as a model header may hold it: no Infinity or NaN; raises ValueError (also for a
+    number of more than 4300 digits) or RecursionError (nested too deeply)."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
 def read_safetensors(stream: BinaryIO, path: Path, size: int) -> ModelHeader:
     name = path.name
     if size < 8:
@@ -40,8 +50,8 @@ def read_safetensors(stream: BinaryIO, path: Path, size: int) -> ModelHeader:
             f"{size:,}. The file is damaged or was cut short."
         )
     try:
-        header = json.loads(stream.read(length).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = strict_json(stream.read(length).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ModelError(f"{name} is not a safetensors model: its header is not valid.") from None
     if not isinstance(header, dict):
         raise ModelError(f"{name} is not a safetensors model: its header is not valid.")
@@ -59,8 +69,8 @@ def read_safetensors(stream: BinaryIO, path: Path, size: int) -> ModelHeader:
             "(perhaps a model made by another program)."
         )
     try:
-        model_map = json.loads(raw_meta)
-    except json.JSONDecodeError:
+        model_map = strict_json(raw_meta)
+    except (ValueError, RecursionError):
         model_map = None
     if not isinstance(model_map, dict) or not model_map:
         raise ModelError(f"{name}: its kraken metadata is unreadable or describes no model.")
@@ -76,7 +86,7 @@ def _tensor_extent(tensors: dict[str, Any], name: str) -> tuple[int, int]:
         try:
             shape = [int(n) for n in entry["shape"]]
             begin, stop = (int(n) for n in entry["data_offsets"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise ModelError(f"{name}: its safetensors tensor table is damaged.") from None
         if min(shape, default=0) < 0 or not 0 <= begin <= stop:
             raise ModelError(f"{name}: its safetensors tensor table is damaged.")

@@ -72,6 +72,7 @@ class PageImage:
     height: int
     lossless_extracted: bool
     note: str
+    warnings: tuple[str, ...] = ()  # what MuPDF reported while reading the page (damage)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class PagePlan:
     colour_space_name: str = ""
     colour_components: int = 0
     image_mask: bool = False
+    image_pixels: int = 0  # the image's width x height, as its dictionary says
 
 
 class NotExtractable(Exception):
@@ -93,23 +95,33 @@ class NotExtractable(Exception):
 
 
 def render_page(
-    document: Callable[[], pymupdf.Document], name: str, index: int, dpi: int, reason: str
+    document: Callable[[], pymupdf.Document],
+    name: str,
+    index: int,
+    dpi: int,
+    reason: str,
+    max_pixels: int = MAX_RENDER_PIXELS,
 ) -> PageImage:
-    """The page rendered at ``dpi`` as an RGB PNG; ``reason`` says why it was not extracted."""
+    """The page rendered at ``dpi`` as an RGB PNG; ``reason`` says why it was not extracted.
+
+    A page that would have more than ``max_pixels`` pixels at ``dpi`` is refused before
+    anything is rendered (its size is known from the page's box)."""
     with MUPDF_LOCK:
-        page = document()[index]
+        doc = document()
+        try:
+            page = doc[index]
+        except Exception as error:
+            raise page_error(name, index, error) from error
         rect = page.rect
-        pixels = (rect.width * dpi / 72) * (rect.height * dpi / 72)
-        if pixels > MAX_RENDER_PIXELS:
-            raise PdfError(
-                f"Page {index + 1} of {name} is too large to render at {dpi} dpi "
-                f"({rect.width / 72:.0f} x {rect.height / 72:.0f} inches); "
-                "choose a lower resolution."
-            )
+        width, height = rect.width * dpi / 72, rect.height * dpi / 72
+        if width * height > min(max_pixels, MAX_RENDER_PIXELS):
+            raise too_large_error(name, index, dpi, rect, min(max_pixels, MAX_RENDER_PIXELS))
         pymupdf.TOOLS.mupdf_warnings()
         try:
             pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=False)
         except Exception as error:
+            if "overly large" in str(error).lower():
+                raise too_large_error(name, index, dpi, rect, max_pixels) from error
             raise page_error(name, index, error) from error
         reported = mupdf_messages()
         image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
@@ -117,14 +129,40 @@ def render_page(
     note = f"page rendered at {dpi} dpi"
     if reason:
         note += f" ({reason})"
-    return _png_page(image, lossless=False, note=with_reports(note, reported))
+    return _png_page(image, lossless=False, note=with_reports(note, reported), reported=reported)
+
+
+def too_large_error(
+    name: str, index: int, dpi: int, rect: pymupdf.Rect, max_pixels: int
+) -> PdfError:
+    """A page too large to render at ``dpi``: it is not damaged, the resolution is too high."""
+    width, height = rect.width * dpi / 72, rect.height * dpi / 72
+    return PdfError(
+        f"Page {index + 1} of {name} is too large to render at {dpi} dpi "
+        f"({rect.width / 72:.0f} x {rect.height / 72:.0f} inches: {width:,.0f} x "
+        f"{height:,.0f} pixels, over the limit of {max_pixels / 1e6:,.0f} megapixels); "
+        "choose a lower resolution (--dpi)."
+    )
 
 
 def extract_image(
-    document: Callable[[], pymupdf.Document], name: str, index: int, plan: PagePlan
+    document: Callable[[], pymupdf.Document],
+    name: str,
+    index: int,
+    plan: PagePlan,
+    max_pixels: int = MAX_RENDER_PIXELS,
 ) -> PageImage:
-    """The page's own image (``plan.xref``), without loss; NotExtractable when it cannot be."""
+    """The page's own image (``plan.xref``), without loss; NotExtractable when it cannot be.
+
+    An image of more than ``max_pixels`` pixels (its size is in its dictionary) is refused
+    before it is decoded."""
     xref = plan.xref
+    if plan.image_pixels > max_pixels:
+        raise PdfError(
+            f"Page {index + 1} of {name} holds an image of {plan.image_pixels / 1e6:,.0f} "
+            f"megapixels, over the limit of {max_pixels / 1e6:,.0f} (change it with "
+            "--max-pixels)."
+        )
     with MUPDF_LOCK:
         doc = document()
         pymupdf.TOOLS.mupdf_warnings()
@@ -156,7 +194,9 @@ def extract_image(
                 else "JPEG 2000 image extracted unchanged"
             )
             width, height = image.size
-            return PageImage(data, ext, width, height, True, with_reports(note, reported))
+            return PageImage(
+                data, ext, width, height, True, with_reports(note, reported), tuple(reported)
+            )
         kind = "JPEG" if ext == "jpg" else "JPEG 2000"
         try:
             image.load()
@@ -167,7 +207,10 @@ def extract_image(
             f"PNG (a {kind} cannot be turned without re-encoding it)"
         )
         return _png_page(
-            image.transpose(plan.transpose), lossless=True, note=with_reports(note, reported)
+            image.transpose(plan.transpose),
+            lossless=True,
+            note=with_reports(note, reported),
+            reported=reported,
         )
     assert decoded is not None
     image, steps = decoded
@@ -175,7 +218,7 @@ def extract_image(
         image = image.transpose(plan.transpose)
         steps.append(f"{_TRANSPOSE_NAMES[plan.transpose]} to match the page")
     note = "; ".join(steps)
-    return _png_page(image, lossless=True, note=with_reports(note, reported))
+    return _png_page(image, lossless=True, note=with_reports(note, reported), reported=reported)
 
 
 # -- the page's plan -----------------------------------------------------------------------------
@@ -228,6 +271,7 @@ def plan_page(page: pymupdf.Page) -> PagePlan:
         colour_space_name=str(info.get("cs-name", "")),
         colour_components=int(info.get("colorspace", 0)),
         image_mask=image_mask,
+        image_pixels=int(info.get("width", 0)) * int(info.get("height", 0)),
     )
 
 
@@ -440,8 +484,8 @@ def _as_bilevel(image: Image.Image) -> Image.Image:
     return image.convert("1", dither=Image.Dither.NONE)
 
 
-def _png_page(image: Image.Image, *, lossless: bool, note: str) -> PageImage:
+def _png_page(image: Image.Image, *, lossless: bool, note: str, reported: list[str]) -> PageImage:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     width, height = image.size
-    return PageImage(buffer.getvalue(), "png", width, height, lossless, note)
+    return PageImage(buffer.getvalue(), "png", width, height, lossless, note, tuple(reported))

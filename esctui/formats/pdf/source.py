@@ -8,9 +8,11 @@ from typing import Self
 
 import pymupdf
 
+from esctui.formats.local_files import not_a_file
 from esctui.formats.pdf.mupdf import MUPDF_LOCK, PdfError, page_error, plain
 from esctui.formats.pdf.pages import (
     MAX_DPI,
+    MAX_RENDER_PIXELS,
     MIN_DPI,
     NotExtractable,
     PageImage,
@@ -133,11 +135,15 @@ class PdfSource:
 
     # -- page images -----------------------------------------------------------------------------
 
-    def extract_page(self, index: int, *, dpi: int = 300) -> PageImage:
+    def extract_page(
+        self, index: int, *, dpi: int = 300, max_pixels: int = MAX_RENDER_PIXELS
+    ) -> PageImage:
         """The page at `index` (0-based) as an image: its own full-page image when it has exactly
         one, taken out without loss; otherwise the page rendered at `dpi` as an RGB PNG.
+        A page (or its image) of more than `max_pixels` pixels is refused before it is decoded.
 
-        Raises PdfError when the page is damaged, IndexError/ValueError for a bad index or dpi.
+        Raises PdfError when the page is damaged or too large, IndexError/ValueError for a bad
+        index or dpi.
         """
         self._check_index(index)
         if not MIN_DPI <= dpi <= MAX_DPI:
@@ -145,12 +151,12 @@ class PdfSource:
         plan = self._plan(index)
         if plan.xref:
             try:
-                return extract_image(self._document, self.name, index, plan)
+                return extract_image(self._document, self.name, index, plan, max_pixels)
             except NotExtractable as why:
                 plan = PagePlan(0, None, self._page_rect(index), str(why))
                 with MUPDF_LOCK:
                     self._plans[index] = plan
-        return render_page(self._document, self.name, index, dpi, plan.reason)
+        return render_page(self._document, self.name, index, dpi, plan.reason, max_pixels)
 
     def text_lines(self, index: int, image_width: int, image_height: int) -> list[PdfTextLine]:
         """The page's text layer (visible or not) as lines in the pixel space of the page's image
@@ -168,8 +174,9 @@ class PdfSource:
             | pymupdf.TEXT_MEDIABOX_CLIP
         )
         with MUPDF_LOCK:
-            page = self._document()[index]
+            doc = self._document()
             try:
+                page = doc[index]
                 content = page.get_text("dict", flags=flags)
             except Exception as error:
                 raise page_error(self.name, index, error) from error
@@ -192,15 +199,19 @@ class PdfSource:
 
     def _page_rect(self, index: int) -> pymupdf.Rect:
         with MUPDF_LOCK:
-            return pymupdf.Rect(self._document()[index].rect)
+            doc = self._document()
+            try:
+                return pymupdf.Rect(doc[index].rect)
+            except Exception as error:
+                raise page_error(self.name, index, error) from error
 
     def _plan(self, index: int) -> PagePlan:
         with MUPDF_LOCK:
             plan = self._plans.get(index)
             if plan is None:
-                page = self._document()[index]
+                doc = self._document()
                 try:
-                    plan = plan_page(page)
+                    plan = plan_page(doc[index])
                 except Exception as error:
                     raise page_error(self.name, index, error) from error
                 finally:
@@ -211,6 +222,8 @@ class PdfSource:
 
 def _read_head_and_tail(path: Path) -> tuple[bytes, bytes]:
     """The first and last 1024 bytes of the file (PdfError naming the file if it can't be read)."""
+    if (problem := not_a_file(path, "a PDF file")) is not None:  # a FIFO would block open()
+        raise PdfError(problem)
     try:
         with path.open("rb") as handle:
             head = handle.read(_EOF_SEARCH_BYTES)

@@ -46,12 +46,13 @@ from esctui.jobs.runner import CommitBatches, JobContext, JobSequence, finish_in
 from esctui.store import StagedFile, Store
 
 if TYPE_CHECKING:  # httpx is imported only when an import runs
-    import httpx
-
+    from esctui.net.http import HttpClient
     from esctui.net.iiif_download import DownloadResult
 
 DEFAULT_CONCURRENCY = 8  # as iiif_fetch.DEFAULT_CONCURRENCY (not imported: keeps httpx lazy)
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_IMAGE_MB = 200  # as iiif_download.DEFAULT_MAX_IMAGE_BYTES
+DEFAULT_DEADLINE = 60.0  # a manifest's whole request; an image's, plus its size at 64 KB/s
 MAX_COLLECTION_DEPTH = 3  # sub-collection levels followed (real ones rarely nest deeper)
 STAGING_WORKERS = min(4, os.cpu_count() or 2)  # threads that check and thumbnail images
 BLOCK_START = "--- from the IIIF manifest {url} ---"
@@ -75,7 +76,7 @@ class IiifCollectionError(IiifError):
 
 
 async def collection_members(
-    source: str, *, client: httpx.AsyncClient | None = None
+    source: str, *, client: HttpClient | None = None
 ) -> list[CollectionMember]:
     """The manifests to import for ``source``: a collection's member manifests (label, url),
     in its order, sub-collections included, or the manifest itself when ``source`` is one.
@@ -94,7 +95,7 @@ async def collection_members(
 async def collection_manifests(
     collection: IiifCollection,
     *,
-    client: httpx.AsyncClient | None = None,
+    client: HttpClient | None = None,
     max_depth: int = MAX_COLLECTION_DEPTH,
 ) -> list[CollectionMember]:
     """Every manifest of ``collection``, its own first, then those of its sub-collections
@@ -189,8 +190,13 @@ class IiifImporter:
         backoff: float = 0.5,
         commit_every_seconds: float = 1.0,
         manifest: IiifManifest | None = None,
+        max_image_mb: int = DEFAULT_MAX_IMAGE_MB,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
-        """``manifest``: the manifest already read from ``source`` (it is not fetched again)."""
+        """``manifest``: the manifest already read from ``source`` (it is not fetched again);
+        ``max_image_mb``: the largest image accepted for one page (checked while it streams);
+        ``deadline``: seconds for the manifest's request, and for each image's (plus 1 s per
+        64 KB of it)."""
         self.store = store
         self.manifest = manifest
         self.document_id = document_id
@@ -201,6 +207,8 @@ class IiifImporter:
         self.retries = retries
         self.backoff = backoff
         self.commit_every_seconds = commit_every_seconds
+        self.max_image_bytes = max(1, max_image_mb) * 1024 * 1024
+        self.deadline = deadline
         self.document_name = store.get_document(document_id).name
         self.title = f"IIIF: {self.source} into {self.document_name}"
         self._added_keys: set[str] = set()  # canvases committed by this run
@@ -213,7 +221,9 @@ class IiifImporter:
         ctx.working_on("reading the manifest")
         source = check_source(self.source)
         async with make_client(timeout=self.timeout, concurrency=self.concurrency) as client:
-            parsed = self.manifest or await fetch_manifest(source, client=client)
+            parsed = self.manifest or await fetch_manifest(
+                source, client=client, deadline=self.deadline
+            )
             if isinstance(parsed, IiifCollection):
                 raise IiifCollectionError(parsed)
             manifest = parsed
@@ -242,6 +252,8 @@ class IiifImporter:
                         retries=self.retries,
                         backoff=self.backoff,
                         max_width=self.max_width,
+                        max_image_bytes=self.max_image_bytes,
+                        image_deadline=self.deadline,
                         already_done=done_keys,
                         in_order=True,
                     )
@@ -324,15 +336,14 @@ class IiifImporter:
         return staged
 
     def _commit(self, ctx: JobContext, batch: list[StagedFile]) -> None:
-        added, duplicates = self.store.add_parts(self.document_id, batch)
+        """A canvas is a page: canvases are told apart by their id, never by their image (a
+        manifest may show one placeholder image on many canvases)."""
+        added, already = self.store.add_parts(self.document_id, batch, same="external_id")
         for part in added:
             self._added_keys.add(part.external_id)
             ctx.report.add_imported(part.name, f"page {part.order + 1}")
-        for staged, existing in duplicates:
-            ctx.report.add_skipped(
-                staged.name, f"the same image as page {existing!r}, already in the document"
-            )
-            ctx.report.count("duplicates")
+        if already:  # another import of this manifest committed them meanwhile
+            ctx.report.count("already imported", len(already))
 
     def _describe_document(self, ctx: JobContext, manifest: IiifManifest) -> None:
         """Merge the manifest's description, metadata and reading direction into the document."""
@@ -425,12 +436,14 @@ class CollectionImport(JobSequence):
         label: str = "",
         max_width: int | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        max_image_mb: int = DEFAULT_MAX_IMAGE_MB,
     ) -> None:
         title = f"IIIF collection: {label} ({plural(len(members), 'manifest')})"
         super().__init__(store, title, [])
         self.members = list(zip(members, member_document_names(prefix, members), strict=True))
         self.max_width = max_width
         self.concurrency = concurrency
+        self.max_image_mb = max_image_mb
         self.imports: list[MemberImport] = []
 
     async def run(self, ctx: JobContext) -> None:
@@ -445,6 +458,7 @@ class CollectionImport(JobSequence):
                     member.url,
                     max_width=self.max_width,
                     concurrency=self.concurrency,
+                    max_image_mb=self.max_image_mb,
                 )
             )
             job = await self.run_step(ctx, importer)  # re-raises a cancel

@@ -25,11 +25,13 @@ from pathlib import Path
 from natsort import natsorted, ns
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from esctui.domain.errors import JobError
+from esctui.domain.errors import JobError, is_disk_full
 from esctui.domain.text import plural
+from esctui.formats.local_files import file_kind
 from esctui.formats.page_names import IMAGE_SUFFIXES
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import StagedFile, Store
+from esctui.store.names import stored_name
 
 SUFFIX_FOR_FORMAT = {
     "JPEG": ".jpg",
@@ -42,6 +44,7 @@ SUFFIX_FOR_FORMAT = {
     "JPEG2000": ".jp2",
 }
 DEFAULT_MAX_PIXELS = 250_000_000  # 250 megapixels: larger than any real scan, stops bombs
+DEFAULT_MAX_FRAMES = 1000  # pages of one multi-page TIFF: more is a bomb, not a register
 THUMBNAIL_SIZE = (320, 320)
 ORIENTATION_TAG = 0x0112
 
@@ -53,9 +56,11 @@ class ImageRejectedError(JobError):
 @dataclass
 class ImageImportOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_frames: int = DEFAULT_MAX_FRAMES
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 2))
     commit_every_seconds: float = 1.0
     commit_every_pages: int = 50
+    allow_duplicates: bool = False  # add an image even when the same bytes are a page already
 
 
 def expand_inputs(inputs: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -66,23 +71,38 @@ def expand_inputs(inputs: list[str | Path]) -> tuple[list[Path], list[tuple[str,
     for raw in inputs:
         text = str(raw)
         path = Path(text).expanduser()
-        if path.is_dir():
-            found = [
-                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            ]
+        kind = file_kind(path)
+        if kind == "folder":
+            try:
+                found = [
+                    p
+                    for p in path.iterdir()
+                    if p.suffix.lower() in IMAGE_SUFFIXES and file_kind(p) == "file"
+                ]
+            except OSError as error:
+                problems.append((stored_name(text), f"the folder cannot be read: {_why(error)}"))
+                continue
             if not found:
-                problems.append((text, "the folder holds no image files"))
+                problems.append((stored_name(text), "the folder holds no image files"))
             files.extend(natsorted(found, key=lambda p: p.name, alg=ns.IGNORECASE))
-        elif path.is_file():
+        elif kind == "file":
             files.append(path)
+        elif kind:
+            problems.append((stored_name(text), f"{kind}, not an image file"))
         elif glob.has_magic(text):
             matches = [Path(m) for m in glob.glob(os.path.expanduser(text)) if Path(m).is_file()]
             if not matches:
-                problems.append((text, "no file matches this pattern"))
+                problems.append((stored_name(text), "no file matches this pattern"))
             files.extend(natsorted(matches, key=lambda p: p.name, alg=ns.IGNORECASE))
         else:
-            problems.append((text, "no such file or folder"))
+            problems.append((stored_name(text), "no such file or folder"))
     return files, problems
+
+
+def _why(error: OSError) -> str:
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return (error.strerror or type(error).__name__).lower()
 
 
 # esctui applies its own, configurable limit (``max_pixels``) before decoding; Pillow's fixed
@@ -90,33 +110,67 @@ def expand_inputs(inputs: list[str | Path]) -> tuple[list[Path], list[tuple[str,
 Image.MAX_IMAGE_PIXELS = None
 
 
-def prepare_image(path: Path, staging: Path, max_pixels: int) -> list[StagedFile]:
-    """Check one file and stage its page(s). Raises ImageRejectedError with a plain reason."""
+def prepare_image(
+    path: Path,
+    staging: Path,
+    max_pixels: int,
+    *,
+    max_frames: int = DEFAULT_MAX_FRAMES,
+    frame_problems: list[tuple[str, str]] | None = None,
+) -> list[StagedFile]:
+    """Check one file and stage its page(s). Raises ImageRejectedError with a plain reason.
+
+    The format and size are read from the file's header before anything else, so a huge file
+    that is no image (or too many pixels) is refused without being read; a good image is then
+    copied and hashed in one streaming pass. Memory is bounded by ``max_pixels``, not by the
+    file. A multi-page TIFF gives a page per frame, at most ``max_frames``; a damaged frame is
+    left out and named in ``frame_problems`` (name, reason), the others kept. A full disk is
+    not the image's fault: that OSError is raised as it is.
+    """
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ImageRejectedError(f"cannot read the file: {error.strerror or error}") from error
-    if not data:
-        raise ImageRejectedError("the file is empty")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(path) as image:
             fmt = image.format or "?"
             if fmt not in SUFFIX_FOR_FORMAT:
                 raise ImageRejectedError(f"{fmt} images are not supported")
             _check_pixels(image, max_pixels)
-            frames = getattr(image, "n_frames", 1) if fmt == "TIFF" else 1
-            if frames > 1:
-                return [
-                    _stage_frame(image, path, staging, index, frames, max_pixels)
-                    for index in range(frames)
-                ]
-            return [_stage_single(image, data, path, staging, fmt)]
+            if fmt == "TIFF" and _has_second_frame(image):
+                return _stage_frames(image, path, staging, max_pixels, max_frames, frame_problems)
+            return [_stage_single(image, path, staging, fmt)]
     except ImageRejectedError:
         raise
-    except UnidentifiedImageError as error:
-        raise ImageRejectedError("not an image file, or a corrupt one") from error
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except FileNotFoundError as error:
+        raise ImageRejectedError("the file is no longer there") from error
+    except OSError as error:
+        if is_disk_full(error):
+            raise
+        if isinstance(error, UnidentifiedImageError):
+            if _is_empty(path):
+                raise ImageRejectedError("the file is empty") from error
+            raise ImageRejectedError("not an image file, or a corrupt one") from error
+        if error.errno is not None and error.filename is not None:
+            raise ImageRejectedError(f"cannot read the file: {_why(error)}") from error
         raise ImageRejectedError(f"the image is corrupt or truncated ({error})") from error
+    except (SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
+        raise ImageRejectedError(f"the image is corrupt or truncated ({error})") from error
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _has_second_frame(image: Image.Image) -> bool:
+    """Whether a TIFF has more than one frame (without walking every frame)."""
+    try:
+        image.seek(1)
+    except EOFError:
+        return False
+    finally:
+        with contextlib.suppress(EOFError, OSError, ValueError):
+            image.seek(0)
+    return True
 
 
 def _check_pixels(image: Image.Image, max_pixels: int) -> None:
@@ -131,58 +185,95 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
         raise ImageRejectedError("the image has no pixels")
 
 
-def _stage_single(
-    image: Image.Image, data: bytes, path: Path, staging: Path, fmt: str
-) -> StagedFile:
+def _stage_single(image: Image.Image, path: Path, staging: Path, fmt: str) -> StagedFile:
     orientation = (
         image.getexif().get(ORIENTATION_TAG, 1)
         if fmt in {"JPEG", "MPO", "TIFF", "WEBP", "PNG"}
         else 1
     )
-    token = hashlib.sha256(data).hexdigest()
-    stem = staging / f"{token[:16]}-{os.urandom(3).hex()}"
+    stem = staging / f"{os.urandom(8).hex()}"
+    target = stem.with_suffix(SUFFIX_FOR_FORMAT[fmt])
+    thumbnail = stem.with_suffix(".thumb.jpg")
+    width, height = image.size
     if orientation not in (1, None):
         # Apply EXIF orientation: the stored page is the way the page looks.
         image.load()
         upright = ImageOps.exif_transpose(image)
         data = _encode(upright, fmt)
         token = hashlib.sha256(data).hexdigest()
-        thumb_source: Image.Image = upright
+        _save_thumbnail(upright, thumbnail)
+        write_synced(target, data)
+        width, height, byte_size = upright.width, upright.height, len(data)
     else:
+        token, byte_size = copy_synced(path, target)  # one pass: copied and hashed
         if fmt in {"JPEG", "MPO"}:
             image.draft("RGB", THUMBNAIL_SIZE)  # decode at 1/2..1/8 scale: fast, still validates
-        thumb_source = image
-    target = stem.with_suffix(SUFFIX_FOR_FORMAT[fmt])
-    thumbnail = stem.with_suffix(".thumb.jpg")
-    _save_thumbnail(thumb_source, thumbnail)
-    write_synced(target, data)
-    width, height = thumb_source.size if orientation not in (1, None) else image.size
-    if fmt in {"JPEG", "MPO"} and orientation in (1, None):
-        width, height = _original_size(data)
+        _save_thumbnail(image, thumbnail)
+    name = stored_name(path.name)
     return StagedFile(
         image=target,
         thumbnail=thumbnail,
-        name=path.stem,
-        original_filename=path.name,
+        name=stored_name(path.stem),
+        original_filename=name,
         width=width,
         height=height,
         format=fmt,
-        byte_size=len(data),
+        byte_size=byte_size,
         sha256=token,
-        source=str(path.resolve()),
+        source=stored_name(str(path.resolve())),
     )
 
 
-def _original_size(data: bytes) -> tuple[int, int]:
-    """Size from the header (``draft`` changed the decoded size of ``image``)."""
-    with Image.open(io.BytesIO(data)) as fresh:
-        return fresh.size
+def _stage_frames(
+    image: Image.Image,
+    path: Path,
+    staging: Path,
+    max_pixels: int,
+    max_frames: int,
+    problems: list[tuple[str, str]] | None,
+) -> list[StagedFile]:
+    """A page per frame of a multi-page TIFF; a damaged frame is left out and named."""
+    staged: list[StagedFile] = []
+    index = 0
+    while True:
+        try:
+            image.seek(index)
+        except EOFError:
+            break
+        except (OSError, SyntaxError, ValueError) as error:  # the frame list itself is damaged
+            _frame_problem(problems, path, index, f"the frame cannot be read ({error})")
+            break
+        if index >= max_frames:
+            raise ImageRejectedError(
+                f"the TIFF has more than {max_frames:,} frames (pages), the most esctui takes "
+                "from one file (change it with --max-frames)"
+            )
+        try:
+            staged.append(_stage_frame(image, path, staging, index, max_pixels))
+        except ImageRejectedError as error:
+            _frame_problem(problems, path, index, str(error))
+        except OSError as error:
+            if is_disk_full(error):
+                raise
+            _frame_problem(problems, path, index, f"the frame is corrupt or truncated ({error})")
+        except (SyntaxError, ValueError, EOFError) as error:
+            _frame_problem(problems, path, index, f"the frame is corrupt or truncated ({error})")
+        index += 1
+    if not staged:
+        raise ImageRejectedError(f"none of its {plural(index, 'frame')} can be read")
+    return staged
+
+
+def _frame_problem(
+    problems: list[tuple[str, str]] | None, path: Path, index: int, reason: str
+) -> None:
+    if problems is not None:
+        problems.append((f"{stored_name(path.name)}#{index + 1}", reason))
 
 
 def _stage_frame(
-    image: Image.Image, path: Path, staging: Path, index: int, frames: int, max_pixels: int
+    image: Image.Image, path: Path, staging: Path, index: int, max_pixels: int
 ) -> StagedFile:
-    image.seek(index)
     _check_pixels(image, max_pixels)
     frame = image.copy()
     data = _encode(frame, "TIFF")
@@ -195,14 +286,14 @@ def _stage_frame(
     return StagedFile(
         image=target,
         thumbnail=thumbnail,
-        name=f"{path.stem}_{index + 1}",
-        original_filename=f"{path.name}#{index + 1}",
+        name=f"{stored_name(path.stem)}_{index + 1}",
+        original_filename=f"{stored_name(path.name)}#{index + 1}",
         width=frame.width,
         height=frame.height,
         format="TIFF",
         byte_size=len(data),
         sha256=token,
-        source=f"{path.resolve()}#{index + 1}",
+        source=f"{stored_name(str(path.resolve()))}#{index + 1}",
     )
 
 
@@ -239,6 +330,26 @@ def write_synced(target: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+COPY_CHUNK = 1 << 20
+
+
+def copy_synced(source: Path, target: Path) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` in chunks, fsynced; returns (SHA-256, size): the file is
+    read once and never held whole in memory."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as reading, open(target, "wb") as writing:
+        while chunk := reading.read(COPY_CHUNK):
+            digest.update(chunk)
+            writing.write(chunk)
+            size += len(chunk)
+        writing.flush()
+        os.fsync(writing.fileno())
+    if size == 0:
+        raise ImageRejectedError("the file is empty")
+    return digest.hexdigest(), size
 
 
 def _save_thumbnail(image: Image.Image, target: Path) -> None:
@@ -289,17 +400,20 @@ class LocalImagesImporter:
         self, ctx: JobContext, files: list[Path], staging: Path, pool: ThreadPoolExecutor
     ) -> None:
         window = self.options.workers * 2
-        pending: deque[tuple[Path, Future[list[StagedFile]]]] = deque()
+        pending: deque[tuple[Path, list[tuple[str, str]], Future[list[StagedFile]]]] = deque()
         queue = iter(files)
+        prepare = partial(
+            prepare_image, max_pixels=self.options.max_pixels, max_frames=self.options.max_frames
+        )
 
         def refill() -> None:
             while len(pending) < window:
                 path = next(queue, None)
                 if path is None:
                     return
-                pending.append(
-                    (path, pool.submit(prepare_image, path, staging, self.options.max_pixels))
-                )
+                problems: list[tuple[str, str]] = []
+                future = pool.submit(prepare, path, staging, frame_problems=problems)
+                pending.append((path, problems, future))
 
         refill()
         async with CommitBatches(
@@ -308,23 +422,30 @@ class LocalImagesImporter:
             every_items=self.options.commit_every_pages,
         ) as batches:
             while pending:
-                path, future = pending.popleft()
-                ctx.working_on(path.name)
+                path, problems, future = pending.popleft()
+                name = stored_name(path.name)
+                ctx.working_on(name)
                 try:
                     staged = await asyncio.wrap_future(future)
                 except ImageRejectedError as error:
-                    ctx.report.add_skipped(str(path), str(error))
+                    ctx.report.add_skipped(stored_name(str(path)), str(error))
                     staged = []
+                for frame, reason in problems:
+                    ctx.report.add_skipped(frame, reason)
                 refill()
-                ctx.advance(path.name)
+                ctx.advance(name)
                 await batches.add(*staged)
 
     def _commit(self, ctx: JobContext, batch: list[StagedFile]) -> None:
-        added, duplicates = self.store.add_parts(self.document_id, batch)
+        added, duplicates = self.store.add_parts(
+            self.document_id, batch, skip_duplicates=not self.options.allow_duplicates
+        )
         for part in added:
             ctx.report.add_imported(part.original_filename, f"page {part.order + 1}")
         for staged, existing in duplicates:
             ctx.report.add_skipped(
-                staged.source, f"an exact duplicate of page {existing!r} already in the document"
+                staged.source,
+                f"an exact duplicate of page {existing!r} already in the document "
+                "(--allow-duplicates adds it anyway)",
             )
             ctx.report.count("duplicates")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ from esctui.jobs.imports.images import (
 )
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import PageLayout, StagedFile, Store
+from esctui.store.names import stored_name
 
 if TYPE_CHECKING:
     from esctui.formats.pdf import PdfSource, PdfTextLine
@@ -54,6 +56,8 @@ class PdfImporter:
         dpi: int = 300,
         text_layer: str | None = None,
         password: str | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        allow_duplicates: bool = False,
     ) -> None:
         self.store = store
         self.document_id = document_id
@@ -61,10 +65,13 @@ class PdfImporter:
         self.dpi = dpi
         self.text_layer = text_layer.strip() if text_layer else None
         self.password = password or None  # for an encrypted PDF; never stored
+        self.max_pixels = max_pixels  # a page (rendered or extracted) larger is refused
+        self.allow_duplicates = allow_duplicates
         self.title = f"PDF: {self.path.name} into {store.get_document(document_id).name}"
         self._version: Transcription | None = None
         self._page_text: dict[int, list[PdfTextLine]] = {}  # id(StagedFile) -> its text lines
         self._text_errors: list[str] = []
+        self._page_warnings: list[str] = []  # per page, what MuPDF reported (a worker thread)
 
     async def run(self, ctx: JobContext) -> None:
         from esctui.formats.pdf import (  # pymupdf: not at start-up
@@ -117,13 +124,22 @@ class PdfImporter:
     def _stage_page(self, source: PdfSource, index: int, name: str, staging: Path) -> StagedFile:
         from esctui.formats.pdf import PdfError
 
-        page = source.extract_page(index, dpi=self.dpi)
-        raw = staging / f"{name}.{page.ext}"
+        page = source.extract_page(index, dpi=self.dpi, max_pixels=self.max_pixels)
+        raw = staging / f"{os.urandom(6).hex()}.{page.ext}"
         raw.write_bytes(page.data)
-        [staged] = prepare_image(raw, staging, DEFAULT_MAX_PIXELS)
+        warnings = page.warnings
+        del page  # its bytes are in the file now: not held while the image is checked
+        [staged] = prepare_image(raw, staging, self.max_pixels)
         raw.unlink(missing_ok=True)
-        staged.original_filename = f"{self.path.name}#{index + 1}"
-        staged.source = f"{self.path.resolve()}#page={index + 1}"
+        if warnings:  # a damaged image (JBIG2, CCITT...) can decode to a blank page
+            shown = "; ".join(warnings[:3]) + ("; ..." if len(warnings) > 3 else "")
+            self._page_warnings.append(
+                f"{self.path.name} page {index + 1}: the PDF reader reported damage ({shown}); "
+                "check that the page looks right"
+            )
+        staged.name = stored_name(name)
+        staged.original_filename = stored_name(f"{self.path.name}#{index + 1}")
+        staged.source = stored_name(f"{self.path.resolve()}#page={index + 1}")
         if self._version is not None:
             try:
                 lines = source.text_lines(index, staged.width, staged.height)
@@ -135,7 +151,9 @@ class PdfImporter:
 
     def _commit(self, ctx: JobContext, batch: list[StagedFile]) -> None:
         with self.store.transaction():  # pages and their text layer together, or nothing
-            added, duplicates = self.store.add_parts(self.document_id, batch)
+            added, duplicates = self.store.add_parts(
+                self.document_id, batch, skip_duplicates=not self.allow_duplicates
+            )
             skipped = {id(staged) for staged, _ in duplicates}
             kept = [staged for staged in batch if id(staged) not in skipped]
             layouts: dict[str, PageLayout] = {}
@@ -147,6 +165,10 @@ class PdfImporter:
                 self.store.write_page_layouts(self.document_id, layouts)  # one write per batch
         for part in added:
             ctx.report.add_imported(part.name, f"page {part.order + 1}")
+        if self._page_warnings:
+            ctx.report.notes.extend(self._page_warnings)
+            ctx.report.count("pages with damage reported", len(self._page_warnings))
+            self._page_warnings.clear()
         for staged, existing in duplicates:
             self._page_text.pop(id(staged), None)
             ctx.report.add_skipped(staged.original_filename, f"same image as page {existing!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -25,7 +25,7 @@ from esctui.formats.page_names import (
 )
 from esctui.formats.page_names import base_name as _base_name
 from esctui.formats.page_names import stem as _stem
-from esctui.formats.safe_zip import SkippedEntry, iter_zip_xml
+from esctui.formats.safe_zip import SkippedEntry, XmlSources, open_xml_sources
 from esctui.formats.sniff import sniff_xml
 from esctui.formats.xml import (
     LayoutXmlError,
@@ -345,7 +345,7 @@ class XmlPlanner:
         return entry
 
     def add_some(
-        self, sources: list[tuple[str, bytes]], start: int, seconds: float
+        self, sources: Sequence[tuple[str, bytes]], start: int, seconds: float
     ) -> list[XmlPlanEntry]:
         """Add ``sources[start:]`` until ``seconds`` have passed (at least one file)."""
         until = time.monotonic() + seconds
@@ -455,19 +455,10 @@ def _tag_counts(parsed: ParsedPage) -> dict[str, int]:
     return counts
 
 
-def read_xml_sources(path: Path) -> tuple[list[tuple[str, bytes]], list[SkippedEntry]]:
-    """The XML files of ``path`` (a .zip, or one XML file) as (name, bytes), and left-out ones."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise XmlImportError(f"{path}: the file does not exist.")
-    if path.suffix.lower() == ".zip":
-        skipped: list[SkippedEntry] = []
-        entries = [(e.name, e.data) for e in iter_zip_xml(path, on_skip=skipped.append)]
-        return entries, skipped
-    try:
-        return [(path.name, path.read_bytes())], []
-    except OSError as error:
-        raise XmlImportError(f"{path.name}: the file cannot be read ({error.strerror}).") from error
+def read_xml_sources(path: Path) -> tuple[XmlSources, list[SkippedEntry]]:
+    """The XML files of ``path`` (a .zip, or one XML file) as (name, bytes) items that read
+    their bytes one at a time, when asked (``safe_zip.open_xml_sources``), and left-out ones."""
+    return open_xml_sources(Path(path).expanduser())
 
 
 def plan_xml_import(

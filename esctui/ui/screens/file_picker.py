@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DirectoryTree, Input, Label, OptionList, Static
+from textual.widgets import Checkbox, DirectoryTree, Input, Label, OptionList, Static
 from textual.widgets.directory_tree import DirEntry
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
@@ -84,6 +84,7 @@ class FilePickerScreen(EsctuiModalScreen[list[Path] | None]):
         Binding("u", "parent", "Up a folder", id="file_picker.up"),
         Binding("x", "clear", "Clear", id="file_picker.clear"),
         Binding("ctrl+s", "confirm", "Import", id="file_picker.import"),
+        Binding("d", "toggle_option", "Duplicates", id="file_picker.option"),
     ]
     MULTIPLE_ONLY = frozenset({"add_folder", "clear", "confirm", "focus_path"})
 
@@ -94,8 +95,13 @@ class FilePickerScreen(EsctuiModalScreen[list[Path] | None]):
         suffixes: Iterable[str] | None = None,
         multiple: bool = True,
         start: Path | None = None,
+        option: str | None = None,
     ) -> None:
+        """``option``: the label of a checkbox under the selection (toggled with d); its value
+        is ``option_value`` once the picker is closed."""
         super().__init__()
+        self.option = option
+        self.option_value = False
         self.title_text = title
         self.suffixes = frozenset(s.lower() for s in suffixes) if suffixes else None
         self.multiple = multiple
@@ -120,6 +126,8 @@ class FilePickerScreen(EsctuiModalScreen[list[Path] | None]):
                     with Vertical(classes="side"):
                         yield Label("Selected (0)", id="count")
                         yield OptionList(id="selected")
+                        if self.option:
+                            yield Checkbox(self.option, id="picker-option")
             placeholder = (
                 "a path, a folder, or a glob such as scans/*.tif"
                 if self.multiple
@@ -153,7 +161,15 @@ class FilePickerScreen(EsctuiModalScreen[list[Path] | None]):
             return self.multiple
         if action == "focus_path_one":
             return not self.multiple
+        if action == "toggle_option":
+            return self.multiple and self.option is not None
         return True
+
+    def action_toggle_option(self) -> None:
+        self.query_one("#picker-option", Checkbox).toggle()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.option_value = event.value
 
     # ------------------------------------------------------------------ selection
 
