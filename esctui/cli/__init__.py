@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "esctui.cli.transcriptions",
     "esctui.cli.export",
     "esctui.cli.masks",
+    "esctui.cli.segment",
+    "esctui.cli.transcribe",
     "esctui.cli.remote",
 )
 

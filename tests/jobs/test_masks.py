@@ -11,9 +11,10 @@ import pytest
 import shapely.geometry as geom
 
 from esctui.domain import Job, Line
+from esctui.engine.masks import kraken_baseline, mask_from_kraken
 from esctui.formats.xml import parse_layout_xml
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
-from esctui.jobs.masks import MasksJob, kraken_baseline, mask_from_kraken
+from esctui.jobs.masks import MasksJob
 from esctui.jobs.runner import run_job
 from esctui.store import PageLayout, Store
 from tests.helpers import CORPUS
