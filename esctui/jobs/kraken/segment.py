@@ -77,7 +77,10 @@ def merge_segmentation(
         regions.append(region)
         new_region_ids.append(region.id)
     for found_line in sorted(found.lines, key=lambda ln: ln.order):
-        region_id = new_region_ids[found_line.region] if found_line.region is not None else None
+        index = found_line.region
+        region_id = (
+            new_region_ids[index] if index is not None and index < len(new_region_ids) else None
+        )
         lines.append(
             Line(
                 part_id,

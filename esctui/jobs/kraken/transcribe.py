@@ -15,7 +15,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from esctui.domain import Document, Line, LineText, ModelKind, Part, Polygon, TranscriptionSource
-from esctui.domain.errors import JobError
+from esctui.domain.errors import JobError, NotFoundError
 from esctui.domain.text import plural
 from esctui.engine import KrakenEngine, LineShape, LinesUnsuitableError, text_direction_for
 from esctui.engine.masks import kraken_baseline, mask_from_kraken
@@ -139,6 +139,14 @@ class TranscribeJob:
             ctx.advance(done_before[-1], n=len(done_before))
         if not todo:
             return
+        version = await asyncio.to_thread(
+            self.store.create_transcription,
+            self.document_id,
+            self.version_name or model.name,
+            TranscriptionSource.KRAKEN.value,
+            reuse=True,
+        )
+        self.version_id = version.id
         ctx.working_on(f"starting kraken ({model.name})")
         topline = TOPLINE_FOR_OFFSET.get(self.document.line_offset, False)
         async with engine_for(self.engine, self.workers) as engine:
@@ -219,13 +227,12 @@ class TranscribeJob:
         self, parts: list[Part], model: ChosenModel
     ) -> tuple[list[Part], list[str], list[tuple[str, str]]]:
         """Pages to read, pages the model already read, pages it cannot read (a thread)."""
-        version = self.store.create_transcription(
-            self.document_id,
-            self.version_name or model.name,
-            TranscriptionSource.KRAKEN.value,
-            reuse=True,
-        )
-        self.version_id = version.id
+        try:  # a version is made only when a page is read (a refused job leaves none)
+            self.version_id = self.store.get_transcription(
+                self.document_id, self.version_name or model.name
+            ).id
+        except NotFoundError:
+            self.version_id = ""
         todo: list[Part] = []
         done_before: list[str] = []
         unreadable: list[tuple[str, str]] = []
@@ -279,6 +286,8 @@ class TranscribeJob:
         masks = sum(1 for mask in work.masks.values() if mask is not None)
         if masks:
             detail += f"; {plural(masks, 'mask')} computed first"
+        if left_out := len(work.masks) - masks:
+            detail += f"; {plural(left_out, 'line')} left out (kraken drew no mask around it)"
         ctx.report.add_imported(part.name, detail)
         ctx.report.count("lines", len(written))
         if masks:
