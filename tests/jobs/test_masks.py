@@ -134,7 +134,11 @@ async def test_a_worker_killed_mid_page_skips_that_page(store: Store, tmp_path: 
     async with KrakenEngine(workers=1) as single:
 
         def kill_once(progress: JobProgress) -> None:
-            if not killed and "computing masks" in progress.current and single.busy_worker_pids:
+            if (
+                not killed
+                and progress.current.startswith("page 1: computing masks ")
+                and (single.busy_worker_pids)
+            ):
                 killed.extend(single.busy_worker_pids)
                 os.kill(killed[0], signal.SIGKILL)
 

@@ -40,15 +40,16 @@ PAGE_ERRORS: tuple[type[Exception], ...] = (
 
 
 def page_label(part: Part) -> str:
-    """How progress names a page: 'page 3'."""
-    return f"page {part.order + 1}"
+    """The page's number, as the engine names it ("... while segmenting page 3.")."""
+    return str(part.order + 1)
 
 
 def progress_to(ctx: JobContext) -> Callable[[Progress], None]:
-    """An engine progress callback that names the step as the job's current item."""
+    """An engine progress callback that names the step as the job's current item:
+    'page 3: drawing line masks 12/51'."""
 
     def show(step: Progress) -> None:
-        ctx.working_on(step.describe())
+        ctx.working_on(f"page {step.describe()}")
 
     return show
 
