@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esctui.engine.limits import cpu_count  # noqa: E402
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image  # noqa: E402
 from esctui.store import Store  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "images"
@@ -109,12 +110,22 @@ def esctui(data: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def add_pages(data: Path, pages: list[Path]) -> None:
+    """A document "Bench" holding the pages, copies included (an import would skip those)."""
+    store = Store(data)
+    doc = store.create_document("Bench")
+    staged = [
+        prepare_image(page, store.new_staging_dir(doc.id), DEFAULT_MAX_PIXELS)[0] for page in pages
+    ]
+    store.add_parts(doc.id, staged, skip_duplicates=False)
+    store.close()
+
+
 def with_job(pages: list[Path], workers: int) -> dict[str, Any]:
     """``esctui segment`` on a fresh data folder holding the pages (imported before the clock)."""
     data = Path(tempfile.mkdtemp(prefix=f"bench-segment-{workers}-"))
     try:
-        esctui(data, "documents", "create", "Bench")
-        esctui(data, "import", "images", "Bench", *map(str, pages))
+        add_pages(data, pages)
         cpu = children_cpu()
         start = time.perf_counter()
         esctui(data, "segment", "Bench", "--workers", str(workers))
