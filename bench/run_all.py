@@ -13,6 +13,7 @@ BENCHES = [
     "bench_iiif.py",
     "bench_masks.py",
     "bench_xml.py",
+    "bench_archive.py",
 ]
 
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "esctui.cli.pdf",
     "esctui.cli.iiif",
     "esctui.cli.xml",
+    "esctui.cli.archive",
     "esctui.cli.models",
     "esctui.cli.transcriptions",
     "esctui.cli.export",

@@ -27,26 +27,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from esctui.domain.errors import JobError
 from esctui.domain.text import plural
+from esctui.formats.page_names import IMAGE_SUFFIXES
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import StagedFile, Store
 
-IMAGE_SUFFIXES = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".jpe",
-        ".png",
-        ".tif",
-        ".tiff",
-        ".webp",
-        ".bmp",
-        ".gif",
-        ".jp2",
-        ".j2k",
-        ".jpx",
-        ".jpf",
-    }
-)
 SUFFIX_FOR_FORMAT = {
     "JPEG": ".jpg",
     "MPO": ".jpg",
