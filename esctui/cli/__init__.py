@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "esctui.cli.transcriptions",
     "esctui.cli.export",
     "esctui.cli.masks",
+    "esctui.cli.segment",
+    "esctui.cli.transcribe",
     "esctui.cli.remote",
     "esctui.cli.push",
 )

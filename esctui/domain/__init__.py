@@ -193,6 +193,9 @@ class Part(Record):
     region_count: int = 0
     line_count: int = 0
     typology: dict[str, dict[str, int]] = field(default_factory=dict)  # type counts of the page
+    #: What kraken last did to the page, by task ("segment", "transcribe:<version id>"): the
+    #: model's name and SHA-256, the options and the layout it left (for resumable reruns).
+    engine_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -234,6 +237,7 @@ class TranscriptionSource(StrEnum):
     XML = "xml"
     PDF_TEXT = "pdf-text"
     MANUAL = "manual"
+    KRAKEN = "kraken"  # recognized by a kraken model
 
 
 @dataclass

@@ -412,6 +412,20 @@ class Store:
         with self.transaction():
             self._parts(document_id).update({"name": name}, _ROW.id == part_id)
 
+    def set_engine_run(
+        self, document_id: str, part_id: str, task: str, run: dict[str, Any] | None
+    ) -> None:
+        """Record (None: forget) what kraken last did to a page for ``task`` (Part.engine_runs)."""
+        with self.transaction():
+            table = self._parts(document_id)
+            row = _one(table, _ROW.id == part_id)
+            if row is None:
+                return
+            runs = {k: v for k, v in (row.get("engine_runs") or {}).items() if k != task}
+            if run is not None:
+                runs[task] = run
+            table.update({"engine_runs": runs}, _ROW.id == part_id)
+
     def reorder_parts(self, document_id: str, ordered_ids: list[str]) -> None:
         """Give the pages the order of ``ordered_ids`` (which must list every page once)."""
         with self.transaction():
