@@ -30,7 +30,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_masks import LINES, PAGES, page_image  # noqa: E402
+from bench_masks import LINES, PAGES, load_polygonizer, page_image  # noqa: E402
 
 from esctui.engine import KrakenEngine  # noqa: E402
 from esctui.engine.limits import cpu_count  # noqa: E402
@@ -47,15 +47,6 @@ def make_pages(folder: Path) -> list[Page]:
         path = folder / f"page{index}.png"
         pages.append((path, page_image(path, index)))
     return pages
-
-
-def load_polygonizer() -> Any:
-    from esctui.compat import torchvision_shim
-
-    torchvision_shim.install()
-    from kraken.lib.segmentation import calculate_polygonal_environment
-
-    return calculate_polygonal_environment
 
 
 def as_pixels(polygons: list[Any]) -> list[Any]:

@@ -1,27 +1,28 @@
-"""Page segmentation (kraken's default blla model): the engine against the ``kraken`` CLI.
+"""Page segmentation (kraken's default blla model): the segment job against the ``kraken`` CLI.
 
     .venv/bin/python bench/bench_segment.py [--pages 10] [--workers 1,2] [--rounds 2]
 
 The pages are copies of the corpus page scans (the handwritten 170025120000003,0074.jpg, the
 printed input.jpg and its binarised bw.png, in turn; 0014.jpg is a single line, not a page).
-The baseline is one ``kraken -I ... -o .json segment -bl`` process over all of them (the batch
-form: kraken and the model are loaded once), run with the torchvision shim (see KRAKEN_CLI). Each engine run starts a fresh ``KrakenEngine`` and
-submits every page at once; its clock, like the CLI's, includes starting Python, importing
-kraken and loading the model. The CLI runs torch on one thread (its ``--threads`` default), so
-the engine runs one thread per worker too.
+The baseline is one ``kraken --threads T -I ... -o .json segment -bl`` process over all of them
+(the batch form: kraken and the model are loaded once), run with the torchvision shim (see
+KRAKEN_CLI); T is the torch threads one esctui worker gets (the cores shared among workers), so
+both use the same cores. The job side is ``esctui segment DOC --workers N`` as a fresh process
+on a data folder where the same files were imported beforehand (not timed); its clock, like the
+CLI's, includes starting Python, importing kraken (in the workers) and loading the model, and
+adds the store: reading the pages, writing their lines and the job's report.
 
-The CLI and the one-worker engine run in turn ``--rounds`` times (the cores may be shared with
+The CLI and the one-worker job run in turn ``--rounds`` times (the cores may be shared with
 other work, whose load changes; alternating exposes both to it alike) and the best round of
 each is compared; more workers run once. Printed: wall time and processor time (of all child
-processes) per side, the ratio engine/CLI (target <= 1.1 with one worker), the speed-up with
-more workers, the peak memory of a worker, and whether every page got the same number of lines
-from both. The last line is JSON.
+processes) per side, the ratio job/CLI (target <= 1.1 with one worker), the speed-up with
+more workers, and whether every page got the same number of lines from both. The last line is
+JSON.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import resource
@@ -35,7 +36,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esctui.engine import KrakenEngine  # noqa: E402
+from esctui.engine.limits import cpu_count  # noqa: E402
+from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image  # noqa: E402
+from esctui.store import Store  # noqa: E402
 
 SLOW = True  # kraken: run_all.py runs it with --all only
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "images"
@@ -83,7 +86,7 @@ def with_cli(folder: Path, pages: list[Path]) -> dict[str, Any]:
     command = []
     for pattern in globs:
         command += ["-I", pattern]
-    command += ["-o", ".json", "segment", "-bl"]
+    command = ["--threads", str(cpu_count()), *command, "-o", ".json", "segment", "-bl"]
     cpu = children_cpu()
     start = time.perf_counter()
     done = run_kraken(command)
@@ -97,24 +100,47 @@ def with_cli(folder: Path, pages: list[Path]) -> dict[str, Any]:
     return {"seconds": seconds, "cpu": children_cpu() - cpu, "lines": counts}
 
 
-async def engine_run(pages: list[Path], workers: int) -> dict[str, Any]:
-    async with KrakenEngine(workers=workers, threads=1) as engine:
-        results = await asyncio.gather(*(engine.segment(page, page=page.name) for page in pages))
-    return {
-        "lines": {page.name: len(r.lines) for page, r in zip(pages, results, strict=True)},
-        "peak_memory": max(r.peak_memory for r in results),
-        "workers": len({r.worker_pid for r in results}),
-        "page_seconds": [r.seconds for r in results],
-    }
+def esctui(data: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``python -m esctui ARGUMENTS`` on the data folder ``data`` (this checkout)."""
+    env = {**os.environ, "ESCTUI_DATA": str(data), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "esctui", *arguments], capture_output=True, text=True, env=env
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"esctui {arguments[0]} failed: {done.stderr[-2000:]}")
+    return done
 
 
-def with_engine(pages: list[Path], workers: int) -> dict[str, Any]:
-    cpu = children_cpu()
-    start = time.perf_counter()
-    run = asyncio.run(engine_run(pages, workers))
-    run["seconds"] = time.perf_counter() - start
-    run["cpu"] = children_cpu() - cpu  # the workers are reaped: their whole life is counted
-    return run
+def add_pages(data: Path, pages: list[Path]) -> None:
+    """A document "Bench" holding the pages, copies included (an import would skip those)."""
+    store = Store(data)
+    doc = store.create_document("Bench")
+    staged = [
+        prepare_image(page, store.new_staging_dir(doc.id), DEFAULT_MAX_PIXELS)[0] for page in pages
+    ]
+    store.add_parts(doc.id, staged, skip_duplicates=False)
+    store.close()
+
+
+def with_job(pages: list[Path], workers: int) -> dict[str, Any]:
+    """``esctui segment`` on a fresh data folder holding the pages (imported before the clock)."""
+    data = Path(tempfile.mkdtemp(prefix=f"bench-segment-{workers}-"))
+    try:
+        add_pages(data, pages)
+        cpu = children_cpu()
+        start = time.perf_counter()
+        esctui(data, "segment", "Bench", "--workers", str(workers))
+        seconds = time.perf_counter() - start
+        cpu = children_cpu() - cpu  # the job's process and its workers, all reaped
+        store = Store(data)
+        doc = store.get_document("Bench")
+        parts = store.list_parts(doc.id)
+        [job] = [j for j in store.list_jobs() if j.kind == "segment"]
+        assert job.status == "done" and len(parts) == len(pages), job.error
+        lines = {page.name: part.line_count for page, part in zip(pages, parts, strict=True)}
+        return {"seconds": seconds, "cpu": cpu, "lines": lines, "peak_memory": 0}
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> int:
@@ -136,15 +162,15 @@ def main() -> int:
         for round_number in range(1, args.rounds + 1):
             clis.append(with_cli(Path(tmp), pages))
             print(
-                f"round {round_number}: kraken CLI (batch, 1 thread): {clis[-1]['seconds']:.1f} s, "
+                f"round {round_number}: kraken CLI (batch, {cpu_count()} threads): {clis[-1]['seconds']:.1f} s, "
                 f"processor {clis[-1]['cpu']:.1f} s",
                 flush=True,
             )
             for workers in runs:
                 if workers == 1 or round_number == 1:
-                    engines[workers].append(with_engine(pages, workers))
+                    engines[workers].append(with_job(pages, workers))
                     print(
-                        f"round {round_number}: engine, {workers} worker(s) x 1 thread: "
+                        f"round {round_number}: job, {workers} worker(s): "
                         f"{engines[workers][-1]['seconds']:.1f} s, processor "
                         f"{engines[workers][-1]['cpu']:.1f} s",
                         flush=True,
@@ -162,11 +188,10 @@ def main() -> int:
             ratio = run["seconds"] / cli["seconds"]
             best[workers] = run["seconds"]
             print(
-                f"engine, {workers} worker(s) x 1 thread, best round: {run['seconds']:.1f} s, "
-                f"processor {run['cpu']:.1f} s; ratio engine/CLI {ratio:.3f}"
+                f"job, {workers} worker(s), best round: {run['seconds']:.1f} s, "
+                f"processor {run['cpu']:.1f} s; ratio job/CLI {ratio:.3f}"
                 + (f" (target <= {TARGET})" if workers == 1 else "")
-                + f"; same line counts: {same}; peak memory per worker "
-                f"{run['peak_memory'] / 2**20:.0f} MB"
+                + f"; same line counts: {same}"
             )
             if not same:
                 print(f"  CLI {cli['lines']}\n  engine {run['lines']}")
@@ -176,7 +201,6 @@ def main() -> int:
                 "cpu": round(run["cpu"], 1),
                 "ratio": round(ratio, 3),
                 "same_lines": same,
-                "peak_memory_mb": round(run["peak_memory"] / 2**20),
             }
         for workers, seconds in best.items():
             if workers != 1 and 1 in best:

@@ -269,3 +269,46 @@ def add_pages(store: Store, document_id: str, make_image, names: list[str]) -> l
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_bytes().decode("utf-8"))
+
+
+# --------------------------------------------------------------------------------------------
+# The corpus's handwritten scan with its PAGE lines (kraken job tests)
+
+SCAN = "170025120000003,0074"  # handwritten page with a PAGE transcription of 44 lines
+
+
+def scan_pages(
+    store: Store,
+    document_id: str,
+    folder: Path,
+    count: int = 1,
+    *,
+    lines: slice = slice(None),
+    masks: bool = True,
+) -> list[Part]:
+    """``count`` pages of the corpus scan, each with the lines ``lines`` of its PAGE file
+    (baselines, and their masks when ``masks``), no regions and no texts."""
+    from esctui.domain import Line
+    from esctui.formats.xml import parse_layout_xml
+    from esctui.store import PageLayout
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / f"{SCAN}.jpg"
+    shutil.copyfile(CORPUS / "images" / f"{SCAN}.jpg", source)
+    stagings = [store.new_staging_dir(document_id) for _ in range(count)]
+    staged = [prepare_image(source, staging, DEFAULT_MAX_PIXELS)[0] for staging in stagings]
+    for index, item in enumerate(staged, start=1):
+        item.name = f"scan {index}"
+    parts, _ = store.add_parts(document_id, staged, skip_duplicates=False)
+    for staging in stagings:
+        shutil.rmtree(staging, ignore_errors=True)
+    parsed = parse_layout_xml(
+        CORPUS / "page" / f"{SCAN}.xml", image_size=(parts[0].width, parts[0].height)
+    )
+    for part in parts:
+        page_lines = [
+            Line(part.id, pl.baseline, pl.mask if masks else None, None, pl.type, pl.id, i)
+            for i, pl in enumerate(parsed.lines[lines])
+        ]
+        store.write_page_layout(document_id, part.id, PageLayout([], page_lines, []))
+    return parts

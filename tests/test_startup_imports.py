@@ -63,3 +63,32 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "pymupdf" in json.loads(result.stdout.strip().splitlines()[-1])["heavy"]
+
+
+ENGINE_PROBE = """
+import json, sys
+
+import esctui.engine
+import esctui.jobs.kraken.segment
+import esctui.jobs.kraken.transcribe
+import esctui.jobs.masks
+from esctui.jobs.kraken.choice import default_segmentation_model
+
+esctui.engine.KrakenEngine(workers=1)  # workers start on the first page, not here
+default_segmentation_model()  # finds kraken's blla.mlmodel without importing kraken
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in set(sys.argv[1:]))
+print(json.dumps(heavy))
+"""
+
+
+def test_the_engine_and_the_kraken_jobs_import_no_kraken() -> None:
+    """kraken runs only in the engine's worker processes: importing the engine and the jobs
+    that use it (as the TUI and the CLI do when a job starts) loads neither kraken nor torch."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(ENGINE_PROBE), *HEAVY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

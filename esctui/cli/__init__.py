@@ -26,11 +26,15 @@ COMMAND_MODULES = (
     "esctui.cli.pdf",
     "esctui.cli.iiif",
     "esctui.cli.xml",
+    "esctui.cli.archive",
     "esctui.cli.models",
     "esctui.cli.transcriptions",
     "esctui.cli.export",
     "esctui.cli.masks",
+    "esctui.cli.segment",
+    "esctui.cli.transcribe",
     "esctui.cli.remote",
+    "esctui.cli.push",
 )
 
 

@@ -163,6 +163,17 @@ class UsageError(EsctuiError):
     """A command line that asks for something impossible (exit status 2)."""
 
 
+def positive_int(text: str) -> int:
+    """An option's whole number of 1 or more (else a usage error, exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def exit_status(job: Job) -> int:
     """0 done, 3 done with items skipped, 1 failed, 130 cancelled."""
     if job.status == JobStatus.FAILED.value:

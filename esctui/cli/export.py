@@ -15,10 +15,12 @@ if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this
 FORMAT_HELP = """\
 Formats (one file per page, named after the page image: scan_0012.jpg -> scan_0012.xml):
   alto   ALTO v4.3: regions as TextBlocks (types as OtherTag TYPE="region"), lines with
-         BASELINE, Shape/Polygon, line types (OtherTag TYPE="type"), one String per line with
-         the text (CONTENT) and confidence (WC).
+         BASELINE, Shape/Polygon, line types (OtherTag TYPE="type"), other tags (language,
+         split, ...) as OtherTag/TAGREFS, a String per word (SP between) when the import had
+         words, else one per line, with the text (CONTENT) and confidence (WC).
   page   PAGE 2019: TextRegion (@type or custom="structure {type:...;}"), TextLine with Coords,
-         Baseline, TextEquiv/Unicode (@conf), ReadingOrder of the regions.
+         Baseline, TextEquiv/Unicode (@conf), tags as custom="kind {type:value;}", ReadingOrder
+         of the regions.
   text   plain UTF-8, one .txt per page: one line of text per line of the page, in reading
          order; an empty line where a line has no text in the version.
 Both XML formats are checked against the ALTO 4 / PAGE 2019 schemas shipped with esctui.
@@ -50,6 +52,12 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         help="a folder, or a ZIP when the name ends in .zip (default: ./<document>_<format>.zip)",
     )
     p.add_argument("--pages", metavar="N,M-K", help="page numbers, e.g. 1,3-5 (default: all)")
+    p.add_argument(
+        "--images",
+        action="store_true",
+        help="also write each page's image beside its XML and a METS.xml tying them together "
+        "(esctui import archive and eScriptorium import it back)",
+    )
 
 
 def _default_out(document_name: str, fmt: str) -> Path:
@@ -70,5 +78,6 @@ def export(args: argparse.Namespace, cli: CliContext) -> int:
         format=args.format,
         version=args.version,
         part_ids=part_ids,
+        images=args.images,
     )
     return cli.run_job(job)

@@ -16,6 +16,7 @@ from esctui.cli.context import (
     CliContext,
     add_command,
     exit_status,
+    positive_int,
 )
 
 if TYPE_CHECKING:
@@ -58,28 +59,28 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
     )
     p.add_argument(
         "--max-width",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="ask the image server for images at most N pixels wide (default: full size)",
     )
     p.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=8,
         metavar="N",
         help="downloads at once (default 8; halved for a server that says it is busy)",
     )
     p.add_argument(
         "--max-image-mb",
-        type=_positive_int,
+        type=positive_int,
         default=200,
         metavar="N",
         help="refuse a page image larger than N MB, checked while it downloads (default 200)",
     )
     p.add_argument(
         "--deadline",
-        type=_positive_int,
+        type=positive_int,
         default=60,
         metavar="SECONDS",
         help="the longest a manifest request may take, and an image's (plus 1 s per 64 KB of "
@@ -90,16 +91,6 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         action="store_true",
         help="URL is a collection: import each manifest into its own new document",
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def import_iiif(args: argparse.Namespace, cli: CliContext) -> int:

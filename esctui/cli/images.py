@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext, add_command
+from esctui.cli.context import CliContext, add_command, positive_int
 
 if TYPE_CHECKING:
     from esctui.cli.context import Subcommands
@@ -26,14 +26,16 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
     p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
     p.add_argument(
         "--max-pixels",
-        type=int,
+        type=positive_int,
         default=None,
+        metavar="N",
         help="refuse images larger than this many pixels (default 250 million)",
     )
     p.add_argument(
         "--max-frames",
-        type=int,
+        type=positive_int,
         default=None,
+        metavar="N",
         help="take at most this many pages from one multi-page TIFF (default 1000)",
     )
     p.add_argument(

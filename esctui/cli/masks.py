@@ -1,4 +1,4 @@
-"""``esctui masks DOC [--pages N,M-K] [--all]``: line masks around baselines, with kraken."""
+"""``esctui masks DOC [--pages N,M-K] [--all] [--workers N]``: line masks around baselines."""
 
 from __future__ import annotations
 
@@ -32,6 +32,29 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         action="store_true",
         help="recompute every line's mask, not only the missing ones",
     )
+    add_workers_option(p)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_workers_option(p: argparse.ArgumentParser) -> None:
+    """``--workers N``: kraken processes (the default depends on cores and free memory)."""
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="kraken processes working at once, a page each (default: one per core, as many "
+        "as the free memory holds at about 3 GB each)",
+    )
 
 
 def compute_masks(args: argparse.Namespace, cli: CliContext) -> int:
@@ -43,5 +66,6 @@ def compute_masks(args: argparse.Namespace, cli: CliContext) -> int:
         doc.id,
         part_ids=cli.page_ids(doc.id, args.pages),
         only_missing=not args.all_lines,
+        workers=args.workers,
     )
     return cli.run_job(job)

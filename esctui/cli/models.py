@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from esctui.cli.context import CliContext, add_command
+from esctui.cli.remote_work import register_models_push
 
 if TYPE_CHECKING:
     from esctui.cli.context import Subcommands
@@ -23,6 +24,7 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
     add_command(sub, "delete", delete, "delete a model you own", common, "model")
     p = add_command(sub, "share", share, "share a model you own with users", common, "model")
     p.add_argument("users", nargs="+")
+    register_models_push(sub, common)
 
 
 def add(args: argparse.Namespace, cli: CliContext) -> int:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from esctui.cli.context import CliContext, add_command
+from esctui.cli.context import CliContext, add_command, positive_int
 
 if TYPE_CHECKING:
     from esctui.cli.context import Subcommands
@@ -29,8 +29,9 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
     )
     p.add_argument(
         "--max-pixels",
-        type=int,
+        type=positive_int,
         default=None,
+        metavar="N",
         help="refuse pages larger than this many pixels (default 250 million)",
     )
     p.add_argument(

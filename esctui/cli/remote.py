@@ -91,6 +91,10 @@ def register(commands, imports, common) -> None:  # noqa: ANN001 - argparse inte
     p.add_argument("--project", metavar="SLUG", help="only the documents of this project")
     p.set_defaults(handler=list_remote_documents)
 
+    from esctui.cli.remote_work import register_remote_actions  # it imports this module
+
+    register_remote_actions(sub, common)
+
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -129,6 +133,15 @@ def _saved_token(registry: RemoteRegistry, server: RemoteServer) -> str:
             f"`esctui remote login {server.name} --user USER`"
         )
     return token
+
+
+def remote_target(args: argparse.Namespace, name: str) -> Any:
+    """The saved server ``name`` with its token, for a job (``jobs.remote.RemoteTarget``)."""
+    from esctui.jobs.remote.common import RemoteTarget
+
+    registry = _registry(args)
+    server = registry.get(name)
+    return RemoteTarget(server.name, server.url, _saved_token(registry, server), server.insecure)
 
 
 def _read_secret(prompt: str) -> str:

@@ -19,9 +19,22 @@ Point = tuple[float, float]
 Polygon = list[Point]
 
 
+_ID_POOL: list[str] = []  # random ids made 512 at a time (one urandom call, not 512)
+
+
 def new_id() -> str:
-    """A short random identifier, unique across processes."""
-    return os.urandom(8).hex()  # 64 random bits, as the first half of a uuid4 (but cheaper)
+    """A short random identifier, unique across processes: 64 random bits (as the first half
+    of a uuid4), taken from a pool filled by one ``os.urandom`` call per 512 ids (an import
+    makes thousands; the pool is emptied in a forked child, which must not repeat them)."""
+    try:
+        return _ID_POOL.pop()
+    except IndexError:
+        data = os.urandom(8 * 512).hex()
+        _ID_POOL.extend(data[i : i + 16] for i in range(0, len(data), 16))
+        return _ID_POOL.pop()
+
+
+os.register_at_fork(after_in_child=_ID_POOL.clear)
 
 
 def now() -> float:
@@ -39,14 +52,29 @@ def preferred_xml_id(kind: str, external_id: str, stored_id: str) -> str:
     return external_id or f"{STORED_ID_PREFIX[kind]}{stored_id}"
 
 
+TagSet = dict[str, list[str]]
+"""A region's or line's tags beyond its type: kind -> values, e.g. ``{"language": ["deu",
+"lat"], "split": ["train"], "direction": ["rtl"]}`` (kraken's and eScriptorium's tags)."""
+
+TAG_COUNT_KEYS = {"regions": "region tags", "lines": "line tags"}
+"""Typology keys that count tags (``"language:deu"``) instead of types."""
+
+
+def tag_labels(tags: TagSet) -> list[str]:
+    """``["language:deu", "split:train"]``: each value with its kind, in a stable order."""
+    return [f"{kind}:{value}" for kind in sorted(tags) for value in tags[kind]]
+
+
 def describe_typology(typology: dict[str, dict[str, int]]) -> list[str]:
-    """'region types: text 4, marginalia 2' and the same for lines, most frequent first."""
+    """'region types: text 4, marginalia 2', the same for lines, then 'line tags:
+    language:deu 12, split:train 3'; most frequent first."""
     lines = []
     for kind, counts in typology.items():
         if counts:
             ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
             listed = ", ".join(f"{name} {count}" for name, count in ordered)
-            lines.append(f"{kind.removesuffix('s')} types: {listed}")
+            label = kind if kind.endswith(" tags") else f"{kind.removesuffix('s')} types"
+            lines.append(f"{label}: {listed}")
     return lines
 
 
@@ -165,6 +193,9 @@ class Part(Record):
     region_count: int = 0
     line_count: int = 0
     typology: dict[str, dict[str, int]] = field(default_factory=dict)  # type counts of the page
+    #: What kraken last did to the page, by task ("segment", "transcribe:<version id>"): the
+    #: model's name and SHA-256, the options and the layout it left (for resumable reruns).
+    engine_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,6 +208,7 @@ class Region(Record):
     external_id: str = ""  # the ID in the XML it came from
     order: int = 0
     id: str = field(default_factory=new_id)
+    tags: TagSet = field(default_factory=dict)  # beyond the type (language, direction, ...)
 
     def _restore(self) -> None:
         self.polygon = _points(self.polygon) or []
@@ -194,6 +226,7 @@ class Line(Record):
     external_id: str = ""
     order: int = 0
     id: str = field(default_factory=new_id)
+    tags: TagSet = field(default_factory=dict)  # beyond the type (language, split, ...)
 
     def _restore(self) -> None:
         self.baseline = _points(self.baseline)
@@ -204,6 +237,7 @@ class TranscriptionSource(StrEnum):
     XML = "xml"
     PDF_TEXT = "pdf-text"
     MANUAL = "manual"
+    KRAKEN = "kraken"  # recognized by a kraken model
 
 
 @dataclass
@@ -217,14 +251,108 @@ class Transcription(Record):
     created: float = field(default_factory=now)
 
 
+MAX_TEXT_HISTORY = 10  # earlier texts kept per line and version (eScriptorium keeps 20)
+
+
+@dataclass
+class Word(Record):
+    """A word of a line's text as the XML had it (ALTO ``String``): its box, if any."""
+
+    text: str
+    box: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1
+    confidence: float | None = None
+
+    def _restore(self) -> None:
+        if self.box is not None:
+            x0, y0, x1, y1 = self.box
+            self.box = (float(x0), float(y0), float(x1), float(y1))
+
+
+@dataclass
+class TextRevision(Record):
+    """An earlier text of a line in one version: what it was, where it came from, when."""
+
+    text: str
+    confidence: float | None = None
+    source: str = ""
+    time: float = 0.0
+    words: list[Word] = field(default_factory=list)
+
+    def _restore(self) -> None:
+        self.words = [Word.from_record(w) if isinstance(w, dict) else w for w in self.words]
+
+
 @dataclass
 class LineText(Record):
-    """The text of one line in one transcription version."""
+    """The text of one line in one transcription version, with its earlier texts.
+
+    ``source`` says where the text came from ("xml: page1.xml", "manual", "restored"),
+    ``time`` when; ``history`` holds the earlier texts, the most recent first, at most
+    ``MAX_TEXT_HISTORY``; ``words`` the text's words with their boxes when the XML had them.
+    """
 
     line_id: str
     transcription_id: str
     text: str
     confidence: float | None = None
+    source: str = ""
+    time: float = 0.0
+    history: list[TextRevision] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
+
+    def _restore(self) -> None:
+        self.history = [
+            TextRevision.from_record(r) if isinstance(r, dict) else r for r in self.history
+        ]
+        self.words = [Word.from_record(w) if isinstance(w, dict) else w for w in self.words]
+
+    def revision(self) -> TextRevision:
+        """The current text as a revision (to put into the history)."""
+        return TextRevision(self.text, self.confidence, self.source, self.time, self.words)
+
+    def replaced_by(
+        self,
+        text: str,
+        confidence: float | None,
+        source: str,
+        *,
+        words: list[Word] | None = None,
+        keep: int = MAX_TEXT_HISTORY,
+        when: float | None = None,
+    ) -> LineText:
+        """This line's text replaced by ``text``: the current one goes into the history (at
+        most ``keep`` kept), unless the text and confidence are the same."""
+        history = list(self.history)
+        if (text, confidence) != (self.text, self.confidence):
+            history.insert(0, self.revision())
+        return LineText(
+            self.line_id,
+            self.transcription_id,
+            text,
+            confidence,
+            source,
+            now() if when is None else when,
+            history[: max(0, keep)],
+            list(words or []),
+        )
+
+    def restored(self, index: int, *, keep: int = MAX_TEXT_HISTORY) -> LineText:
+        """The text with its ``index``-th earlier text (0: the most recent) made current; the
+        current one goes into the history. Raises IndexError for an index it does not have."""
+        if not 0 <= index < len(self.history):
+            raise IndexError(index)
+        chosen = self.history[index]
+        rest = self.history[:index] + self.history[index + 1 :]
+        return LineText(
+            self.line_id,
+            self.transcription_id,
+            chosen.text,
+            chosen.confidence,
+            f"restored ({chosen.source})" if chosen.source else "restored",
+            now(),
+            [self.revision(), *rest][: max(0, keep)],
+            list(chosen.words),
+        )
 
 
 class ModelKind(StrEnum):

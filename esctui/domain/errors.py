@@ -1,5 +1,7 @@
 """Errors whose message is meant for the user, in plain words."""
 
+import errno
+
 
 class EsctuiError(Exception):
     """Base class: ``str(error)`` is a sentence a historian understands."""
@@ -28,3 +30,11 @@ class FormatError(EsctuiError):
 
 class JobError(EsctuiError):
     """A job that cannot start or go on (no pages, an unknown version, an unusable target)."""
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for the operating system's "no space left on device" (or "quota exceeded")."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS

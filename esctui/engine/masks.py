@@ -1,10 +1,9 @@
 """Line masks around baselines, as kraken's ``calculate_polygonal_environment`` draws them.
 
 Pure helpers (no kraken import): :func:`kraken_baseline` (a stored baseline as the whole pixels
-kraken needs), :func:`mask_from_kraken` (kraken's ring as a stored mask), :func:`plan_page_masks`
-(which lines of a page to compute, which only bound the others) and :func:`compute_page_masks`
-(the same with a polygonizer called in this process). They moved here from
-``esctui/importers/masks.py``, which is to call these.
+kraken needs), :func:`mask_from_kraken` (kraken's ring as a stored mask) and
+:func:`plan_page_masks` (which lines of a page to compute, which only bound the others); the
+masks job (``esctui/jobs/masks.py``) and the transcribe job use them.
 
 :func:`polygonize` runs in a worker process: it gives exactly the polygons of one
 ``calculate_polygonal_environment(image, baselines, suppl_obj=boundaries, topline=...)`` call,
@@ -19,7 +18,6 @@ from typing import Any
 
 from esctui.domain import Line, Polygon
 
-Polygonizer = Callable[..., list[Any]]
 PixelLine = list[tuple[int, int]]
 
 
@@ -76,28 +74,6 @@ def plan_page_masks(
         else:
             plan.boundaries.append(points)
     return plan
-
-
-def compute_page_masks(
-    polygonize: Polygonizer,
-    image: Any,
-    lines: Sequence[Line],
-    *,
-    only_missing: bool,
-    topline: bool | None,
-) -> tuple[dict[str, Polygon | None], list[Line]]:
-    """Masks for the lines to do, in one kraken call; also returns lines whose baseline is unusable.
-
-    ``image`` is a PIL image. The baselines of the lines not computed bound the others.
-    """
-    width, height = image.size
-    plan = plan_page_masks(lines, width, height, only_missing=only_missing)
-    masks: dict[str, Polygon | None] = {}
-    if plan.todo:
-        polygons = polygonize(image, plan.baselines, suppl_obj=plan.boundaries, topline=topline)
-        for line, polygon in zip(plan.todo, polygons, strict=True):
-            masks[line.id] = mask_from_kraken(polygon)
-    return masks, plan.unusable
 
 
 # --------------------------------------------------------------------------- in a worker

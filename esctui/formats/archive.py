@@ -22,10 +22,7 @@ of ``chunk_bytes``: memory stays bounded by the limits, not by the archive.
 from __future__ import annotations
 
 import io
-import os
 import posixpath
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -33,7 +30,15 @@ from typing import BinaryIO
 
 from natsort import natsorted, ns
 
-from esctui.domain.errors import EsctuiError
+from esctui.formats.archive_sources import (
+    DAMAGED,
+    ArchiveEntry,
+    ArchiveEntryError,
+    ArchiveError,
+    ArchiveLimits,
+    FolderSource,
+    ZipSource,
+)
 from esctui.formats.mets import (
     DEFAULT_SETTINGS,
     DEFAULT_VERSION_NAME,
@@ -43,55 +48,16 @@ from esctui.formats.mets import (
     MetsWalk,
     read_mets,
 )
+from esctui.formats.page_names import NAME_RULES
+from esctui.formats.page_names import stem as _stem
 from esctui.formats.safe_zip import (
-    DUPLICATE_REASON,
     EntryTooLarge,
     SkippedEntry,
-    ZipReadError,
-    copy_entry,
-    entry_problem,
-    is_macos_metadata,
-    open_zip,
-    read_head,
     size_problem,
 )
 from esctui.formats.sniff import HEAD_BYTES, IMAGE_SUFFIXES, XmlKind, sniff_image, sniff_xml
 
 _SIGNATURE_BYTES = 32
-
-
-class ArchiveError(EsctuiError):
-    """The archive or folder as a whole cannot be used; the message names it and says why."""
-
-
-class ArchiveEntryError(EsctuiError):
-    """One entry cannot be read: the message is ``"<archive>: <entry>: <reason>"``."""
-
-    def __init__(self, label: str, name: str, reason: str) -> None:
-        super().__init__(f"{label}: {name}: {reason}")
-        self.name = name
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """What an archive may hold.
-
-    Attributes:
-        max_entries: more entries (files) and the archive is refused.
-        max_total_bytes: the used entries may declare (and unpack to) at most this in all.
-        max_entry_bytes: a larger image is left out.
-        max_xml_bytes: a larger XML file is left out.
-        max_ratio: an entry that expands more times than this is left out (a bomb).
-        chunk_bytes: how much is unpacked at a time: the memory an extraction needs.
-    """
-
-    max_entries: int = 50_000
-    max_total_bytes: int = 50_000_000_000
-    max_entry_bytes: int = 2_000_000_000
-    max_xml_bytes: int = 50_000_000
-    max_ratio: int = 200
-    chunk_bytes: int = 1 << 20
 
 
 @dataclass
@@ -194,122 +160,6 @@ class ExtractedImage:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Entry:
-    name: str
-    size: int
-    kind: str = ""  # "image", "xml" (ALTO/PAGE), "mets"
-    image_filename: str = ""
-    format: str = ""
-
-
-class _ZipSource:
-    def __init__(self, path: Path, limits: ArchiveLimits) -> None:
-        self.label = path.name
-        self.limits = limits
-        try:
-            self.archive = open_zip(path, max_entries=limits.max_entries)
-        except ZipReadError as error:
-            raise ArchiveError(str(error)) from error
-        self.infos: dict[str, zipfile.ZipInfo] = {}
-
-    def entries(self, skip: list[SkippedEntry]) -> Iterator[tuple[str, int]]:
-        self.infos = {}
-        for info in self.archive.infolist():
-            if info.is_dir():
-                continue
-            name = info.filename
-            problem = entry_problem(
-                info,
-                max_entry_bytes=max(self.limits.max_entry_bytes, self.limits.max_xml_bytes),
-                max_ratio=self.limits.max_ratio,
-            )
-            key = name.replace("\\", "/")
-            if problem is None and key in self.infos:
-                problem = DUPLICATE_REASON
-            if problem is not None:
-                skip.append(SkippedEntry(name, problem))
-                continue
-            self.infos[key] = info
-            yield key, info.file_size
-
-    def head(self, name: str, size: int) -> bytes:
-        return read_head(self.archive, self.infos[name], size)
-
-    def copy(self, name: str, out: BinaryIO, limit: int) -> int:
-        return copy_entry(
-            self.archive, self.infos[name], out, limit=limit, chunk=self.limits.chunk_bytes
-        )
-
-    def close(self) -> None:
-        self.archive.close()
-
-
-class _FolderSource:
-    def __init__(self, path: Path, limits: ArchiveLimits) -> None:
-        self.root = path
-        self.label = path.name or str(path)
-        self.limits = limits
-
-    def entries(self, skip: list[SkippedEntry]) -> Iterator[tuple[str, int]]:
-        count = 0
-        for folder, dirs, files in os.walk(self.root, followlinks=False):
-            here = Path(folder)
-            for linked in [d for d in dirs if (here / d).is_symlink()]:
-                dirs.remove(linked)
-                name = (here / linked).relative_to(self.root).as_posix()
-                skip.append(SkippedEntry(name, "it is a symbolic link (to a folder)"))
-            dirs.sort()
-            for base in sorted(files):
-                full = here / base
-                name = full.relative_to(self.root).as_posix()
-                count += 1
-                if count > self.limits.max_entries:
-                    raise ArchiveError(
-                        f"{self.label}: the folder holds more than {self.limits.max_entries} "
-                        "files; at most that many are read."
-                    )
-                if is_macos_metadata(name):
-                    skip.append(SkippedEntry(name, "macOS metadata, not a document file"))
-                    continue
-                if full.is_symlink():
-                    skip.append(SkippedEntry(name, "it is a symbolic link"))
-                    continue
-                try:
-                    size = full.stat().st_size
-                except OSError as exc:
-                    skip.append(SkippedEntry(name, f"it cannot be opened ({exc.strerror})"))
-                    continue
-                limit = max(self.limits.max_entry_bytes, self.limits.max_xml_bytes)
-                if (problem := size_problem(size, limit)) is not None:
-                    skip.append(SkippedEntry(name, problem))
-                    continue
-                yield name, size
-
-    def _path(self, name: str) -> Path:
-        return self.root.joinpath(*name.split("/"))
-
-    def head(self, name: str, size: int) -> bytes:
-        with self._path(name).open("rb") as stream:
-            return stream.read(size)
-
-    def copy(self, name: str, out: BinaryIO, limit: int) -> int:
-        written = 0
-        with self._path(name).open("rb") as stream:
-            while data := stream.read(self.limits.chunk_bytes):
-                written += len(data)
-                if written > limit:
-                    raise EntryTooLarge(name)
-                out.write(data)
-        return written
-
-    def close(self) -> None:
-        pass
-
-
-_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
-
-
 @dataclass(frozen=True)
 class _ArchiveFiles:
     """The archive's entries as the METS reader sees them (``mets.LocalFiles``)."""
@@ -331,7 +181,7 @@ class _ArchiveFiles:
     def head(self, path: str, size: int) -> bytes:
         try:
             return self.reader._source.head(path, size)
-        except (*_DAMAGED, KeyError, NotImplementedError):
+        except (*DAMAGED, KeyError, NotImplementedError):
             return b""
 
     def at(self, mets_path: str) -> _ArchiveFiles:
@@ -357,12 +207,12 @@ class ImageArchive:
         self.path = Path(path)
         self.limits = limits or ArchiveLimits()
         if self.path.is_dir():
-            self._source: _ZipSource | _FolderSource = _FolderSource(self.path, self.limits)
+            self._source: ZipSource | FolderSource = FolderSource(self.path, self.limits)
             self.description = f"the folder {self.path.name or self.path}"
         else:
-            self._source = _ZipSource(self.path, self.limits)
+            self._source = ZipSource(self.path, self.limits)
             self.description = f"the archive {self.path.name}"
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, ArchiveEntry] = {}
         self._skip_reasons: dict[str, str] = {}
         self._unpacked = 0
 
@@ -418,11 +268,11 @@ class ImageArchive:
         self._match_xml(found, version_name)
         return found
 
-    def _classify(self, name: str, size: int, skipped: list[SkippedEntry]) -> _Entry | None:
+    def _classify(self, name: str, size: int, skipped: list[SkippedEntry]) -> ArchiveEntry | None:
         """An image, ALTO/PAGE or METS entry, told by its first bytes; else None (skipped)."""
         try:
             head = self._source.head(name, _SIGNATURE_BYTES)
-        except (*_DAMAGED, NotImplementedError) as exc:
+        except (*DAMAGED, NotImplementedError) as exc:
             skipped.append(SkippedEntry(name, f"it is damaged and cannot be unpacked ({exc})"))
             return None
         if sniff_image(head):
@@ -430,7 +280,7 @@ class ImageArchive:
             if too_large:
                 skipped.append(SkippedEntry(name, too_large))
                 return None
-            return _Entry(name, size, "image")
+            return ArchiveEntry(name, size, "image")
         is_xml_name = name.lower().endswith((".xml", ".alto"))
         if not (is_xml_name or head.lstrip()[:1] == b"<" or head.startswith(b"\xef\xbb\xbf")):
             suffix = PurePosixPath(name).suffix.lower()
@@ -446,13 +296,13 @@ class ImageArchive:
             return None
         try:
             sniff = sniff_xml(self._source.head(name, HEAD_BYTES))
-        except (*_DAMAGED, NotImplementedError) as exc:
+        except (*DAMAGED, NotImplementedError) as exc:
             skipped.append(SkippedEntry(name, f"it is damaged and cannot be unpacked ({exc})"))
             return None
         if sniff.kind in (XmlKind.METS, XmlKind.OAI_PMH):
-            return _Entry(name, size, "mets")
+            return ArchiveEntry(name, size, "mets")
         if sniff.is_layout:
-            return _Entry(name, size, "xml", sniff.image_filename, sniff.kind)
+            return ArchiveEntry(name, size, "xml", sniff.image_filename, sniff.kind)
         if sniff.kind == XmlKind.UNREADABLE:
             skipped.append(SkippedEntry(name, sniff.problem.rstrip(".")))
         else:
@@ -685,7 +535,7 @@ class ImageArchive:
             raise ArchiveEntryError(
                 label, name, f"it uses a compression method that cannot be read ({exc})"
             ) from exc
-        except _DAMAGED as exc:
+        except DAMAGED as exc:
             raise ArchiveEntryError(
                 label, name, f"it is damaged and cannot be unpacked ({exc})"
             ) from exc
@@ -718,12 +568,7 @@ class ImageArchive:
 class _ImageNames:
     """Finds the page whose image an XML file names (or whose name its own name matches)."""
 
-    RULES = (
-        ("image file name", lambda n: n),
-        ("image name ignoring folders", lambda n: _base(n)),
-        ("image name ignoring case", lambda n: _base(n).casefold()),
-        ("image name ignoring extension", lambda n: _stem(n).casefold()),
-    )
+    RULES = NAME_RULES  # the XML import's rules (formats.page_names)
 
     def __init__(self, pages: list[ArchivePage]) -> None:
         self.indexes = []
@@ -761,15 +606,6 @@ class _ImageNames:
         if wanted:
             return None, "", f"no image of the archive is {wanted!r} (nor named like the file)"
         return None, "", "the file names no image and no image is named like it"
-
-
-def _base(name: str) -> str:
-    return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-
-
-def _stem(name: str) -> str:
-    base = _base(name)
-    return PurePosixPath(base).stem or base
 
 
 def _ambiguous(pages: list[ArchivePage], what: str) -> str:

@@ -14,26 +14,12 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from esctui.formats.page_names import IMAGE_SUFFIXES
 from esctui.formats.xml.common import local_name, namespace_of
 from esctui.formats.xml.safe_parse import ENTITY_REFUSAL, declares_entities
 
-IMAGE_SUFFIXES = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".jpe",
-        ".png",
-        ".tif",
-        ".tiff",
-        ".webp",
-        ".bmp",
-        ".gif",
-        ".jp2",
-        ".j2k",
-        ".jpx",
-        ".jpf",
-    }
-)
+__all__ = ["IMAGE_SUFFIXES", "XmlKind", "XmlSniff", "sniff_image", "sniff_xml"]
+
 XML_SUFFIXES = (".xml", ".alto")
 METS_NAMESPACE = "http://www.loc.gov/METS/"
 OAI_NAMESPACE = "http://www.openarchives.org/OAI/2.0/"

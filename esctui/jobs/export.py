@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import stat
 import time
 import zipfile
@@ -95,6 +96,21 @@ class _Target:
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 
+    def write_file(self, name: str, source: Path) -> None:
+        """Copy a file (a page image) in, streamed: stored as it is in a ZIP (images are
+        compressed already), fsync-free into a folder."""
+        if self.zip is not None:
+            entry = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+            entry.compress_type = zipfile.ZIP_STORED
+            entry.external_attr = (stat.S_IFREG | self.file_mode) << 16
+            with source.open("rb") as data, self.zip.open(entry, "w") as out:
+                shutil.copyfileobj(data, out, 1 << 20)
+        else:
+            target = self.path / name
+            temp = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
+            shutil.copyfile(source, temp)
+            os.replace(temp, target)
+
     def write(self, name: str, data: bytes) -> None:
         if self.zip is not None:
             entry = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
@@ -139,7 +155,10 @@ class ExportJob:
         version: str | None = None,
         part_ids: list[str] | None = None,
         validate: bool = True,
+        images: bool = False,
     ) -> None:
+        """``images``: write each page's image beside its XML file and a ``METS.xml`` tying
+        them together (what ``esctui import archive`` and eScriptorium read back)."""
         try:
             self.format = ExportFormat(format)
         except ValueError:
@@ -152,6 +171,9 @@ class ExportJob:
         self.version_ref = version
         self.part_ids = part_ids
         self.validate = validate
+        self.images = images
+        if images and self.format is ExportFormat.TEXT:
+            raise ExportError("Images are exported with ALTO or PAGE, not with plain text.")
         document = store.get_document(document_id)
         self.title = f"Export {self.format.value.upper()}: {document.name} to {self.out.name}"
 
@@ -168,15 +190,19 @@ class ExportJob:
         elif not self.version_ref:
             ctx.report.notes.append(f"Text of the most recent version, {version.name!r}.")
         names = export_file_names(parts, SUFFIX[self.format])
+        image_names = [
+            f"{PurePosixPath(name).stem}{PurePosixPath(part.filename).suffix.lower()}"
+            for part, name in zip(parts, names, strict=True)
+        ]
         target = await asyncio.to_thread(_Target.open, self.out)
         made: Counter[str] = Counter()
         ctx.start(len(parts))
         try:
-            for part, name in zip(parts, names, strict=True):
+            for part, name, image in zip(parts, names, image_names, strict=True):
                 ctx.working_on(part.name)
                 # finish_in_thread: a cancel waits for the page, so the ZIP is not closed under it
                 exported, problems = await finish_in_thread(
-                    self._export_page, document, part, version, name, target
+                    self._export_page, document, part, version, name, target, image
                 )
                 made.update(exported.notes)
                 ctx.report.count("pages")
@@ -184,6 +210,10 @@ class ExportJob:
                 for problem in problems:
                     ctx.report.notes.append(f"{name} {problem}")
                 ctx.advance(name)
+            if self.images:
+                await finish_in_thread(
+                    self._write_mets, document, parts, names, image_names, version, target
+                )
             await asyncio.to_thread(target.commit)
         except BaseException:
             await asyncio.to_thread(target.discard)
@@ -199,11 +229,14 @@ class ExportJob:
         version: Transcription | None,
         name: str,
         target: _Target,
+        image: str,
     ) -> tuple[ExportedPage, list[str]]:
-        """Read, write and (for XML) validate one page; a worker thread."""
+        """Read, write and (for XML) validate one page (and copy its image); a worker thread."""
         layout = self.store.read_page_layout(self.document_id, part.id)
+        if self.images:
+            target.write_file(image, self.store.part_image_path(part))
         page = ExportPage(
-            image_filename=image_file_name(part),
+            image_filename=image if self.images else image_file_name(part),
             width=part.width,
             height=part.height,
             regions=layout.regions,
@@ -223,6 +256,25 @@ class ExportJob:
             problems = validate_export(exported.data, self.format)
         target.write(name, exported.data)
         return exported, problems
+
+    def _write_mets(
+        self,
+        document: Document,
+        parts: list[Part],
+        names: list[str],
+        image_names: list[str],
+        version: Transcription | None,
+        target: _Target,
+    ) -> None:
+        from esctui.formats.mets import ExportedMetsPage, write_mets
+
+        pages = [
+            ExportedMetsPage(part.name, image, name)
+            for part, name, image in zip(parts, names, image_names, strict=True)
+        ]
+        group = version.name if version is not None else self.format.value
+        target.write("METS.xml", write_mets(pages, group=group, fmt=self.format.value,
+                                            title=document.name))  # fmt: skip
 
 
 def validate_export(data: bytes, fmt: str) -> list[str]:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
-import errno
 import logging
 import os
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from esctui.domain import Job, JobReport, JobStatus, now
-from esctui.domain.errors import EsctuiError
+from esctui.domain.errors import EsctuiError, is_disk_full
 from esctui.store import Store
 
 log = logging.getLogger(__name__)
@@ -258,7 +257,7 @@ def os_error_sentence(error: OSError, data_dir: Path | str, *, in_job: bool = Tr
 
     stopped = "the job stopped" if in_job else "nothing more was written"
     kept = "the pages committed before are kept whole" if in_job else "what was saved is kept"
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_disk_full(error):
         return (
             f"the disk holding {printable(data_dir)} is full: {stopped}; {kept}. "
             "Free some space and try again."

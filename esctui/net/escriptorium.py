@@ -336,12 +336,14 @@ class RemoteLine:
     typology: int | None = None
     external_id: str = ""
     order: int = 0
+    texts: tuple[RemoteLineText, ...] = ()  # only in a bulk_create answer (nested texts)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> RemoteLine:
+        texts = tuple(RemoteLineText.from_api(t) for t in data.get("transcriptions") or ())
         return cls(data["pk"], data["document_part"], data.get("baseline"),
                    data.get("mask"), data.get("region"), data.get("typology"),
-                   data.get("external_id") or "", data.get("order", 0))  # fmt: skip
+                   data.get("external_id") or "", data.get("order", 0), texts)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -894,6 +896,30 @@ class EscriptoriumClient:
         )  # fmt: skip
         return RemoteMetadata.from_api(data)
 
+    async def sync_document_metadata(self, document: int, values: Mapping[str, str]) -> int:
+        """Give the document these key/value entries (listed once; a changed value is
+        patched, a new key added, other keys kept). Returns how many entries were sent."""
+        have = {entry.key: entry for entry in await self.document_metadata(document)}
+        sent = 0
+        for key, value in values.items():
+            entry = have.get(key)
+            if entry is not None and entry.value == value:
+                continue
+            if entry is not None:
+                await self.request(
+                    "PATCH", f"documents/{document}/metadata/{entry.pk}/",
+                    action=f"change the metadata {printable(key)!r} of document {document}",
+                    json={"value": value}, idempotent=True,
+                )  # fmt: skip
+            else:
+                await self.request(
+                    "POST", f"documents/{document}/metadata/",
+                    action=f"add the metadata {printable(key)!r} to document {document}",
+                    json={"key": {"name": key}, "value": value},
+                )  # fmt: skip
+            sent += 1
+        return sent
+
     async def delete_document_metadata(self, document: int, metadata: int) -> None:
         await self.request(
             "DELETE", f"documents/{document}/metadata/{metadata}/",
@@ -937,6 +963,43 @@ class EscriptoriumClient:
     def _upload_limits(self, path: Path) -> RequestLimits:
         size = path.stat().st_size
         return self.limits.with_(deadline=self.limits.deadline + size / UPLOAD_BYTES_PER_SECOND)
+
+    async def download_image(self, part: RemotePart, into: Path, *, max_bytes: int) -> int:
+        """Write a page's full-size image into the file ``into`` (streamed, at most
+        ``max_bytes``); returns its size. The image lives on this server (``/media/…``); an
+        image address on another host is refused (the token goes with the request)."""
+        uri = part.image_uri
+        if not uri:
+            raise RemoteServerError(
+                f"{self.host} gave no image address for page {part.pk}", host=self.host
+            )
+        url = (
+            uri
+            if uri.startswith(("http://", "https://"))
+            else self.base_url + "/" + uri.lstrip("/")
+        )
+        if host_of(url) != self.host:
+            raise RemoteServerError(
+                f"{self.host} names an image of page {part.pk} on another host "
+                f"({printable(host_of(url))}); esctui sends the token to its own server only",
+                host=self.host,
+            )
+        headers = {"Authorization": f"Token {self.token}"} if self.token else {}
+        limits = self.limits.with_(
+            max_bytes=max_bytes, deadline=self.limits.deadline + max_bytes / UPLOAD_BYTES_PER_SECOND
+        )
+        try:
+            with open(into, "wb") as handle:
+                await self.http.send("GET", url, limits=limits, headers=headers, into=handle)
+        except HttpStatusError as error:
+            raise self._explain(
+                error,
+                url,
+                f"download the image of page {part.pk}",
+                f"the image of page {part.pk}",
+                (),
+            ) from None
+        return into.stat().st_size
 
     async def parts(self, document: int) -> list[RemotePart]:
         """The document's pages, in their order."""
@@ -1146,6 +1209,22 @@ class EscriptoriumClient:
         )  # fmt: skip
         return RemoteLayer.from_api(data)
 
+    async def ensure_layers(self, document: int, names: Iterable[str]) -> dict[str, RemoteLayer]:
+        """The document's layers called ``names`` (listed once; the missing ones created)."""
+        have = {layer.name: layer for layer in await self.layers(document) if not layer.archived}
+        found: dict[str, RemoteLayer] = {}
+        for name in names:
+            layer = have.get(name)
+            if layer is None:
+                data = await self.request(
+                    "POST", f"documents/{document}/transcriptions/",
+                    action=f"create the layer {printable(name)!r} in document {document}",
+                    json={"name": name},
+                )  # fmt: skip
+                layer = have[name] = RemoteLayer.from_api(data)
+            found[name] = layer
+        return found
+
     async def line_texts(self, document: int, part: int, layer: int) -> list[RemoteLineText]:
         """The texts of one layer on one page, in line order."""
         items = await self.all_pages(
@@ -1200,6 +1279,21 @@ class EscriptoriumClient:
             action=f"import {printable(xml.name)!r} into document {document}",
             files={"upload_file": (xml.name, xml, "application/xml")}, data=data,
             limits=self._upload_limits(xml),
+        )  # fmt: skip
+
+    async def import_layout_bytes(
+        self, document: int, data: bytes, *, layer: str, filename: str = "layout.zip"
+    ) -> None:
+        """``import_layout`` for a ZIP (or XML file) made in memory."""
+        content_type = "application/zip" if filename.endswith(".zip") else "application/xml"
+        limits = self.limits.with_(
+            deadline=self.limits.deadline + len(data) / UPLOAD_BYTES_PER_SECOND
+        )
+        await self.request(
+            "POST", f"documents/{document}/import/",
+            action=f"import a layout file into document {document}",
+            files={"upload_file": (filename, data, content_type)},
+            data={"mode": "xml", "name": layer}, limits=limits,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ models

@@ -42,7 +42,8 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import zlib
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from pathlib import Path
@@ -676,20 +677,62 @@ async def _read_body(
     ``into``, chunks go there and b"" is returned."""
     body = bytearray()
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if deadline is not None:
-            deadline.grow_for(size)
-        if size > cap:
-            if truncate:
-                body += chunk[: cap - len(body)]
-                return bytes(body)
-            raise _TooLarge
-        if into is None:
-            body += chunk
-        else:
-            into.write(chunk)
+    async with contextlib.aclosing(_decoded_pieces(response)) as pieces:
+        async for chunk in pieces:
+            size += len(chunk)
+            if deadline is not None:
+                deadline.grow_for(size)
+            if size > cap:
+                if truncate:
+                    body += chunk[: cap - len(body)]
+                    return bytes(body)
+                raise _TooLarge
+            if into is None:
+                body += chunk
+            else:
+                into.write(chunk)
     return bytes(body)
+
+
+DECODE_PIECE = 1 << 20  # the most one compressed chunk may inflate to at a time
+_ZLIB_WBITS = {
+    "gzip": zlib.MAX_WBITS | 16,
+    "x-gzip": zlib.MAX_WBITS | 16,
+    "deflate": zlib.MAX_WBITS,
+}
+
+
+async def _decoded_pieces(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The body after content decoding, in pieces of at most ``DECODE_PIECE`` bytes for gzip
+    and deflate (httpx inflates each network chunk whole: a 64 KB chunk of a gzip bomb would be
+    64 MB at once), so the byte cap bounds memory too. Other encodings: httpx's decoding."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in _ZLIB_WBITS:
+        async for chunk in response.aiter_bytes():
+            yield chunk
+        return
+    inflate = zlib.decompressobj(_ZLIB_WBITS[encoding])
+    started = False
+    try:
+        async for raw in response.aiter_raw():
+            data = raw
+            while data:
+                try:
+                    piece = inflate.decompress(data, DECODE_PIECE)
+                except zlib.error:
+                    if started or encoding != "deflate":
+                        raise
+                    inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without its header
+                    piece = inflate.decompress(data, DECODE_PIECE)
+                started = True
+                data = inflate.unconsumed_tail
+                if piece:
+                    yield piece
+        tail = inflate.flush()
+        if tail:
+            yield tail
+    except zlib.error as error:
+        raise httpx.DecodingError(f"the compressed answer is damaged ({error})") from None
 
 
 def _too_large(

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -49,6 +48,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
+from esctui.domain.errors import is_disk_full
 from esctui.formats.iiif import IiifError, IiifManifest, ImageService, image_url_from_info
 from esctui.net.http import (
     MB,
@@ -65,7 +65,6 @@ DEFAULT_MAX_IMAGE_BYTES = 200 * MB  # one page image: far above any real scan, s
 IMAGE_DEADLINE = 60.0  # seconds for one image, plus 1 s per IMAGE_MIN_RATE bytes of it
 IMAGE_MIN_RATE = 64 * 1024  # bytes a second: slower than this, a large image times out
 BUSY_STATUSES = frozenset({429, 503})
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 InfoJsonPolicy = Literal["auto", "always", "never"]
 ProgressCallback = Callable[[int, int], None]
@@ -236,7 +235,7 @@ class _Downloader:
         except asyncio.CancelledError:
             raise
         except OSError as error:
-            if error.errno in DISK_FULL_ERRNOS:
+            if is_disk_full(error):
                 raise  # every page would fail the same way: the import stops, in words
             return self._failed(job, "", f"the image could not be saved: {error}", 0)
         except Exception as error:  # a bug must not stop the other pages

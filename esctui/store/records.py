@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from esctui.domain import Line, LineText, Region
+from esctui.domain import TAG_COUNT_KEYS, Line, LineText, Region, tag_labels
 
 
 @dataclass
@@ -34,14 +34,22 @@ class PageLayout:
     texts: list[LineText] = field(default_factory=list)
 
     def typology(self) -> dict[str, dict[str, int]]:
-        """Region and line type counts of this page: {"regions": {...}, "lines": {...}}."""
-        regions: dict[str, int] = {}
-        for region in self.regions:
-            regions[region.type] = regions.get(region.type, 0) + 1
-        lines: dict[str, int] = {}
-        for line in self.lines:
-            lines[line.type] = lines.get(line.type, 0) + 1
-        return {kind: counts for kind, counts in (("regions", regions), ("lines", lines)) if counts}
+        """Region and line type counts of this page: {"regions": {...}, "lines": {...}}, and
+        their tag counts ({"region tags": {"language:deu": 2}, "line tags": {...}})."""
+        counts: dict[str, dict[str, int]] = {}
+        for kind, items in (("regions", self.regions), ("lines", self.lines)):
+            types: dict[str, int] = {}
+            tags: dict[str, int] = {}
+            for item in items:
+                types[item.type] = types.get(item.type, 0) + 1
+                if item.tags:
+                    for label in tag_labels(item.tags):
+                        tags[label] = tags.get(label, 0) + 1
+            if types:
+                counts[kind] = types
+            if tags:
+                counts[TAG_COUNT_KEYS[kind]] = tags
+        return counts
 
     def text_counts(self) -> dict[str, list[int]]:
         """Version id -> [lines with a non-empty text, their characters], on this page (a

@@ -53,6 +53,10 @@ from esctui.store.records import PageLayout, StagedFile
 __all__ = ["LOCK_TIMEOUT_SECONDS", "SCHEMA_VERSION", "PageLayout", "StagedFile", "Store"]
 
 SCHEMA_VERSION = 1
+# Schema notes (additive changes that need no migration: old rows load with the defaults):
+# - regions and lines may hold ``tags`` ({kind: [values]}: language, direction, split, ...);
+# - a line text may hold ``source``, ``time``, ``words`` and ``history`` (its earlier texts,
+#   at most domain.MAX_TEXT_HISTORY); an esctui from before drops them when it rewrites a page.
 _ROW = Query()
 TEXT_COUNTS = "text_counts"  # a page row's {version id: [lines with text, characters]}
 
@@ -410,6 +414,20 @@ class Store:
         with self.transaction():
             self._parts(document_id).update({"name": name}, _ROW.id == part_id)
 
+    def set_engine_run(
+        self, document_id: str, part_id: str, task: str, run: dict[str, Any] | None
+    ) -> None:
+        """Record (None: forget) what kraken last did to a page for ``task`` (Part.engine_runs)."""
+        with self.transaction():
+            table = self._parts(document_id)
+            row = _one(table, _ROW.id == part_id)
+            if row is None:
+                return
+            runs = {k: v for k, v in (row.get("engine_runs") or {}).items() if k != task}
+            if run is not None:
+                runs[task] = run
+            table.update({"engine_runs": runs}, _ROW.id == part_id)
+
     def reorder_parts(self, document_id: str, ordered_ids: list[str]) -> None:
         """Give the pages the order of ``ordered_ids`` (which must list every page once)."""
         with self.transaction():
@@ -503,6 +521,52 @@ class Store:
             doc_ids = [row.doc_id for row in parts.all() if row["id"] in counts]
             parts.update(lambda row: cast(dict, row).update(counts[row["id"]]), doc_ids=doc_ids)
             self._touch_document(document_id, typology=True)
+
+    def line_text(
+        self, document_id: str, part_id: str, line_id: str, transcription_id: str
+    ) -> LineText | None:
+        """One line's text in one version, with its earlier texts (``history``), or None."""
+        layout = self.read_page_layout(document_id, part_id)
+        if not any(line.id == line_id for line in layout.lines):
+            raise NotFoundError("That line no longer exists.")
+        return layout.texts_for(transcription_id).get(line_id)
+
+    def set_line_text(
+        self,
+        document_id: str,
+        part_id: str,
+        line_id: str,
+        transcription_id: str,
+        text: str,
+        *,
+        source: str = "manual",
+        restore: int | None = None,
+    ) -> LineText:
+        """Give a line a new text in a version (the old one goes into its history), or with
+        ``restore`` make its ``restore``-th earlier text (0: the most recent) current again."""
+        with self.transaction():
+            layout = self.read_page_layout(document_id, part_id)
+            if not any(line.id == line_id for line in layout.lines):
+                raise NotFoundError("That line no longer exists.")
+            current = layout.texts_for(transcription_id).get(line_id)
+            if restore is not None:
+                if current is None or not 0 <= restore < len(current.history):
+                    held = len(current.history) if current else 0
+                    raise NotFoundError(
+                        f"The line has {held} earlier text(s); there is no number {restore + 1}."
+                    )
+                changed = current.restored(restore)
+            elif current is None:
+                changed = LineText(line_id, transcription_id, text, None, source, now())
+            else:
+                changed = current.replaced_by(text, None, source)
+            layout.texts = [
+                t
+                for t in layout.texts
+                if not (t.line_id == line_id and t.transcription_id == transcription_id)
+            ] + [changed]
+            self.write_page_layout(document_id, part_id, layout)
+        return changed
 
     # ------------------------------------------------------------------ transcriptions
 

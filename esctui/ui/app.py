@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 # that posts another, e.g. Enter -> Input.Submitted -> the dialog closes).
 SETTLE_PASSES = 3
 SETTLE_TIMEOUT = 3.0  # seconds: a safety net, never reached unless a widget lost a message
+KEY_WORK_POLL = 0.01  # seconds between looks at the store work a key started
+# seconds keys typed as a screen is shown wait for its read at most (a commit holding the store
+# would hold them too): then they go to what it shows
+SHOWN_READ_WAIT = 0.4
+STORE_WORK = "store:"  # the start of the name of every screen's store call (screens/base.py)
 FINISHED_STATES = frozenset({WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED})
 STOP_TIMEOUT = 30.0  # seconds to wait for stopped jobs to write their last pages
 
@@ -50,24 +55,64 @@ class EsctuiApp(App[int]):
     TITLE = "esctui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it
     BINDINGS = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("ctrl+j", "jobs", "Jobs", show=False),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("ctrl+j", "jobs", "Jobs", show=False, id="app.jobs"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
     ]
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, config_dir: Path | None = None) -> None:
         super().__init__()
         self.store = store
+        self.config_dir = config_dir  # where config.toml is read (None: ESCTUI_CONFIG, else
+        self.keymap: dict[str, str] = {}  # the user config folder); binding id -> keys
+        self._clashes_told: set[str] = set()
         self.sub_title = str(store.root)
         self.jobs: list[RunningJob] = []  # started here, not ended yet
         self._typed: deque[events.Key | events.Paste] = deque()
         self._typed_busy_since: float | None = None
         self._typed_token = 0  # which routed key a settle belongs to
         self._ready_screen: Screen | None = None  # drawn since it was shown: keys go to it
+        # store work the typed keys wait for: a routed key's (no time limit), or a screen's
+        # as it is shown (until the time given: keys go on to the rows shown by then)
+        self._key_work: list[tuple[Worker[None], float | None]] = []
         self._quitting = False
 
     def on_mount(self) -> None:
         self.set_interval(SETTLE_TIMEOUT / 2, self._release_stuck_keys)
+        self.load_keymap()
+
+    # ------------------------------------------------------------------ keys remapped
+
+    def load_keymap(self) -> None:
+        """Apply the ``[keys]`` of config.toml (``esctui/ui/keymap.py``); an entry left out
+        is said in a notification."""
+        from esctui.store.config_location import resolve_config_dir
+        from esctui.ui.keymap import read_keymap
+
+        self.keymap, problems = read_keymap(resolve_config_dir(self.config_dir))
+        self.set_keymap(self.keymap)
+        for problem in problems:
+            self.notify(safe(problem), severity="warning", timeout=20)
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
+        """A remapped key that another binding of the screen had: the remap wins, said once."""
+        for binding in clashed_bindings:
+            name = binding.id or binding.action
+            if name in self._clashes_told:
+                continue
+            self._clashes_told.add(name)
+            self.notify(
+                f"Your keymap gives {safe(binding.key)} to another binding, so "
+                f"'{safe(binding.description or name)}' ({safe(name)}) has no key on this screen; "
+                "give it another one in config.toml.",
+                severity="warning",
+                timeout=20,
+            )
+
+    def keys_for(self, binding: Binding) -> list[str]:
+        """The keys of ``binding`` as the user's keymap has them."""
+        keys = self.keymap.get(binding.id or "") or binding.key
+        return [key.strip() for key in keys.split(",")]
 
     def get_default_screen(self) -> Screen:
         """The Documents screen is the bottom of the stack (no blank screen under it)."""
@@ -121,14 +166,49 @@ class EsctuiApp(App[int]):
             return  # released already (by the safety net)
         if screen is not None:
             self._ready_screen = screen
+        if self._key_work:  # the key started store work: the next key waits for it
+            now = time.monotonic()
+            if any(
+                not worker.is_finished and (until is None or now < until)
+                for worker, until in self._key_work
+            ):
+                self.set_timer(KEY_WORK_POLL, lambda: self._typed_done(token))
+                return
+            self._key_work.clear()  # done: what its result did settles too, then keys go on
+            self._typed_token += 1
+            focused: DOMNode = self.focused or self.screen
+            self._settle(list(focused.ancestors_with_self), 0, SETTLE_PASSES, self._typed_token)
+            return
         self._typed_busy_since = None
         if self._typed:
             self.call_later(self._route_typed)
+
+    def hold_typed_keys_for(self, worker: Worker[None], *, showing: bool = False) -> None:
+        """Store work started while a key is being handled is part of that key, and work a
+        screen starts as it is shown (its list) part of showing it: the keys typed after wait
+        until it is done (a screen's ``store_call`` says so; ``showing``: the screen has not
+        been drawn since it was shown, and the keys wait ``SHOWN_READ_WAIT`` at most)."""
+        busy = self._typed_busy_since is not None
+        if busy or showing:
+            self._key_work = [work for work in self._key_work if not work[0].is_finished]
+            until = time.monotonic() + SHOWN_READ_WAIT if showing else None
+            self._key_work.append((worker, until))
+
+    @property
+    def settled(self) -> bool:
+        """No typed key waits and no screen's store call runs: what the keys asked is done
+        (tests wait for this)."""
+        if self._typed or self._typed_busy_since is not None:
+            return False
+        return not any(
+            worker.name.startswith(STORE_WORK) and not worker.is_finished for worker in self.workers
+        )
 
     def _release_stuck_keys(self) -> None:
         """A safety net: held keys go on after ``SETTLE_TIMEOUT`` whatever happened."""
         busy = self._typed_busy_since
         if busy is not None and time.monotonic() - busy > SETTLE_TIMEOUT:
+            self._key_work.clear()
             self._typed_done(self._typed_token, self.screen)
 
     # ------------------------------------------------------------------ actions

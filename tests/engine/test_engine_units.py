@@ -12,12 +12,7 @@ from esctui.domain import Line
 from esctui.engine import limits, pool, protocol
 from esctui.engine.data import LineShape, PageMasks, Progress, text_direction_for
 from esctui.engine.errors import LinesUnsuitableError
-from esctui.engine.masks import (
-    compute_page_masks,
-    kraken_baseline,
-    mask_from_kraken,
-    plan_page_masks,
-)
+from esctui.engine.masks import kraken_baseline, mask_from_kraken, plan_page_masks
 
 
 def test_frames_round_trip_and_refuse_oversized_or_garbage() -> None:
@@ -53,7 +48,7 @@ def test_mask_helpers() -> None:
     assert mask_from_kraken(None) is None
 
 
-def test_plan_and_compute_page_masks_sort_lines_as_the_masks_job_did() -> None:
+def test_plan_page_masks_sorts_the_lines_of_a_page() -> None:
     with_mask = Line("p", [(0, 10), (50, 10)], [(0, 0), (50, 0), (50, 10)], order=0)
     without = Line("p", [(0, 30), (50, 30)], order=1)
     dot = Line("p", [(5.1, 40), (5.2, 40)], order=2)
@@ -65,21 +60,6 @@ def test_plan_and_compute_page_masks_sort_lines_as_the_masks_job_did() -> None:
     assert plan.boundaries == [[(0, 10), (50, 10)]] and plan.unusable == [dot]
     everything = plan_page_masks(lines, 100, 100, only_missing=False)
     assert everything.todo == [with_mask, without] and not everything.boundaries
-
-    calls = []
-
-    class Image:
-        size = (100, 100)
-
-    def polygonize(image, baselines, *, suppl_obj, topline):  # noqa: ANN001, ANN202
-        calls.append((baselines, suppl_obj, topline))
-        return [[[0, 20], [50, 20], [50, 35], [0, 20]]]
-
-    masks, unusable = compute_page_masks(
-        polygonize, Image(), lines, only_missing=True, topline=None
-    )
-    assert calls == [([[(0, 30), (50, 30)]], [[(0, 10), (50, 10)]], None)]
-    assert masks == {without.id: [(0, 20), (50, 20), (50, 35)]} and unusable == [dot]
 
 
 def test_line_shapes_from_stored_lines() -> None:

@@ -155,3 +155,47 @@ def test_corrupt_entry_is_skipped_not_fatal(corpus: Path, tmp_path: Path) -> Non
     contents = read_zip_xml(archive)
     assert [e.name for e in contents.entries] == ["good.xml"]
     assert reasons(contents.skipped)["bad.xml"].startswith("it is damaged and cannot be unpacked")
+
+
+def test_xml_sources_read_one_entry_at_a_time_when_asked(corpus: Path, tmp_path: Path) -> None:
+    """``open_xml_sources``: names and checks first, each entry unpacked only when its item is
+    taken; an entry damaged inside is found then, named in ``skipped``, its bytes empty."""
+    from esctui.formats.safe_zip import open_xml_sources
+
+    page = (corpus / PAGE).read_bytes()
+    archive = make_zip(
+        tmp_path / "pages.zip",
+        [("a.xml", page), ("b.xml", page + b"<!-- b -->"), ("c.xml", page), ("notes.txt", b"x")],
+    )
+    data = bytearray(archive.read_bytes())  # damage c.xml's compressed bytes (its CRC fails)
+    with zipfile.ZipFile(archive) as opened:
+        info = opened.getinfo("c.xml")
+    start = info.header_offset + 30 + len(info.filename) + 10
+    data[start : start + 20] = bytes(20)
+    archive.write_bytes(bytes(data))
+
+    sources, skipped = open_xml_sources(archive)
+    assert len(sources) == 3 and reasons(skipped) == {"notes.txt": "not an XML file"}
+    view = sources[1:]  # a slice reads nothing
+    assert len(view) == 2 and len(skipped) == 1
+    name, body = sources[1]
+    assert name == "b.xml" and body.endswith(b"<!-- b -->")
+    assert sources[1][0] == "b.xml"  # a second look at the same item: not read again
+    assert [name for name, _ in view] == ["b.xml", "c.xml"]
+    assert sources[2][1] == b"" and "damaged" in reasons(skipped)["c.xml"]
+    sources.close()
+
+
+def test_xml_sources_refuse_what_is_not_a_file_before_reading(tmp_path: Path) -> None:
+    from esctui.formats.safe_zip import open_xml_sources
+
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ZipReadError, match="folder is a folder: give an ALTO/PAGE .xml file"):
+        open_xml_sources(tmp_path / "folder")
+    with pytest.raises(ZipReadError, match=r"missing\.xml: the file does not exist"):
+        open_xml_sources(tmp_path / "missing.xml")
+    big = tmp_path / "big.xml"
+    with open(big, "wb") as handle:  # 60 MB, sparse: refused from its size alone
+        handle.truncate(60_000_000)
+    with pytest.raises(ZipReadError, match="XML files larger than 50 MB are not read"):
+        open_xml_sources(big)

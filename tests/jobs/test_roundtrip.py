@@ -164,6 +164,7 @@ def compare(
     kept = [r for i, r in enumerate(b.regions) if i != made_at]
     for before, after in zip(a.regions, kept, strict=True):
         assert after.type == before.type, before.external_id
+        assert after.tags == before.tags, before.external_id
         assert near(after.polygon, before.polygon), (before.external_id, before.polygon)
         assert after.external_id == before.external_id
     # Which A region (by position) each B region stands for; None for the made one.
@@ -204,6 +205,7 @@ def compare(
             assert after.mask is not None and inside_box(before.baseline, after.mask), where
             assert any(ExportNote.OUTLINE_FROM_BASELINE in note for note in export_notes)
         assert after.type == before.type, where
+        assert after.tags == before.tags, where
         assert b_to_a[after.region_id] == a_rank.get(before.region_id), where
         text_a, text_b = a_texts.get(before.id), b_texts.get(after.id)
         assert (text_b.text if text_b else None) == (text_a.text if text_a else None), where
@@ -215,11 +217,12 @@ def compare(
 
 
 def typology_after(a: PageLayout, fmt: str) -> dict[str, dict[str, int]]:
-    """The document typology B should get: A's, plus the region PAGE makes for orphan lines."""
-    regions = Counter(r.type for r in a.regions)
+    """The document typology B should get: A's (types and tags), plus the region PAGE makes
+    for orphan lines."""
+    typology = {"regions": {}, "lines": {}, **a.typology()}
     if fmt == "page" and any(line.region_id is None for line in a.lines):
-        regions["text"] += 1
-    return {"regions": dict(regions), "lines": dict(Counter(line.type for line in a.lines))}
+        typology["regions"]["text"] = typology["regions"].get("text", 0) + 1
+    return typology
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import gzip
 import io
 import shutil
 import socket
@@ -11,6 +12,8 @@ import ssl
 import subprocess
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -18,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from esctui.net.http import (
+    DECODE_PIECE,
     CouldNotConnectError,
     DeadlineError,
     HttpClient,
@@ -273,6 +277,48 @@ async def test_a_declared_length_over_the_cap_is_refused_before_reading(
         await get(server.url("/big"), FAST.with_(max_bytes=1024 * 1024))
     assert time.monotonic() - started < 1  # did not wait for the trickled body
     assert "announced 10 MB" in str(caught.value)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw deflate"])
+async def test_a_compressed_answer_is_decoded(server: FaultServer, encoding: str) -> None:
+    body = b"[" + b"1," * 100_000 + b"1]"
+    if encoding == "gzip":
+        sent = gzip.compress(body)
+    else:
+        wbits = zlib.MAX_WBITS if encoding == "deflate" else -zlib.MAX_WBITS
+        packer = zlib.compressobj(wbits=wbits)
+        sent = packer.compress(body) + packer.flush()
+    name = encoding.split()[-1]
+    server.plan("/packed", Answer(body=sent, headers={"Content-Encoding": name}))
+    response = await get(server.url("/packed"))
+    assert response.content == body
+
+
+async def test_a_damaged_compressed_answer_is_a_sentence(server: FaultServer) -> None:
+    sent = bytearray(gzip.compress(b"x" * 100_000))
+    sent[20:40] = bytes(20)
+    server.plan("/damaged", Answer(body=bytes(sent), headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(NetError, match="sent a damaged answer"):
+        await get(server.url("/damaged"))
+
+
+async def test_a_gzip_bomb_stops_at_the_cap_without_inflating_in_memory(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """64 MB of zeros in 64 KB of gzip, capped at 8 MB, written to a file: refused, and the
+    memory held at once stays a few pieces (httpx alone inflates each network chunk whole)."""
+    bomb = gzip.compress(bytes(64 * 1024 * 1024), 9)
+    server.plan("/bomb", Answer(body=bomb, headers={"Content-Encoding": "gzip"}))
+    with open(tmp_path / "bomb.png", "wb") as into:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError, match="larger than 8 MB"):
+                await get(server.url("/bomb"), FAST.with_(max_bytes=8 * 1024 * 1024), into=into)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert into.tell() <= 8 * 1024 * 1024
+    assert peak < 4 * DECODE_PIECE
 
 
 # ------------------------------------------------------------------------------ secrets

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import time
 
 from textual import events
+from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from esctui.jobs.runner import JobContext
@@ -75,7 +78,26 @@ def shown(app: EsctuiApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
-async def until(pilot, condition, timeout: float = 30.0, step: float = 0.05) -> None:  # noqa: ANN001
+async def settled(app: App[object], timeout: float = 30.0) -> None:
+    """Wait until an ``EsctuiApp`` has done what its keys asked (``EsctuiApp.settled``): no
+    typed key waits, no screen's store call runs. Other apps: at once."""
+    if not isinstance(app, EsctuiApp):
+        return
+    deadline = time.monotonic() + timeout
+    while not app.settled and app.return_code is None and app.is_running:  # (quitting: done)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app is still busy after {timeout} s")
+        await asyncio.sleep(0.005)
+
+
+async def jobs_finished(app: EsctuiApp) -> None:
+    """Wait until every job the app started has ended, then until the screens have shown it
+    (a screen's store call replaced by a newer one ends cancelled: not a job, not waited for)."""
+    await app.workers.wait_for_complete([w for w in app.workers if w.group == "jobs"])
+    await settled(app)
+
+
+async def until(pilot: Pilot[object], condition, timeout: float = 30.0, step: float = 0.05) -> None:
     """Let the app run until ``condition()`` holds (fails after ``timeout`` seconds)."""
     for _ in range(int(timeout / step)):
         if condition():

@@ -152,6 +152,34 @@ async def test_import_images_in_picked_order_with_progress(store: Store, tmp_pat
         assert table_names(app, 2) == ["page3", "page1", "page2"]
 
 
+async def test_the_allow_duplicates_checkbox_adds_an_image_twice(
+    store: Store, tmp_path: Path
+) -> None:
+    """The same image imported three times: added, refused as a duplicate, then added again
+    with the picker's Allow duplicates checkbox (ticked with d)."""
+    [page] = make_pages(tmp_path / "scans", 1)
+    doc = store.create_document("Book")
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        for allow in (False, False, True):
+            await pilot.press("i", "enter")
+            assert isinstance(app.screen, FilePickerScreen)
+            if allow:
+                await pilot.press("d")
+            await pilot.press("g")
+            await type_text(pilot, str(page))
+            await pilot.press("enter", "ctrl+s")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, ImagesScreen)
+    counts = [job.report.counts.get("duplicates", 0) for job in reversed(store.list_jobs())]
+    assert counts == [0, 1, 0]
+    assert len(store.list_parts(doc.id)) == 2
+
+
 async def test_picker_adds_a_folder_in_natural_order(store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "root" / "folder"
     make_pages(folder, 11)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from textual.pilot import Pilot
 
 from esctui.domain import JobStatus
 from esctui.store import Store
@@ -26,6 +27,7 @@ from tests.servers.iiif import (
     image_path,
     served,
 )
+from tests.ui.support import jobs_finished
 
 SIZE = (80, 24)
 
@@ -53,7 +55,7 @@ def server():
         yield running
 
 
-async def open_iiif_dialog(app: EsctuiApp, pilot) -> None:  # noqa: ANN001 - Pilot
+async def open_iiif_dialog(app: EsctuiApp, pilot: Pilot[object]) -> None:
     await pilot.press("enter")  # open the document
     assert isinstance(app.screen, ImagesScreen)
     await pilot.press("i")
@@ -72,10 +74,10 @@ async def test_manifest_url_imports_every_canvas_with_progress(
         await open_iiif_dialog(app, pilot)
         app.screen.query_one("#url").value = server.manifest_url("v3_book-1")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
         await pilot.pause()
         [job] = store.list_jobs()
         assert job.status == JobStatus.DONE.value, job.error
@@ -100,7 +102,7 @@ async def test_a_bad_address_is_said_in_plain_words_and_nothing_runs(
         assert any("ftp:" in m for m in notifications(app))
         app.screen.query_one("#url").value = f"{server.base_url}/missing.json"
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
         await pilot.pause()
         assert isinstance(app.screen, IiifImportScreen)
         assert any("404" in m for m in notifications(app))
@@ -119,13 +121,13 @@ async def test_a_collection_becomes_one_document_per_manifest(
         await open_iiif_dialog(app, pilot)
         app.screen.query_one("#url").value = url
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         assert "2 manifests" in str(app.screen.question)
         await pilot.press("y")
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
         await pilot.pause()
     names = {d.name for d in store.list_documents()}
     assert names == {"Start here", "Simple Manifest - Book", RTL_LABEL}
@@ -156,7 +158,7 @@ async def test_cancel_from_the_progress_window_keeps_whole_pages_and_a_rerun_res
             await pilot.pause(0.02)
         assert isinstance(app.screen, ProgressScreen)
         await pilot.press("c")
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
         await pilot.pause()
         [job] = store.list_jobs()
         assert job.status == JobStatus.CANCELLED.value
@@ -173,9 +175,9 @@ async def test_cancel_from_the_progress_window_keeps_whole_pages_and_a_rerun_res
         await pilot.press("down", "down", "enter")
         app.screen.query_one("#url").value = url
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
     assert [p.name for p in store.list_parts(doc.id)] == BOOK_LABELS  # the rest, once each
 
 
@@ -204,9 +206,9 @@ async def test_the_dialog_reads_the_manifest_once(
         await open_iiif_dialog(app, pilot)
         app.screen.query_one("#url").value = server.manifest_url("v3_book-1")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await jobs_finished(app)
     assert server.count("/manifests/v3_book-1.json") == 1
 
 

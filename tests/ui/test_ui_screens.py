@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from esctui.domain import Line, LineText, Model, Region
@@ -20,9 +21,10 @@ from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.screens.images import ImagesScreen
 from esctui.ui.screens.import_pdf import PdfOptionsScreen
 from esctui.ui.screens.models import ModelsScreen, describe_net
-from esctui.ui.screens.page import NO_LAYOUT, LayoutPreview, PageScreen, draw_layout
+from esctui.ui.screens.page import NO_LAYOUT, PageScreen
 from esctui.ui.screens.progress import ProgressScreen
 from esctui.ui.screens.versions import CompareScreen, VersionsScreen, version_stats
+from esctui.ui.widgets.layout import LayoutPreview, draw_layout
 from tests.helpers import CORPUS, make_pages, notifications, type_text
 
 SIZE = (80, 24)
@@ -41,7 +43,7 @@ async def add_pages(store: Store, document_id: str, folder: Path, count: int) ->
     assert job.status == "done"
 
 
-async def submit_path(pilot, app: EsctuiApp, path: Path) -> None:  # noqa: ANN001 - Pilot
+async def submit_path(pilot: Pilot[object], app: EsctuiApp, path: Path) -> None:
     """In the file picker: g, then the path into the path field, then Enter."""
     assert isinstance(app.screen, FilePickerScreen)
     await pilot.press("g")
@@ -50,7 +52,7 @@ async def submit_path(pilot, app: EsctuiApp, path: Path) -> None:  # noqa: ANN00
     await pilot.pause()
 
 
-async def settle(pilot, app: EsctuiApp, timeout: float = 120) -> None:  # noqa: ANN001 - Pilot
+async def settle(pilot: Pilot[object], app: EsctuiApp, timeout: float = 120) -> None:
     """Wait until every worker has ended, failed ones included (wait_for_complete re-raises)."""
     for _ in range(int(timeout / 0.05)):
         if all(w.is_finished for w in app.workers):

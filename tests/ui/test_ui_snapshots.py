@@ -27,6 +27,7 @@ from esctui.ui.app import EsctuiApp
 from tests.helpers import CORPUS, make_pages
 from tests.ui.support import SteppedJob
 
+SnapCompare = Callable[..., bool]  # pytest-textual-snapshot's fixture
 FIXED_TIME = 1_767_225_600.0  # 2026-01-01 00:00 UTC: every date on screen
 SUBTITLE = "~/esctui-data"
 ALTO = CORPUS / "alto" / "0014.xml"
@@ -215,15 +216,15 @@ SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
 
 
 @pytest.mark.parametrize("name", list(SCREENS))
-def test_screen_at_80x24(name: str, data: Path, snap_compare) -> None:  # noqa: ANN001
+def test_screen_at_80x24(name: str, data: Path, snap_compare: SnapCompare) -> None:
     assert snap_compare(app_on(data), run_before=SCREENS[name], terminal_size=(80, 24))
 
 
-def test_page_view_at_120x40(data: Path, snap_compare) -> None:  # noqa: ANN001
+def test_page_view_at_120x40(data: Path, snap_compare: SnapCompare) -> None:
     assert snap_compare(
         app_on(data), run_before=keys(*OPEN, "down", "enter"), terminal_size=(120, 40)
     )
 
 
-def test_documents_when_there_are_none(tmp_path: Path, snap_compare) -> None:  # noqa: ANN001
+def test_documents_when_there_are_none(tmp_path: Path, snap_compare: SnapCompare) -> None:
     assert snap_compare(app_on(tmp_path), run_before=keys(), terminal_size=(80, 24))

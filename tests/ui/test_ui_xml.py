@@ -7,9 +7,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
-from esctui.domain import Line
+from esctui.domain import Line, Part
 from esctui.formats.xml import parse_layout_xml
 from esctui.jobs.export import validate_export
 from esctui.jobs.imports.xml import XmlImporter
@@ -36,12 +37,12 @@ ALTO_IMAGE = "0014.jpg"
 # ------------------------------------------------------------------------------ helpers
 
 
-def real_page(store: Store, document_id: str, corpus: Path, folder: Path, image: str):  # noqa: ANN201
+def real_page(store: Store, document_id: str, corpus: Path, folder: Path, image: str) -> Part:
     """A page made from the corpus image the XML names (so its original_filename matches)."""
     return add_page(store, document_id, folder, image, source=corpus / "images" / image)
 
 
-async def settle(pilot, app: EsctuiApp, timeout: float = 60) -> None:  # noqa: ANN001 - Pilot
+async def settle(pilot: Pilot[object], app: EsctuiApp, timeout: float = 60) -> None:
     """Wait until every worker has ended, failed ones included."""
     for _ in range(int(timeout / 0.05)):
         if all(w.is_finished for w in app.workers):
@@ -63,7 +64,7 @@ def text_of(app: EsctuiApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
 
-async def open_xml_preview(pilot, app: EsctuiApp, path: Path) -> None:  # noqa: ANN001 - Pilot
+async def open_xml_preview(pilot: Pilot[object], app: EsctuiApp, path: Path) -> None:
     """Documents -> Images -> i -> Transcriptions (XML) -> the path -> the preview, read."""
     if not isinstance(app.screen, ImagesScreen):
         await pilot.press("enter")
@@ -80,7 +81,7 @@ async def open_xml_preview(pilot, app: EsctuiApp, path: Path) -> None:  # noqa: 
     await settle(pilot, app)
 
 
-async def finish_job(pilot, app: EsctuiApp) -> None:  # noqa: ANN001 - Pilot
+async def finish_job(pilot: Pilot[object], app: EsctuiApp) -> None:
     """The progress window is up; wait for the job, close the window."""
     assert isinstance(app.screen, ProgressScreen)
     await settle(pilot, app)

@@ -23,6 +23,7 @@ point is scaled and ``ParsedPage.scale_note`` says so.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -62,13 +63,17 @@ __all__ = [
     "ExportPage",
     "ExportedPage",
     "LayoutXmlError",
+    "OpenedLayout",
     "ParsedLine",
     "ParsedPage",
     "ParsedRegion",
     "Repair",
+    "open_layout_xml",
     "parse_layout_xml",
+    "read_layout_xml",
     "schema_for",
     "validate_layout_xml",
+    "validate_opened",
     "write_alto",
     "write_page",
     "write_text",
@@ -94,6 +99,65 @@ def _not_layout_message(root: etree._Element) -> str:
     )
 
 
+@dataclass
+class OpenedLayout:
+    """An ALTO or PAGE file parsed into its XML tree, not read yet: enough to know its format
+    and the image it names (to find its page, whose size the reading then needs)."""
+
+    root: etree._Element
+    name: str
+    format: str  # "alto" or "page"
+    image_filename: str
+
+
+def open_layout_xml(
+    source: bytes | Path, *, name: str = "", max_bytes: int = DEFAULT_MAX_BYTES
+) -> OpenedLayout:
+    """Parse one ALTO or PAGE file (safely) and say what it is and which image it names.
+
+    Raises ``LayoutXmlError`` when it is not XML, not ALTO or PAGE, or refused.
+    """
+    if not name:
+        name = Path(source).name if isinstance(source, os.PathLike) else "XML data"
+    data = read_source(source, name, max_bytes)
+    root = parse_xml(data, name)
+    local = local_name(root.tag)
+    prefix = f"{{{namespace_of(root.tag)}}}" if root.tag.startswith("{") else ""
+    if local == "alto":
+        found = root.find(f"{prefix}Description/{prefix}sourceImageInformation/{prefix}fileName")
+        image = (found.text or "") if found is not None else ""
+        return OpenedLayout(root, name, "alto", image.strip())
+    if local == "PcGts":
+        page = root.find(f"{prefix}Page")
+        image = (page.get("imageFilename") or "") if page is not None else ""
+        return OpenedLayout(root, name, "page", image.strip())
+    raise LayoutXmlError(name, _not_layout_message(root))
+
+
+def read_layout_xml(
+    opened: OpenedLayout,
+    *,
+    image_size: tuple[int, int] | None = None,
+    validate: bool = True,
+) -> ParsedPage:
+    """Read an opened file into a ``ParsedPage`` (see ``parse_layout_xml``)."""
+    reader = AltoReader if opened.format == "alto" else PageReader
+    result = reader(opened.root, opened.name).read(image_size)
+    if validate:
+        result.validation = validate_opened(opened, result)
+    if not result.image_filename:
+        result.warnings.append(
+            "The file does not name its image; it can only be matched by its own file name."
+        )
+    return result
+
+
+def validate_opened(opened: OpenedLayout, result: ParsedPage) -> list[str]:
+    """Schema messages for an opened file (empty when valid); lxml validates without the GIL,
+    so a thread may do this while the next file is read."""
+    return validate_layout_xml(opened.root, result.format, result.version)
+
+
 def parse_layout_xml(
     source: bytes | Path,
     *,
@@ -109,21 +173,5 @@ def parse_layout_xml(
     against the shipped schema; problems go to ``ParsedPage.validation`` and do not stop the
     reading. Raises ``LayoutXmlError`` when the file cannot be read as ALTO or PAGE.
     """
-    if not name:
-        name = Path(source).name if isinstance(source, os.PathLike) else "XML data"
-    data = read_source(source, name, max_bytes)
-    root = parse_xml(data, name)
-    local = local_name(root.tag)
-    if local == "alto":
-        result = AltoReader(root, name).read(image_size)
-    elif local == "PcGts":
-        result = PageReader(root, name).read(image_size)
-    else:
-        raise LayoutXmlError(name, _not_layout_message(root))
-    if validate:
-        result.validation = validate_layout_xml(root, result.format, result.version)
-    if not result.image_filename:
-        result.warnings.append(
-            "The file does not name its image; it can only be matched by its own file name."
-        )
-    return result
+    opened = open_layout_xml(source, name=name, max_bytes=max_bytes)
+    return read_layout_xml(opened, image_size=image_size, validate=validate)

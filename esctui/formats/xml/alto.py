@@ -6,9 +6,10 @@ import re
 
 from lxml import etree
 
-from esctui.domain import Polygon
+from esctui.domain import Polygon, TagSet, Word
 from esctui.formats.xml.common import (
     ALTO_BLOCK_TYPES,
+    ALTO_DIRECTIONS,
     ALTO_PAGE_AREAS,
     ALTO_UNITS,
     DEFAULT_LINE_TYPE,
@@ -18,6 +19,7 @@ from esctui.formats.xml.common import (
     ParsedPage,
     ParsedRegion,
     Repair,
+    add_tag,
     local_name,
 )
 from esctui.formats.xml.reader import Container, Reader, number_or_none, point_numbers
@@ -44,6 +46,9 @@ def _alto_version(root: etree._Element, ns: str) -> str:
     hints = " ".join(v for k, v in root.attrib.items() if "schemalocation" in k.lower())
     match = re.search(r"alto[-_/]?v?(\d)", hints, re.IGNORECASE)
     return match.group(1) if match else "unknown"
+
+
+_TYPE_TAGS = frozenset({"type", "region", ""})  # tag TYPEs that name the element's type
 
 
 class AltoReader(Reader):
@@ -118,6 +123,22 @@ class AltoReader(Reader):
                 return found[kind]
         return None
 
+    def _tags_of(self, el: etree._Element) -> TagSet:
+        """The element's tags beyond its type: its referenced tags of another TYPE (language,
+        split, custom kinds), its LANG and its BASEDIRECTION (as ``direction``)."""
+        tags: TagSet = {}
+        tagrefs = el.get("TAGREFS")
+        if tagrefs:
+            for ref in tagrefs.split():
+                entry = self.tag_types.get(ref)
+                if entry is not None and entry[0] not in _TYPE_TAGS:
+                    add_tag(tags, entry[0], entry[1])
+        if lang := el.get("LANG"):
+            add_tag(tags, "language", lang)
+        if (direction := el.get("BASEDIRECTION")) in ALTO_DIRECTIONS:
+            add_tag(tags, "direction", direction or "")
+        return tags
+
     def _read_blocks(self, parent: etree._Element, containers: list[Container]) -> None:
         composed = self.q("ComposedBlock")
         for block in parent:
@@ -167,21 +188,27 @@ class AltoReader(Reader):
                 or self._tag_type(block.get("TAGREFS"), ("region", "type", ""))
                 or ALTO_BLOCK_TYPES[kind]
             )
-            region = ParsedRegion(id=block_id, type=region_type, polygon=polygon, kind=kind)
+            region = ParsedRegion(
+                id=block_id, type=region_type, polygon=polygon, kind=kind, tags=self._tags_of(block)
+            )
         lines = []
         region_id = block_id if region is not None else None
+        block_box = self._box_of(block)
         for line_el in block.iterchildren(self.q("TextLine")):
-            line = self._read_line(line_el, region_id)
+            line = self._read_line(line_el, region_id, block_box)
             if line is not None:
                 lines.append(line)
         return Container(id=block_id, region=region, lines=lines)
 
-    def _read_line(self, el: etree._Element, region_id: str | None) -> ParsedLine | None:
+    def _read_line(
+        self, el: etree._Element, region_id: str | None, block_box: list[float] | None = None
+    ) -> ParsedLine | None:
         line_id = el.get("ID", "")
         q_string, q_sp, q_hyp = self.q("String"), self.q("SP"), self.q("HYP")
         pieces: list[str] = []
         string_boxes: list[list[float]] = []
         confidences: list[float] = []
+        words: list[Word] = []
         has_string = False
         previous_was_string = False
         missing_space = False
@@ -195,11 +222,14 @@ class AltoReader(Reader):
                 pieces.append(content)
                 has_string = True
                 previous_was_string = bool(content)
-                if (wc := number_or_none(child.get("WC"))) is not None:
+                wc = number_or_none(child.get("WC"))
+                if wc is not None:
                     confidences.append(wc)
                 box = self._box_of(child)
                 if box is not None:
                     string_boxes.append(box)
+                if content:
+                    words.append(Word(content, self._word_box(box), wc))
                 if child.get("ID"):
                     self.string_to_line[child.get("ID", "")] = line_id
             elif tag == q_sp:
@@ -214,6 +244,8 @@ class AltoReader(Reader):
         baseline = self._baseline_of(el, string_boxes)
         mask = self._polygon_of(el)
         if baseline is None and mask is None:
+            baseline = self._baseline_without_width(el, block_box)
+        if baseline is None and mask is None:
             self.repairs[Repair.LINE_WITHOUT_COORDINATES] += 1
             return None
         line_type = self._tag_type(el.get("TAGREFS"), ("type", "")) or DEFAULT_LINE_TYPE
@@ -225,7 +257,38 @@ class AltoReader(Reader):
             mask=mask,
             text="".join(pieces) if has_string else None,
             confidence=sum(confidences) / len(confidences) if confidences else None,
+            tags=self._tags_of(el),
+            words=words if len(words) > 1 else [],
         )
+
+    def _word_box(self, box: list[float] | None) -> tuple[float, float, float, float] | None:
+        """A String's box (from ``_box``) in image coordinates, as x0, y0, x1, y1."""
+        if box is None:
+            return None
+        sx, sy = self.scale_x, self.scale_y
+        return (box[0] * sx, box[1] * sy, box[4] * sx, box[3] * sy)
+
+    def _baseline_without_width(
+        self, el: etree._Element, block_box: list[float] | None
+    ) -> Polygon | None:
+        """A line with a position but no width or height (``WIDTH="0"``, as eScriptorium and
+        some OCR write inside ComposedBlocks): a baseline at its bottom, from its start to the
+        right edge of its block (else of the page), so its text and types are kept."""
+        x = number_or_none(el.get("HPOS"))
+        y = number_or_none(el.get("VPOS"))
+        width = number_or_none(el.get("WIDTH")) or 0.0
+        height = number_or_none(el.get("HEIGHT")) or 0.0
+        if x is None or y is None or (width > 0 and height > 0):
+            return None
+        right = x + width
+        if right <= x:
+            edges = [block_box[4]] if block_box is not None else []
+            edges.append(self.max_x / self.scale_x if self.max_x else 0.0)
+            right = next((edge for edge in edges if edge > x), x + 1)
+        baseline = self.shape([x, y + max(height, 0.0), right, y + max(height, 0.0)], 2)
+        if baseline is not None:
+            self.repairs[Repair.BASELINE_WITHOUT_WIDTH] += 1
+        return baseline
 
     def _baseline_of(self, el: etree._Element, string_boxes: list[list[float]]) -> Polygon | None:
         """BASELINE as points or as the old single y value, else derived (counted)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from esctui.domain import DEFAULT_LINE_TYPE, Polygon
+from esctui.domain import DEFAULT_LINE_TYPE, Polygon, TagSet, Word
 from esctui.domain.errors import FormatError
 
 __all__ = ["DEFAULT_LINE_TYPE"]  # the one definition is the domain's (a Line's default type)
@@ -65,6 +65,10 @@ class Repair(StrEnum):
     BOX_POLYGON = "polygons made from HPOS/VPOS/WIDTH/HEIGHT"
     TEXT_FROM_WORDS = "PAGE line texts joined from their words"
     SPACE_BETWEEN_STRINGS = "ALTO lines whose words had no SP between them (space added)"
+    BASELINE_WITHOUT_WIDTH = (
+        "ALTO lines with no width (WIDTH 0): baseline drawn from the line's start to the edge "
+        "of its block"
+    )
     UNREADABLE_POINTS = "unreadable point lists ignored"
     REGION_WITHOUT_COORDINATES = "regions without coordinates skipped"
     LINE_WITHOUT_COORDINATES = "lines without coordinates skipped"
@@ -88,6 +92,7 @@ class ParsedRegion:
     type: str
     polygon: Polygon
     kind: str = ""  # the XML element, e.g. "TextBlock" or "ImageRegion"
+    tags: TagSet = field(default_factory=dict)  # beyond the type: language, direction, ...
 
 
 @dataclass(slots=True)
@@ -101,6 +106,8 @@ class ParsedLine:
     mask: Polygon | None
     text: str | None
     confidence: float | None
+    tags: TagSet = field(default_factory=dict)  # beyond the type: language, split, ...
+    words: list[Word] = field(default_factory=list)  # ALTO Strings / PAGE Words, when several
 
 
 @dataclass
@@ -121,6 +128,24 @@ class ParsedPage:
     scale_note: str = ""
     reading_order: str = "document order"  # where the order of lines comes from
     source_name: str = ""
+
+
+DIRECTIONS = {  # PAGE readingDirection -> the ALTO BASEDIRECTION words kept as tags
+    "left-to-right": "ltr",
+    "right-to-left": "rtl",
+    "top-to-bottom": "ttb",
+    "bottom-to-top": "btt",
+}
+ALTO_DIRECTIONS = frozenset(DIRECTIONS.values())
+
+
+def add_tag(tags: TagSet, kind: str, value: str) -> None:
+    """Add ``value`` to ``tags[kind]`` (once; empty kinds or values are ignored)."""
+    kind, value = kind.strip(), value.strip()
+    if kind and value:
+        values = tags.setdefault(kind, [])
+        if value not in values:
+            values.append(value)
 
 
 def namespace_of(tag: str) -> str:

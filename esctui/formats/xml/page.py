@@ -7,15 +7,17 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from esctui.domain import Polygon
+from esctui.domain import Polygon, TagSet, Word
 from esctui.formats.xml.common import (
     DEFAULT_LINE_TYPE,
+    DIRECTIONS,
     PAGE_REGION_TYPES,
     LayoutXmlError,
     ParsedLine,
     ParsedPage,
     ParsedRegion,
     Repair,
+    add_tag,
 )
 from esctui.formats.xml.reader import Container, Reader, number_or_none, point_numbers
 
@@ -36,6 +38,53 @@ def _custom_structure_type(custom: str | None) -> str | None:
     return value or None
 
 
+_CUSTOM_CHUNK = re.compile(r"([^{}\s][^{}]*?)\s*\{([^}]*)\}")
+_NOT_TAGS = frozenset({"readingOrder", "structure"})
+
+
+def _unescape(value: str) -> str:
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value) if "\\u" in value else value
+
+
+def _custom_parts(custom: str) -> list[tuple[str, dict[str, str]]]:
+    """A Transkribus ``custom`` attribute as (name, {key: value}) chunks, in order:
+    ``"readingOrder {index:2;} language {type: deu;}"`` gives
+    ``[("readingOrder", {"index": "2"}), ("language", {"type": "deu"})]`` (as kraken reads it)."""
+    parts = []
+    for name, body in _CUSTOM_CHUNK.findall(custom):
+        values: dict[str, str] = {}
+        for item in body.split(";"):
+            key, colon, value = item.partition(":")
+            if colon and key.strip():
+                values[key.strip()] = _unescape(value.strip())
+        parts.append((name.strip(), values))
+    return parts
+
+
+def _custom_tags(custom: str | None, tags: TagSet) -> int | None:
+    """Add the tags of a ``custom`` attribute (``language {type:deu;}``, ``split
+    {type:train;}``, any other kind) to ``tags``; return its ``readingOrder`` index, if any."""
+    if not custom:
+        return None
+    index: int | None = None
+    for name, values in _custom_parts(custom):
+        if name == "readingOrder":
+            number = number_or_none(values.get("index"))
+            index = int(number) if number is not None else None
+        elif name not in _NOT_TAGS:
+            value = values.get("type") or ", ".join(f"{k}={v}" for k, v in values.items())
+            add_tag(tags, name, value)
+    return index
+
+
+def _attribute_tags(el: etree._Element, tags: TagSet) -> None:
+    """PAGE ``primaryLanguage`` and ``readingDirection`` as ``language``/``direction`` tags."""
+    if language := el.get("primaryLanguage"):
+        add_tag(tags, "language", language)
+    if direction := DIRECTIONS.get(el.get("readingDirection") or ""):
+        add_tag(tags, "direction", direction)
+
+
 class PageReader(Reader):
     def read(self, image_size: tuple[int, int] | None) -> ParsedPage:
         q = self.q
@@ -52,7 +101,18 @@ class PageReader(Reader):
         self.q_baseline, self.q_text_equiv = q("Baseline"), q("TextEquiv")
         self.q_unicode, self.q_word, self.q_point = q("Unicode"), q("Word"), q("Point")
         containers: list[Container] = []
+        self.custom_order: dict[int, int] = {}  # id(container) -> its readingOrder index
+        self.custom_line_order = False
         self._read_regions(page, containers)
+        custom = ""
+        if page.find(q("ReadingOrder")) is None and self.custom_order:
+            # Transkribus' readingOrder {index:N;} on regions, as kraken honours it when the
+            # file has no explicit ReadingOrder; regions without one follow in file order.
+            position = self.custom_order
+            containers.sort(key=lambda c: (id(c) not in position, position.get(id(c), 0)))
+            custom = "the regions' custom readingOrder"
+        if self.custom_line_order:
+            custom = (custom + " and " if custom else "") + "the lines' custom readingOrder"
 
         regions, lines, order_name, left_out = self.in_reading_order(
             page, containers, "regionRef", "id", {}
@@ -64,7 +124,14 @@ class PageReader(Reader):
             )
         image_filename = (page.get("imageFilename") or "").strip()
         version = _page_version(self.ns)
-        return self.result("page", version, image_filename, size, regions, lines, order_name)
+        result = self.result("page", version, image_filename, size, regions, lines, order_name)
+        if custom:
+            result.reading_order = (
+                f"{result.reading_order}, lines in {custom}"
+                if order_name
+                else custom[0].upper() + custom[1:]
+            )
+        return result
 
     def _read_regions(
         self, elements: Iterable[etree._Element], containers: list[Container]
@@ -77,27 +144,42 @@ class PageReader(Reader):
             region_id = el.get("id", "")
             polygon = self._coords(el)
             region = None
+            custom = el.get("custom")
+            tags: TagSet = {}
+            index = _custom_tags(custom, tags)
+            _attribute_tags(el, tags)
             if polygon is None:
                 self.repairs[Repair.REGION_WITHOUT_COORDINATES] += 1
             else:
                 region_type = (
-                    el.get("type")
-                    or _custom_structure_type(el.get("custom"))
-                    or PAGE_REGION_TYPES[kind]
+                    el.get("type") or _custom_structure_type(custom) or PAGE_REGION_TYPES[kind]
                 )
-                region = ParsedRegion(id=region_id, type=region_type, polygon=polygon, kind=kind)
+                region = ParsedRegion(
+                    id=region_id, type=region_type, polygon=polygon, kind=kind, tags=tags
+                )
             lines: list[ParsedLine] = []
+            line_order: dict[int, int] = {}
             nested: list[etree._Element] = []
             owner = region_id if region is not None else None
             q_line, region_tags = self.q_line, self.region_tags
             for child in el:
                 if child.tag == q_line:
-                    line = self._read_line(child, owner)
+                    line = self._read_line(child, owner, line_order)
                     if line is not None:
                         lines.append(line)
                 elif child.tag in region_tags:
                     nested.append(child)
-            containers.append(Container(id=region_id, region=region, lines=lines))
+            if line_order:
+                ordered = sorted(
+                    lines, key=lambda ln: (id(ln) not in line_order, line_order.get(id(ln), 0))
+                )
+                if ordered != lines:
+                    lines = ordered
+                    self.custom_line_order = True
+            container = Container(id=region_id, region=region, lines=lines)
+            if index is not None:
+                self.custom_order[id(container)] = index
+            containers.append(container)
             if nested:
                 self._read_regions(nested, containers)
 
@@ -120,7 +202,9 @@ class PageReader(Reader):
     def _coords(self, el: etree._Element) -> Polygon | None:
         return self._points(el.find(self.q_coords), 3)
 
-    def _read_line(self, el: etree._Element, region_id: str | None) -> ParsedLine | None:
+    def _read_line(
+        self, el: etree._Element, region_id: str | None, order: dict[int, int]
+    ) -> ParsedLine | None:
         baseline_el = coords_el = None
         equivs: list[etree._Element] = []
         words: list[etree._Element] = []
@@ -140,30 +224,38 @@ class PageReader(Reader):
             self.repairs[Repair.LINE_WITHOUT_COORDINATES] += 1
             return None
         text, confidence = self._text_of(equivs)
-        if not text and words:
-            word_texts: list[str] = []
-            word_confidences: list[float] = []
-            for word in words:
-                word_text, word_confidence = self._text_of(word.findall(self.q_text_equiv))
-                if word_text:
-                    word_texts.append(word_text)
-                    if word_confidence is not None:
-                        word_confidences.append(word_confidence)
-            if word_texts:
-                self.repairs[Repair.TEXT_FROM_WORDS] += 1
-                text = " ".join(word_texts)
-                confidence = (
-                    sum(word_confidences) / len(word_confidences) if word_confidences else None
-                )
-        return ParsedLine(
+        word_texts: list[str] = []
+        read_words: list[Word] = []
+        word_confidences: list[float] = []
+        for word in words:
+            word_text, word_confidence = self._text_of(word.findall(self.q_text_equiv))
+            if word_text:
+                word_texts.append(word_text)
+                read_words.append(Word(word_text, _bbox(self._coords(word)), word_confidence))
+                if word_confidence is not None:
+                    word_confidences.append(word_confidence)
+        if not text and word_texts:
+            self.repairs[Repair.TEXT_FROM_WORDS] += 1
+            text = " ".join(word_texts)
+            confidence = sum(word_confidences) / len(word_confidences) if word_confidences else None
+        custom = el.get("custom")
+        tags: TagSet = {}
+        index = _custom_tags(custom, tags)
+        _attribute_tags(el, tags)
+        line = ParsedLine(
             id=el.get("id", ""),
             region_id=region_id,
-            type=_custom_structure_type(el.get("custom")) or DEFAULT_LINE_TYPE,
+            type=_custom_structure_type(custom) or DEFAULT_LINE_TYPE,
             baseline=baseline,
             mask=mask,
             text=text,
             confidence=confidence,
+            tags=tags,
+            words=read_words if len(read_words) > 1 and text == " ".join(word_texts) else [],
         )
+        if index is not None:
+            order[id(line)] = index
+        return line
 
     def _text_of(self, equivs: list[etree._Element]) -> tuple[str | None, float | None]:
         """Text and confidence of the TextEquiv with the lowest ``@index`` (the main reading)."""
@@ -174,6 +266,14 @@ class PageReader(Reader):
         unicode_el = equivs[0].find(self.q_unicode)
         text = (unicode_el.text or "") if unicode_el is not None else ""
         return text, number_or_none(equivs[0].get("conf"))
+
+
+def _bbox(polygon: Polygon | None) -> tuple[float, float, float, float] | None:
+    if not polygon:
+        return None
+    xs = [x for x, _ in polygon]
+    ys = [y for _, y in polygon]
+    return (min(xs), min(ys), max(xs), max(ys))
 
 
 def _page_version(ns: str) -> str:

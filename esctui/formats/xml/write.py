@@ -24,8 +24,11 @@ Choices (documented for users in ``esctui export --help``):
 - Reading order: lines are written region by region (regions in their stored order, lines in
   line order). When the line order crosses regions, ALTO also gets a ``ReadingOrder`` listing
   the lines; PAGE's ``ReadingOrder`` lists regions only, so there lines stay grouped by region.
-- Text: ALTO one ``String`` per line (``CONTENT`` keeps spaces, ``WC`` the confidence); PAGE
-  ``TextEquiv/Unicode`` with ``@conf``. Plain text: one line of text per line, in reading order,
+- Tags beyond the type (language, direction, split, custom): ALTO ``OtherTag`` + ``TAGREFS``
+  (a direction ALTO knows as ``BASEDIRECTION``), PAGE ``custom="kind {type:value;}"``.
+- Text: ALTO a ``String`` per word with ``SP`` between when the stored words make up the text,
+  else one ``String`` per line (``CONTENT`` keeps spaces, ``WC`` the confidence), nothing for a
+  line without text; PAGE ``TextEquiv/Unicode`` with ``@conf``. Plain text: one line of text per line, in reading order,
   an empty line where the line has no text in the version.
 """
 
@@ -42,8 +45,18 @@ from enum import StrEnum
 from lxml import etree
 
 from esctui.domain import Line as StoredLine
-from esctui.domain import LineOffset, LineText, Polygon, ReadDirection, Region, preferred_xml_id
+from esctui.domain import (
+    LineOffset,
+    LineText,
+    Polygon,
+    ReadDirection,
+    Region,
+    TagSet,
+    Word,
+    preferred_xml_id,
+)
 from esctui.formats.xml.common import (
+    ALTO_DIRECTIONS,
     ALTO_V4_NAMESPACE,
     DEFAULT_LINE_TYPE,
     DUMMY_BLOCK_PREFIX,
@@ -142,6 +155,8 @@ class _Line:
     text: str | None
     confidence: float | None
     index: int  # place in the stored (reading) order
+    tags: TagSet = field(default_factory=dict)
+    words: list[Word] = field(default_factory=list)  # the text's words, when they make it up
 
 
 @dataclass
@@ -151,6 +166,7 @@ class _Block:
     polygon: list[tuple[int, int]] | None  # None: the ALTO "no region" block
     lines: list[_Line]
     made: bool = False  # a region made for lines without one
+    tags: TagSet = field(default_factory=dict)
 
 
 class _Ids:
@@ -279,6 +295,8 @@ def _plan(page: ExportPage, notes: Counter[str], *, alto: bool) -> list[_Block]:
                 text=_clean_text(stored.text, notes) if stored else None,
                 confidence=stored.confidence if stored else None,
                 index=index,
+                tags=line.tags,
+                words=_words_of(stored),
             )
         )
 
@@ -294,7 +312,7 @@ def _plan(page: ExportPage, notes: Counter[str], *, alto: bool) -> list[_Block]:
             notes[ExportNote.REGION_FROM_LINES] += 1
             polygon = _box_polygon(*_bbox(p for ln in lines for p in ln.outline))
         xml_id = ids.take(preferred_xml_id("region", region.external_id, region.id), "region_")
-        block = _Block(xml_id, region.type, polygon, lines)
+        block = _Block(xml_id, region.type, polygon, lines, tags=region.tags)
         block_of_region[region.id] = block
         blocks.append(block)
 
@@ -313,6 +331,42 @@ def _plan(page: ExportPage, notes: Counter[str], *, alto: bool) -> list[_Block]:
     if ids.generated:
         notes[ExportNote.ID_GENERATED] += ids.generated
     return blocks
+
+
+def _words_of(stored: LineText | None) -> list[Word]:
+    """The stored text's words, when they are its text split at single spaces (a text edited
+    since the import, or with other spacing, is written whole)."""
+    if stored is None or len(stored.words) < 2:
+        return []
+    if " ".join(word.text for word in stored.words) != stored.text:
+        return []
+    if any(not word.text or _NOT_XML.search(word.text) for word in stored.words):
+        return []
+    return stored.words
+
+
+def _tags_for_alto(tags: TagSet) -> tuple[list[tuple[str, str]], str]:
+    """The tags written as ``OtherTag`` (kind, value), and the BASEDIRECTION ("" for none)."""
+    direction = next((d for d in tags.get("direction", []) if d in ALTO_DIRECTIONS), "")
+    pairs = [
+        (kind, value)
+        for kind in sorted(tags)
+        for value in tags[kind]
+        if not (kind == "direction" and value == direction)
+    ]
+    return pairs, direction
+
+
+def _custom(type_: str | None, tags: TagSet) -> str:
+    """A PAGE ``custom`` attribute: ``structure {type:...;}`` for a type (None: none), then
+    ``kind {type:value;}`` for each tag (as Transkribus writes and kraken reads them)."""
+    chunks = [f"structure {{type:{_escape_custom(type_)};}}"] if type_ is not None else []
+    chunks += [
+        f"{_escape_custom(kind, _KIND_SPECIAL)} {{type:{_escape_custom(value)};}}"
+        for kind in sorted(tags)
+        for value in tags[kind]
+    ]
+    return " ".join(chunks)
 
 
 def _in_reading_order(blocks: list[_Block]) -> tuple[list[_Line], bool]:
@@ -336,10 +390,18 @@ def _confidence(value: float | None) -> str | None:
     return f"{min(1.0, max(0.0, value)):.4g}"
 
 
+_KIND_SPECIAL = ";{}:\\ "  # a tag kind ends at a space too
+
+
+def _escape_custom(value: str, special: str = ";{}:\\") -> str:
+    """A value for a ``custom`` attribute with the characters that would end it escaped as
+    ``\\uXXXX`` (a tag kind: spaces too)."""
+    return "".join(f"\\u{ord(c):04x}" if c in special else c for c in value)
+
+
 def _custom_type(value: str) -> str:
     """``structure {type:...;}`` with the characters that would end it escaped (\\uXXXX)."""
-    escaped = "".join(f"\\u{ord(c):04x}" if c in ";{}:\\" else c for c in value)
-    return f"structure {{type:{escaped};}}"
+    return _custom(value, {})
 
 
 def _serialize(root: etree._Element) -> bytes:
@@ -385,18 +447,35 @@ def write_alto(page: ExportPage) -> ExportedPage:
 
     region_tags: dict[str, str] = {}
     line_tags: dict[str, str] = {}
+    other_tags: dict[tuple[str, str], str] = {}  # (kind, value) -> tag ID
     for block in blocks:
         if not block.made and block.type not in region_tags:
             region_tags[block.type] = ids.new("region_type_")
+        for pair in _tags_for_alto(block.tags)[0]:
+            other_tags.setdefault(pair, "")
         for line in block.lines:
             if line.type != DEFAULT_LINE_TYPE and line.type not in line_tags:
                 line_tags[line.type] = ids.new("line_type_")
-    if region_tags or line_tags:
+            for pair in _tags_for_alto(line.tags)[0]:
+                other_tags.setdefault(pair, "")
+    for pair in other_tags:
+        other_tags[pair] = ids.new("tag_")
+    if region_tags or line_tags or other_tags:
         tags = sub(root, "Tags")
         for kind, table, words in (("region", region_tags, "region"), ("type", line_tags, "line")):
             for label, tag_id in table.items():
                 sub(tags, "OtherTag", ID=tag_id, TYPE=kind, LABEL=label)
                 tags[-1].set("DESCRIPTION", f"{words} type {label}")
+        for (kind, label), tag_id in other_tags.items():
+            sub(tags, "OtherTag", ID=tag_id, TYPE=kind, LABEL=label)
+            tags[-1].set("DESCRIPTION", f"{kind} {label}")
+
+    def tagrefs(element: etree._Element, own: list[str], tag_set: TagSet) -> str:
+        pairs, direction = _tags_for_alto(tag_set)
+        refs = [*own, *(other_tags[pair] for pair in pairs)]
+        if refs:
+            element.set("TAGREFS", " ".join(refs))
+        return direction
 
     ordered, in_document_order = _in_reading_order(blocks)
     if not in_document_order:
@@ -424,25 +503,45 @@ def write_alto(page: ExportPage) -> ExportedPage:
         block_el = sub(space, element, ID=block.xml_id)
         if block.polygon is not None:
             _alto_box(block_el, block.polygon)
-        if not block.made:
-            block_el.set("TAGREFS", region_tags[block.type])
+        direction = tagrefs(block_el, [] if block.made else [region_tags[block.type]], block.tags)
         if block.polygon is not None:
             sub(sub(block_el, "Shape"), "Polygon", POINTS=_points_alto(block.polygon))
-        if rtl and element == "TextBlock":
-            block_el.set("BASEDIRECTION", "rtl")
+        if element == "TextBlock" and (direction or rtl):
+            block_el.set("BASEDIRECTION", direction or "rtl")
         for line in block.lines:
             line_el = sub(block_el, "TextLine", ID=line.xml_id)
             _alto_box(line_el, line.outline)
             if line.baseline is not None:
                 line_el.set("BASELINE", _points_alto(line.baseline))
-            if line.type in line_tags:
-                line_el.set("TAGREFS", line_tags[line.type])
+            own = [line_tags[line.type]] if line.type in line_tags else []
+            if direction := tagrefs(line_el, own, line.tags):
+                line_el.set("BASEDIRECTION", direction)
             if not line.outline_made:
                 sub(sub(line_el, "Shape"), "Polygon", POINTS=_points_alto(line.outline))
-            string = sub(line_el, "String", CONTENT=line.text or "")
-            if line.text and (wc := _confidence(line.confidence)) is not None:
-                string.set("WC", wc)
+            _alto_strings(writing, line_el, line)
     return writing.result()
+
+
+def _alto_strings(writing: _Writing, line_el: etree._Element, line: _Line) -> None:
+    """The line's text: a String per word with an SP between when the words are known, else
+    one String (``CONTENT`` keeps the spaces; empty for a line without text)."""
+    if not line.words:
+        string = writing.sub(line_el, "String", CONTENT=line.text or "")
+        if line.text and (wc := _confidence(line.confidence)) is not None:
+            string.set("WC", wc)
+        return
+    for number, word in enumerate(line.words):
+        if number:
+            writing.sub(line_el, "SP")
+        string = writing.sub(line_el, "String", CONTENT=word.text)
+        if word.box is not None:
+            x0, y0, x1, y1 = (max(0, round(v)) for v in word.box)
+            string.set("HPOS", str(x0))
+            string.set("VPOS", str(y0))
+            string.set("WIDTH", str(max(0, x1 - x0)))
+            string.set("HEIGHT", str(max(0, y1 - y0)))
+        if (wc := _confidence(word.confidence)) is not None:
+            string.set("WC", wc)
 
 
 def _alto_box(element: etree._Element, points: list[tuple[int, int]]) -> None:
@@ -490,17 +589,21 @@ def write_page(page: ExportPage, *, now: dt.datetime | None = None) -> ExportedP
         if not block.lines and block.type in PAGE_ELEMENT_FOR_TYPE:
             element = PAGE_ELEMENT_FOR_TYPE[block.type]
         region_el = sub(page_el, element, id=block.xml_id)
+        custom_type: str | None = None
         if element == "TextRegion" and block.type != "text":
             if block.type in PAGE_TEXT_REGION_TYPES:
                 region_el.set("type", block.type)
             else:
-                region_el.set("custom", _custom_type(block.type))
+                custom_type = block.type
+        if custom := _custom(custom_type, block.tags):
+            region_el.set("custom", custom)
         assert block.polygon is not None
         sub(region_el, "Coords", points=_points_page(block.polygon))
         for line in block.lines:
             line_el = sub(region_el, "TextLine", id=line.xml_id)
-            if line.type != DEFAULT_LINE_TYPE:
-                line_el.set("custom", _custom_type(line.type))
+            line_type = line.type if line.type != DEFAULT_LINE_TYPE else None
+            if custom := _custom(line_type, line.tags):
+                line_el.set("custom", custom)
             sub(line_el, "Coords", points=_points_page(line.outline))
             if line.baseline is not None:
                 sub(line_el, "Baseline", points=_points_page(line.baseline))

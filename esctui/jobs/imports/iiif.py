@@ -142,15 +142,17 @@ def member_document_names(prefix: str, members: list[CollectionMember]) -> list[
     return names
 
 
-def merge_description(current: str, manifest: IiifManifest) -> str:
-    """``current`` with this manifest's block replaced (or appended); other text kept."""
-    start = BLOCK_START.format(url=manifest.url)
-    block = f"{start}\n{manifest.description_text()}\n{BLOCK_END}"
+def merge_description(current: str, url: str, text: str, kind: str = "IIIF manifest") -> str:
+    """``current`` with the block of the ``kind`` at ``url`` (a IIIF manifest, a METS file)
+    replaced by ``text`` (or appended); other text kept."""
+    start = BLOCK_START.replace("IIIF manifest", kind).format(url=url)
+    end = BLOCK_END.replace("IIIF manifest", kind)
+    block = f"{start}\n{text}\n{end}"
     lines = current.splitlines()
     if start in lines:
         first = lines.index(start)
         try:
-            last = lines.index(BLOCK_END, first)
+            last = lines.index(end, first)
         except ValueError:  # the end marker was deleted by hand: replace to the end
             last = len(lines) - 1
         before = "\n".join(lines[:first]).rstrip()
@@ -348,7 +350,9 @@ class IiifImporter:
     def _describe_document(self, ctx: JobContext, manifest: IiifManifest) -> None:
         """Merge the manifest's description, metadata and reading direction into the document."""
         document: Document = self.store.get_document(self.document_id)
-        document.description = merge_description(document.description, manifest)
+        document.description = merge_description(
+            document.description, manifest.url, manifest.description_text()
+        )
         replaced = []
         for key, value in manifest.metadata_pairs().items():
             old = document.metadata.get(key)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import glob
 import hashlib
 import io
@@ -26,30 +25,14 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from esctui.domain.errors import JobError
+from esctui.domain.errors import JobError, is_disk_full
 from esctui.domain.text import plural
 from esctui.formats.local_files import file_kind
+from esctui.formats.page_names import IMAGE_SUFFIXES
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import StagedFile, Store
 from esctui.store.names import stored_name
 
-IMAGE_SUFFIXES = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".jpe",
-        ".png",
-        ".tif",
-        ".tiff",
-        ".webp",
-        ".bmp",
-        ".gif",
-        ".jp2",
-        ".j2k",
-        ".jpx",
-        ".jpf",
-    }
-)
 SUFFIX_FOR_FORMAT = {
     "JPEG": ".jpg",
     "MPO": ".jpg",
@@ -68,9 +51,6 @@ ORIENTATION_TAG = 0x0112
 
 class ImageRejectedError(JobError):
     """A file that cannot become a page; the message is the reason shown in the report."""
-
-
-DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass
@@ -181,7 +161,7 @@ def _rejected_in_words(empty: Callable[[], bool]) -> Iterator[None]:
     except FileNotFoundError as error:
         raise ImageRejectedError("the file is no longer there") from error
     except OSError as error:
-        if error.errno in DISK_FULL_ERRNOS:
+        if is_disk_full(error):
             raise
         if isinstance(error, UnidentifiedImageError):
             if empty():
@@ -320,7 +300,7 @@ def _stage_frames(
         except ImageRejectedError as error:
             _frame_problem(problems, path, index, str(error))
         except OSError as error:
-            if error.errno in DISK_FULL_ERRNOS:
+            if is_disk_full(error):
                 raise
             _frame_problem(problems, path, index, f"the frame is corrupt or truncated ({error})")
         except (SyntaxError, ValueError, EOFError) as error:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from esctui.domain import Document, LineOffset, ReadDirection
 from esctui.domain.errors import EsctuiError
 from esctui.domain.text import printable_lines
+from esctui.ui.screens.base import EsctuiModalScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.text import safe
@@ -33,12 +33,12 @@ OFFSET_WORDS = {  # where the line drawn on the page lies, said in words
 NAME_RULE = "Names are unique in this data folder, ignoring case and spaces at the ends."
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(EsctuiModalScreen[bool]):
     """Ask yes or no. Dismisses with True for yes."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
     def __init__(self, question: str, *, yes_label: str = "Yes") -> None:
@@ -64,16 +64,17 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class TextPromptScreen(ModalScreen[str | None]):
+class TextPromptScreen(EsctuiModalScreen[str | None]):
     """Ask for one line of text. Dismisses with the text, or None if cancelled.
 
-    With ``apply`` the text is handed to it first; an ``EsctuiError`` it raises is shown in the
-    dialog, which stays open with the text for a correction.
+    With ``apply`` the text is handed to it first, in a thread (it may write to the store);
+    an ``EsctuiError`` it raises is shown in the dialog, which stays open with the text for a
+    correction.
     """
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "submit", "OK", priority=True),
+        Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
+        Binding("enter", "submit", "OK", priority=True, id="prompt.ok"),
     ]
 
     def __init__(
@@ -112,14 +113,18 @@ class TextPromptScreen(ModalScreen[str | None]):
 
     def action_submit(self) -> None:
         value = self.query_one("#answer", Input).value
-        if self.apply is not None:
-            try:
-                self.apply(value)
-            except EsctuiError as error:
-                show_error(self.query_one("#prompt-error", Static), str(error))
-                self.query_one("#answer", Input).focus()
-                return
-        self.dismiss(value)
+        if self.apply is None:
+            self.dismiss(value)
+            return
+        apply = self.apply
+
+        def refused(error: EsctuiError) -> None:
+            show_error(self.query_one("#prompt-error", Static), str(error))
+            self.query_one("#answer", Input).focus()
+
+        self.store_call(
+            lambda: apply(value), lambda _: self.dismiss(value), group="apply", failed=refused
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -138,12 +143,12 @@ class Choice:
     help: str = ""
 
 
-class ChoiceScreen(ModalScreen[str | None]):
+class ChoiceScreen(EsctuiModalScreen[str | None]):
     """Pick one of a few options (e.g. the Import menu). Dismisses with the option key."""
 
     BINDINGS = [
-        Binding("enter", "choose", "Choose", priority=True),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "choose", "Choose", priority=True, id="choice.choose"),
+        Binding("escape", "cancel", "Cancel", id="choice.cancel"),
     ]
 
     def __init__(
@@ -186,17 +191,17 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class DocumentFormScreen(ModalScreen[Document | None]):
+class DocumentFormScreen(EsctuiModalScreen[Document | None]):
     """Create a document or edit its settings (name, script, direction, line offset).
 
-    ``save`` stores the document and returns it as stored; when it refuses (a name taken or
-    empty) the dialog says why and stays open with everything typed. Without ``save`` the
-    dialog dismisses with the edited document.
+    ``save`` stores the document (in a thread) and returns it as stored; when it refuses (a
+    name taken or empty) the dialog says why and stays open with everything typed. Without
+    ``save`` the dialog dismisses with the edited document.
     """
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Cancel", id="document_form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="document_form.save"),
     ]
 
     def __init__(
@@ -268,13 +273,16 @@ class DocumentFormScreen(ModalScreen[Document | None]):
         doc.main_script = self.query_one("#script", Input).value.strip()
         doc.read_direction = str(self.query_one("#direction", Select).value)
         doc.line_offset = str(self.query_one("#offset", Select).value)
-        if self.save is not None:
-            try:
-                doc = self.save(doc)
-            except EsctuiError as refused:
-                self._refuse(str(refused))
-                return
-        self.dismiss(doc)
+        if self.save is None:
+            self.dismiss(doc)
+            return
+        save = self.save
+        self.store_call(
+            lambda: save(doc),
+            self.dismiss,
+            group="save",
+            failed=lambda refused: self._refuse(str(refused)),
+        )
 
     def _refuse(self, message: str) -> None:
         show_error(self.query_one("#name-error", Static), message)
@@ -299,12 +307,12 @@ def parse_metadata(text: str) -> tuple[dict[str, str], list[str]]:
     return metadata, bad
 
 
-class DescriptionScreen(ModalScreen[Document | None]):
+class DescriptionScreen(EsctuiModalScreen[Document | None]):
     """Edit a document's description: free text and 'key: value' metadata lines."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Cancel", id="description.cancel"),
+        Binding("ctrl+s", "save", "Save", id="description.save"),
     ]
 
     def __init__(self, document: Document) -> None:

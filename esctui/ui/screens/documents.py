@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Document
@@ -15,33 +15,31 @@ from esctui.domain.errors import EsctuiError
 from esctui.domain.text import plural
 from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.running import STOPPED_BY_DELETE
+from esctui.ui.screens.lists import ListScreen
 from esctui.ui.widgets.footer import KeyFooter
-from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.tables import Row, RowTable
 from esctui.ui.widgets.text import cell, number, quoted, safe
 
 NAME_WIDTH = 34  # the Name column at 80 columns; the rest of a longer name shows as "…"
 
 
-class DocumentsScreen(StoreAccess, Screen[None]):
+class DocumentsScreen(ListScreen[list[Document], Document]):
     """Create, rename, describe, delete and open documents."""
 
     BINDINGS = [
-        Binding("enter", "open", "Open", priority=True),
-        Binding("n", "new", "New"),
-        Binding("e", "settings", "Edit"),
-        Binding("r", "rename", "Rename"),
-        Binding("D", "describe", "Describe"),
-        Binding("delete,x", "delete", "Delete", key_display="x"),
-        Binding("i", "import_into", "Import"),
-        Binding("j", "app.jobs", "Jobs"),
-        Binding("m", "app.models", "Models"),
-        Binding("q", "app.quit", "Quit"),  # Ctrl+Q too
+        Binding("enter", "open", "Open", priority=True, id="documents.open"),
+        Binding("n", "new", "New", id="documents.new"),
+        Binding("e", "settings", "Edit", id="documents.edit"),
+        Binding("r", "rename", "Rename", id="documents.rename"),
+        Binding("D", "describe", "Describe", id="documents.describe"),
+        Binding("delete,x", "delete", "Delete", key_display="x", id="documents.delete"),
+        Binding("i", "import_into", "Import", id="documents.import"),
+        Binding("j", "app.jobs", "Jobs", id="documents.jobs"),
+        Binding("m", "app.models", "Models", id="documents.models"),
+        Binding("q", "app.quit", "Quit", id="documents.quit"),  # Ctrl+Q too
     ]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.page_counts: dict[str, int] = {}
+    EMPTY = "No documents yet. Press n to create one."
+    PAGES_GROUP = "page-counts"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -51,7 +49,7 @@ class DocumentsScreen(StoreAccess, Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         table.add_column("Name", key="name")
         table.add_column(Text("Pages", justify="right"), key="pages")
         table.add_column("Script", key="script")
@@ -63,58 +61,71 @@ class DocumentsScreen(StoreAccess, Screen[None]):
         self.reload()
 
     def on_job_finished(self, message: JobFinished) -> None:
-        self.reload()
+        self.reload(hold_keys=False)
 
     def on_job_updated(self, message: JobUpdated) -> None:
         """An import adds pages: their count follows (read when the job commits new pages)."""
-        table = self.query_one(DataTable)
-        for document_id in message.job.document_ids():
-            if document_id not in table.rows:
-                continue
-            try:
-                count = self.store.get_document(document_id).page_count
-            except EsctuiError:
-                continue
-            if count != self.page_counts.get(document_id):
-                self.page_counts[document_id] = count
-                table.update_cell(document_id, "pages", number(count))
+        shown = [d for d in message.job.document_ids() if d in self.table.rows]
+        if not shown:
+            return
+        store = self.store
 
-    def reload(self, select: str | None = None) -> None:
-        table = self.query_one(DataTable)
-        current = select or self.selected_id()
-        table.clear()
-        documents = self.store.list_documents()
-        self.page_counts = {doc.id: doc.page_count for doc in documents}
-        for doc in documents:
-            table.add_row(
+        def counts() -> dict[str, int]:
+            found: dict[str, int] = {}
+            for document_id in shown:
+                try:
+                    found[document_id] = store.get_document(document_id).page_count
+                except EsctuiError:
+                    continue  # deleted meanwhile: the next reload drops it
+            return found
+
+        self.store_call(counts, self._show_counts, group=self.PAGES_GROUP, hold_keys=False)
+
+    def _show_counts(self, counts: dict[str, int]) -> None:
+        for document_id, count in counts.items():
+            doc = next((d for d in self.items if d.id == document_id), None)
+            if doc is not None and doc.page_count != count and document_id in self.table.rows:
+                doc.page_count = count
+                self.table.update_cell(document_id, "pages", number(count))
+
+    def load(self) -> list[Document]:
+        return self.store.list_documents()
+
+    def listed(self, loaded: list[Document]) -> list[Document]:
+        return loaded
+
+    def row(self, doc: Document) -> Row:
+        return Row(
+            doc.id,
+            (
                 cell(doc.name, NAME_WIDTH),
                 number(doc.page_count),
                 cell(doc.main_script, 12),
                 doc.read_direction,
                 dt.datetime.fromtimestamp(doc.updated).strftime("%Y-%m-%d %H:%M"),
-                key=doc.id,
-            )
-        empty = self.query_one("#empty", Static)
-        empty.update("" if documents else "No documents yet. Press n to create one.")
-        empty.display = not documents
-        if current is not None and current in table.rows:
-            table.move_cursor(row=table.get_row_index(current))
-        table.focus()
-
-    def selected_id(self) -> str | None:
-        return selected_row_key(self.query_one(DataTable))
+            ),
+        )
 
     def selected(self) -> Document | None:
-        doc_id = self.selected_id()
-        if doc_id is None:
+        """The document under the cursor, as last read."""
+        doc = self.selected_item()
+        if doc is None:
             self.notify("No document selected. Press n to create one.", severity="warning")
-            return None
-        try:
-            return self.store.get_document(doc_id)
-        except EsctuiError as error:
+        return doc
+
+    def with_selected(self, then: Callable[[Document], object]) -> None:
+        """Read the selected document afresh (another esctui may have changed it), then
+        ``then(document)``; one that is gone is said, and the list read again."""
+        doc = self.selected()
+        if doc is None:
+            return
+
+        def gone(error: EsctuiError) -> None:
             self.notify(safe(error), severity="error")
             self.reload()
-            return None
+
+        store = self.store
+        self.store_call(lambda: store.get_document(doc.id), then, failed=gone)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()  # a mouse click; Enter is the binding above
@@ -140,8 +151,10 @@ class DocumentsScreen(StoreAccess, Screen[None]):
         screen.call_after_refresh(screen.action_import_menu)
 
     def action_new(self) -> None:
+        store = self.store
+
         def create(doc: Document) -> Document:
-            return self.store.create_document(
+            return store.create_document(
                 doc.name,
                 main_script=doc.main_script,
                 read_direction=doc.read_direction,
@@ -163,14 +176,15 @@ class DocumentsScreen(StoreAccess, Screen[None]):
             self.reload(select=doc.id)
 
     def action_rename(self) -> None:
-        doc = self.selected()
-        if doc is None:
-            return
+        self.with_selected(self._ask_name)
+
+    def _ask_name(self, doc: Document) -> None:
+        store = self.store
         saved: list[Document] = []
 
-        def rename(name: str) -> None:
+        def rename(name: str) -> None:  # in the dialog's thread
             if name.strip() != doc.name:
-                saved.append(self.store.rename_document(doc.id, name))
+                saved.append(store.rename_document(doc.id, name))
 
         from esctui.ui.screens.dialogs import NAME_RULE, TextPromptScreen
 
@@ -182,57 +196,45 @@ class DocumentsScreen(StoreAccess, Screen[None]):
         )
 
     def action_settings(self) -> None:
-        doc = self.selected()
-        if doc is not None:
-            from esctui.ui.screens.dialogs import DocumentFormScreen
+        from esctui.ui.screens.dialogs import DocumentFormScreen
 
-            self.app.push_screen(
+        self.with_selected(
+            lambda doc: self.app.push_screen(
                 DocumentFormScreen(doc, save=self.store.update_document), self._saved
             )
+        )
 
     def action_describe(self) -> None:
-        doc = self.selected()
-        if doc is None:
-            return
         from esctui.ui.screens.dialogs import DescriptionScreen
 
         def save(edited: Document | None) -> None:
-            if edited is None:
-                return
-            try:
-                self.store.update_document(edited)
-            except EsctuiError as error:
-                self.notify(safe(error), severity="error")
-                return
-            self._saved(edited)
+            if edited is not None:
+                self.store_call(lambda: self.store.update_document(edited), self._saved)
 
-        self.app.push_screen(DescriptionScreen(doc), save)
+        self.with_selected(lambda doc: self.app.push_screen(DescriptionScreen(doc), save))
 
     def action_delete(self) -> None:
-        doc = self.selected()
-        if doc is None:
-            return
-        running = self.app.jobs_for_document(doc.id)  # type: ignore[attr-defined]
+        self.with_selected(self._ask_delete)
+
+    def _ask_delete(self, doc: Document) -> None:
+        running = self.app.jobs_for_document(doc.id)
 
         async def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
             if running:
                 self.notify(f"Stopping {plural(len(running), 'job')} first…", timeout=3)
-                stopped = await self.app.stop_jobs(running, STOPPED_BY_DELETE)  # type: ignore[attr-defined]
-                if not stopped:
+                if not await self.app.stop_jobs(running, STOPPED_BY_DELETE):
                     self.notify(
                         "The job did not stop; nothing was deleted. Try again in a moment.",
                         severity="error",
                     )
                     return
-            try:
-                self.store.delete_document(doc.id)
-            except EsctuiError as error:
-                self.notify(safe(error), severity="error", timeout=10)
-                return
-            self.notify(f"Deleted {quoted(doc.name)}.")
-            self.reload()
+            store = self.store
+            self.store_call(
+                lambda: store.delete_document(doc.id),
+                lambda _: self._deleted(doc),
+            )
 
         from esctui.ui.screens.dialogs import ConfirmScreen
 
@@ -253,6 +255,10 @@ class DocumentsScreen(StoreAccess, Screen[None]):
             ConfirmScreen(question, yes_label="Stop and delete" if running else "Delete"),
             confirmed,
         )
+
+    def _deleted(self, doc: Document) -> None:
+        self.notify(f"Deleted {quoted(doc.name)}.")
+        self.reload()
 
     def palette_commands(self) -> list[SystemCommand]:
         return [

@@ -11,15 +11,14 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
-from esctui.domain.errors import EsctuiError
+from esctui.domain import Transcription
 from esctui.domain.text import plural, printable
+from esctui.ui.screens.base import EsctuiModalScreen, EsctuiScreen
 from esctui.ui.screens.dialogs import ConfirmScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
-from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.text import safe
 
 FORMATS: list[tuple[str, str]] = [
@@ -40,26 +39,47 @@ def default_output(document_name: str, fmt: str) -> str:
     return f"~/{safe_file_stem(document_name)}_{fmt}.zip"
 
 
-class ExportScreen(StoreAccess, ModalScreen[None]):
+def open_dialog(screen: EsctuiScreen, document_id: str, marked_ids: list[str]) -> None:
+    """Read the document's name, versions and pages (in a thread), then show the dialog."""
+    store = screen.store
+
+    def read() -> tuple[str, list[Transcription], int]:
+        name = store.get_document(document_id).name
+        return name, store.list_transcriptions(document_id), len(store.list_parts(document_id))
+
+    screen.store_call(
+        read,
+        lambda found: screen.app.push_screen(ExportScreen(document_id, *found, marked_ids)),
+    )
+
+
+class ExportScreen(EsctuiModalScreen[None]):
     """Choose format, version, pages and output; Ctrl+S (or Enter in the path) exports."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "start", "Export"),
+        Binding("escape", "cancel", "Cancel", id="export.cancel"),
+        Binding("ctrl+s", "start", "Export", id="export.start"),
     ]
 
-    def __init__(self, document_id: str, marked_ids: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        document_id: str,
+        document_name: str,
+        versions: list[Transcription],
+        page_count: int,
+        marked_ids: list[str] | None = None,
+    ) -> None:
         super().__init__()
         self.document_id = document_id
+        self.document_name = document_name
+        self.versions = versions  # oldest first
+        self.page_count = page_count
         self.marked_ids = list(marked_ids or [])
 
     def compose(self) -> ComposeResult:
-        doc = self.store.get_document(self.document_id)
-        self.document_name = doc.name
-        versions = self.store.list_transcriptions(self.document_id)  # oldest first
-        page_count = len(self.store.list_parts(self.document_id))
-        with Vertical(classes="dialog", id="export-dialog"):
-            yield Label(f"Export {safe(doc.name)}", classes="title")
+        versions, page_count = self.versions, self.page_count
+        with Vertical(classes="dialog tight", id="export-dialog"):
+            yield Label(f"Export {safe(self.document_name)}", classes="title")
             with Grid(id="export-form", classes="form"):
                 yield Label("Format", classes="field-label")
                 yield Select(FORMATS, value="alto", allow_blank=False, id="export-format")
@@ -84,7 +104,7 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
                     )
                 yield Select(pages, value=pages[0][1], allow_blank=False, id="export-pages")
                 yield Label("Write to", classes="field-label")
-                yield TextInput(default_output(doc.name, "alto"), id="export-path")
+                yield TextInput(default_output(self.document_name, "alto"), id="export-path")
             yield Static(
                 "A name ending in .zip writes one ZIP; any other name is a folder (made if "
                 "needed), one file per page named after its image. Ctrl+S or Enter exports.",
@@ -134,20 +154,24 @@ class ExportScreen(StoreAccess, ModalScreen[None]):
         version = str(self.query_one("#export-version", Select).value)
         pages = self.query_one("#export-pages", Select).value
         part_ids = self.marked_ids if pages == "marked" else None
-        try:
-            job = ExportJob(
-                self.store,
-                self.document_id,
+        store, document_id = self.store, self.document_id
+        app = self.app
+
+        def build() -> ExportJob:
+            return ExportJob(
+                store,
+                document_id,
                 out,
                 format=fmt,
                 version=None if version == NO_VERSION else version,
                 part_ids=part_ids,
             )
-        except EsctuiError as error:
-            self.notify(safe(error), severity="error")
-            return
-        self.dismiss(None)
-        self.app.start_job(job)  # type: ignore[attr-defined]
+
+        def start(job: ExportJob) -> None:
+            self.dismiss(None)
+            app.start_job(job)
+
+        self.store_call(build, start, group="start")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

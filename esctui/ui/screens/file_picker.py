@@ -11,14 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import DirectoryTree, Input, Label, OptionList, Static
+from textual.widgets import Checkbox, DirectoryTree, Input, Label, OptionList, Static
 from textual.widgets.directory_tree import DirEntry
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
 from esctui.domain.text import plural, printable
 from esctui.jobs.imports.images import expand_inputs
+from esctui.ui.screens.base import EsctuiModalScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.text import safe
@@ -34,11 +34,13 @@ class FilteredTree(DirectoryTree):
     names shown with their control characters escaped. Space selects (DirectoryTree's own Space
     only folds a folder, and would hide the picker's)."""
 
-    BINDINGS = [Binding("space", "screen.select", "Select")]
+    BINDINGS = [Binding("space", "screen.select", "Select", id="file_picker.select")]
 
-    def __init__(self, path: Path, suffixes: frozenset[str] | None, **kwargs: object) -> None:
+    def __init__(
+        self, path: Path, suffixes: frozenset[str] | None, *, id: str | None = None
+    ) -> None:
         self.suffixes = suffixes
-        super().__init__(path, **kwargs)  # type: ignore[arg-type]
+        super().__init__(path, id=id)
 
     class Listed(Message):
         """A folder of the tree was read (in a worker thread)."""
@@ -68,20 +70,21 @@ class FilteredTree(DirectoryTree):
 class PickOneTree(FilteredTree):
     """The tree of a picker for one file: Space picks it."""
 
-    BINDINGS = [Binding("space", "screen.select", "Pick")]
+    BINDINGS = [Binding("space", "screen.select", "Pick", id="file_picker.select")]
 
 
-class FilePickerScreen(ModalScreen[list[Path] | None]):
+class FilePickerScreen(EsctuiModalScreen[list[Path] | None]):
     """Choose one file, or several in a chosen order. Dismisses with the paths, or None."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("a", "add_folder", "Add folder"),
-        Binding("g", "focus_path", "Path/glob"),
-        Binding("g", "focus_path_one", "Type a path"),
-        Binding("u", "parent", "Up a folder"),
-        Binding("x", "clear", "Clear"),
-        Binding("ctrl+s", "confirm", "Import"),
+        Binding("escape", "cancel", "Cancel", id="file_picker.cancel"),
+        Binding("a", "add_folder", "Add folder", id="file_picker.add_folder"),
+        Binding("g", "focus_path", "Path/glob", id="file_picker.path"),
+        Binding("g", "focus_path_one", "Type a path", id="file_picker.path"),
+        Binding("u", "parent", "Up a folder", id="file_picker.up"),
+        Binding("x", "clear", "Clear", id="file_picker.clear"),
+        Binding("ctrl+s", "confirm", "Import", id="file_picker.import"),
+        Binding("d", "toggle_option", "Duplicates", id="file_picker.option"),
     ]
     MULTIPLE_ONLY = frozenset({"add_folder", "clear", "confirm", "focus_path"})
 
@@ -92,8 +95,13 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
         suffixes: Iterable[str] | None = None,
         multiple: bool = True,
         start: Path | None = None,
+        option: str | None = None,
     ) -> None:
+        """``option``: the label of a checkbox under the selection (toggled with d); its value
+        is ``option_value`` once the picker is closed."""
         super().__init__()
+        self.option = option
+        self.option_value = False
         self.title_text = title
         self.suffixes = frozenset(s.lower() for s in suffixes) if suffixes else None
         self.multiple = multiple
@@ -118,6 +126,8 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
                     with Vertical(classes="side"):
                         yield Label("Selected (0)", id="count")
                         yield OptionList(id="selected")
+                        if self.option:
+                            yield Checkbox(self.option, id="picker-option")
             placeholder = (
                 "a path, a folder, or a glob such as scans/*.tif"
                 if self.multiple
@@ -151,7 +161,15 @@ class FilePickerScreen(ModalScreen[list[Path] | None]):
             return self.multiple
         if action == "focus_path_one":
             return not self.multiple
+        if action == "toggle_option":
+            return self.multiple and self.option is not None
         return True
+
+    def action_toggle_option(self) -> None:
+        self.query_one("#picker-option", Checkbox).toggle()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.option_value = event.value
 
     # ------------------------------------------------------------------ selection
 

@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Document, Part, describe_typology
@@ -17,10 +16,10 @@ from esctui.domain.errors import EsctuiError
 from esctui.domain.text import human_size, plural, printable
 from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, DescriptionScreen
+from esctui.ui.screens.lists import ListScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.preview import PagePreview
-from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.tables import Column, Row, RowTable
 from esctui.ui.widgets.text import cell, number, quoted, safe
 
 SIDE_SHARE, SIDE_MIN = 0.4, 28  # app.tcss: .side (the info and preview panel)
@@ -29,8 +28,8 @@ MIN_PAGE_WIDTH = 8
 LIVE_INTERVAL = 0.5  # seconds between looks at the page count while an import runs
 MOVE = Binding.Group("Move")
 
-# Import menu: key -> (label, help, "module:function"). The function takes (screen, document_id)
-# and opens that import's dialog; each importer's UI lives in its own module.
+# Import menu: key -> (label, help, "module:function"). The function takes (screen, document_id),
+# the screen an EsctuiScreen, and opens that import's dialog; each importer's UI is its own module.
 IMPORT_MENU: dict[str, tuple[str, str, str]] = {
     "images": (
         "Images (local files)",
@@ -55,33 +54,48 @@ IMPORT_MENU: dict[str, tuple[str, str, str]] = {
 }
 
 
-class ImagesScreen(StoreAccess, Screen[None]):
+class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
     """Pages of a document in order, with an info panel and a preview of the selected page."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("enter", "open_page", "Open page", priority=True),
-        Binding("i", "import_menu", "Import"),
-        Binding("space", "mark", "Mark"),
-        Binding("K,shift+up", "move(-1)", "Move up", key_display="K", group=MOVE),
-        Binding("J,shift+down", "move(1)", "Move down", key_display="J", group=MOVE),
-        Binding("delete,x", "delete", "Delete", key_display="x"),
-        Binding("t", "versions", "Versions"),
-        Binding("E", "export", "Export"),
-        Binding("M", "masks", "Line masks"),
-        Binding("D", "describe", "Description"),
-        Binding("j", "app.jobs", "Jobs"),
+        Binding("escape", "app.pop_screen", "Back", id="images.back"),
+        Binding("enter", "open_page", "Open page", priority=True, id="images.open_page"),
+        Binding("i", "import_menu", "Import", id="images.import"),
+        Binding("space", "mark", "Mark", id="images.mark"),
+        Binding(
+            "K,shift+up", "move(-1)", "Move up", key_display="K", group=MOVE, id="images.move_up"
+        ),
+        Binding(
+            "J,shift+down",
+            "move(1)",
+            "Move down",
+            key_display="J",
+            group=MOVE,
+            id="images.move_down",
+        ),
+        Binding("delete,x", "delete", "Delete", key_display="x", id="images.delete"),
+        Binding("t", "versions", "Versions", id="images.versions"),
+        Binding("E", "export", "Export", id="images.export"),
+        Binding("M", "masks", "Line masks", id="images.masks"),
+        Binding("D", "describe", "Description", id="images.describe"),
+        Binding("j", "app.jobs", "Jobs", id="images.jobs"),
     ]
+    EMPTY = "No pages yet. Press i to import images, a PDF or an IIIF manifest."
+    COUNT_GROUP = "page-count"
 
     def __init__(self, document_id: str) -> None:
         super().__init__()
         self.document_id = document_id
-        self.parts: list[Part] = []
         self.marked: set[str] = set()
         self.document_name = ""
         self.page_width = 0  # of the Page column, set from the screen width
         self.last_look = 0.0  # when the page count was last read during an import
         self.look_pending = False
+
+    @property
+    def parts(self) -> list[Part]:
+        """The pages, in order, as last read."""
+        return self.items
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -100,11 +114,11 @@ class ImagesScreen(StoreAccess, Screen[None]):
 
     def on_resize(self) -> None:
         if self.parts and self._column_widths()["page"] != self.page_width:
-            self.reload()
+            self.show_items()
 
     def on_job_finished(self, message: JobFinished) -> None:
         if message.job.document_id in (self.document_id, None):  # None: a sequence of imports
-            self.reload()
+            self.reload(hold_keys=False)
 
     def on_job_updated(self, message: JobUpdated) -> None:
         """Pages an import commits show up while it runs (looked for twice a second at most;
@@ -121,12 +135,19 @@ class ImagesScreen(StoreAccess, Screen[None]):
     def _look_for_pages(self) -> None:
         self.look_pending = False
         self.last_look = time.monotonic()
-        try:
-            count = self.store.get_document(self.document_id).page_count
-        except EsctuiError:
-            return
-        if count != len(self.parts):
-            self.reload()
+        store, document_id = self.store, self.document_id
+
+        def changed(count: int) -> None:
+            if count != len(self.parts):
+                self.reload(hold_keys=False)
+
+        self.store_call(
+            lambda: store.get_document(document_id).page_count,
+            changed,
+            group=self.COUNT_GROUP,
+            failed=lambda _error: None,  # the document is gone: the job's end says so
+            hold_keys=False,
+        )
 
     def _column_widths(self) -> dict[str, int]:
         """Widths of the # / Size / Regs / Lines columns, from their contents (never cut), and
@@ -146,54 +167,48 @@ class ImagesScreen(StoreAccess, Screen[None]):
         widths["page"] = max(MIN_PAGE_WIDTH, table - others - 2 * 6 - SCROLLBAR)
         return widths
 
-    def _columns(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
+    def columns(self) -> list[Column]:
         widths = self._column_widths()
         self.page_width = widths["page"]
-        table.add_column(" ", key="mark", width=1)
-        table.add_column(Text("#", justify="right"), key="number", width=widths["number"])
-        table.add_column("Page", key="page", width=self.page_width)
-        table.add_column("Size", key="size", width=widths["size"])
-        table.add_column(Text("Regs", justify="right"), key="regions", width=widths["regions"])
-        table.add_column(Text("Lines", justify="right"), key="lines", width=widths["lines"])
+        return [
+            Column(" ", "mark", 1),
+            Column(Text("#", justify="right"), "number", widths["number"]),
+            Column("Page", "page", self.page_width),
+            Column("Size", "size", widths["size"]),
+            Column(Text("Regs", justify="right"), "regions", widths["regions"]),
+            Column(Text("Lines", justify="right"), "lines", widths["lines"]),
+        ]
 
-    def reload(self, select: str | None = None, *, at_row: int | None = None) -> None:
-        """Read the pages again; the cursor stays on ``select`` (default: the same page) or,
-        when that page is gone, on the row ``at_row`` (the page after a deleted one)."""
-        try:
-            doc = self.store.get_document(self.document_id)
-        except EsctuiError:
-            if self.is_current:  # the document was deleted (by another esctui)
-                self.app.pop_screen()
-            return
+    def load(self) -> tuple[Document, list[Part]]:
+        return self.store.get_document(self.document_id), self.store.list_parts(self.document_id)
+
+    def load_failed(self, error: EsctuiError) -> None:
+        if self.is_current:  # the document was deleted (by another esctui)
+            self.app.pop_screen()
+
+    def listed(self, loaded: tuple[Document, list[Part]]) -> list[Part]:
+        doc, parts = loaded
         self.document_name = doc.name
         self.sub_title = printable(doc.name)
-        table = self.query_one(DataTable)
-        current = select or self.selected_id()
-        self.parts = self.store.list_parts(self.document_id)
-        self.marked &= {p.id for p in self.parts}
-        self._show_title()
-        self._columns()
-        for part in self.parts:
-            table.add_row(
+        self.marked &= {p.id for p in parts}
+        return parts
+
+    def row(self, part: Part) -> Row:
+        return Row(
+            part.id,
+            (
                 "●" if part.id in self.marked else " ",
                 number(part.order + 1),
                 cell(part.name, self.page_width),
                 f"{part.width}x{part.height}",
                 number(part.region_count),
                 number(part.line_count),
-                key=part.id,
-            )
-        empty = self.query_one("#empty", Static)
-        empty.display = not self.parts
-        empty.update("No pages yet. Press i to import images, a PDF or an IIIF manifest.")
-        if current is not None and current in table.rows:
-            table.move_cursor(row=table.get_row_index(current))
-        elif at_row is not None and self.parts:
-            table.move_cursor(row=min(at_row, len(self.parts) - 1))
+            ),
+        )
+
+    def shown(self) -> None:
+        self._show_title()
         self.show_info()
-        table.focus()
 
     def _show_title(self) -> None:
         marked = f", {len(self.marked):,} marked (Space)" if self.marked else ""
@@ -201,12 +216,8 @@ class ImagesScreen(StoreAccess, Screen[None]):
             f"{safe(self.document_name)} — {plural(len(self.parts), 'page')}{marked}"
         )
 
-    def selected_id(self) -> str | None:
-        return selected_row_key(self.query_one(DataTable))
-
     def selected_part(self) -> Part | None:
-        part_id = self.selected_id()
-        return next((p for p in self.parts if p.id == part_id), None)
+        return self.selected_item()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_info()
@@ -229,7 +240,7 @@ class ImagesScreen(StoreAccess, Screen[None]):
             f"regions {part.region_count:,}, lines {part.line_count:,}"
             + "".join(f"\n{safe(line)}" for line in describe_typology(part.typology))
         )
-        preview.show(self.store.part_thumbnail_path(part))
+        preview.show(self.store.part_thumbnail_path(part))  # a path: no read, no lock
 
     # ------------------------------------------------------------------ actions
 
@@ -250,18 +261,23 @@ class ImagesScreen(StoreAccess, Screen[None]):
         part = self.selected_part()
         if part is None:
             return
-        try:
-            self.store.move_part(self.document_id, part.id, delta)
-        except EsctuiError as error:
+        store, document_id = self.store, self.document_id
+
+        def moved(_: object) -> None:
+            self.reload(select=part.id)
+
+        def refused(error: EsctuiError) -> None:
             self.notify(safe(error), severity="error")
-        self.reload(select=part.id)
+            self.reload(select=part.id)
+
+        self.store_call(lambda: store.move_part(document_id, part.id, delta), moved, failed=refused)
 
     def action_mark(self) -> None:
         part = self.selected_part()
         if part is None:
             return
         self.marked ^= {part.id}
-        table = self.query_one(DataTable)
+        table = self.table
         table.update_cell(part.id, "mark", "●" if part.id in self.marked else " ")
         self._show_title()
         if table.cursor_row + 1 < table.row_count:
@@ -276,17 +292,18 @@ class ImagesScreen(StoreAccess, Screen[None]):
             return
         names = ", ".join(quoted(p.name) for p in targets[:3]) + ("…" if len(targets) > 3 else "")
         first_row = min(self.parts.index(p) for p in targets)
+        store, document_id = self.store, self.document_id
+
+        def deleted(count: int) -> None:
+            self.marked.clear()
+            self.notify(f"Deleted {plural(count, 'page')}.")
+            self.reload(fallback_row=first_row)  # on the page that came after
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                try:
-                    count = self.store.delete_parts(self.document_id, [p.id for p in targets])
-                except EsctuiError as error:
-                    self.notify(safe(error), severity="error")
-                    return
-                self.marked.clear()
-                self.notify(f"Deleted {plural(count, 'page')}.")
-                self.reload(at_row=first_row)  # on the page that came after
+                self.store_call(
+                    lambda: store.delete_parts(document_id, [p.id for p in targets]), deleted
+                )
 
         self.app.push_screen(
             ConfirmScreen(
@@ -302,17 +319,22 @@ class ImagesScreen(StoreAccess, Screen[None]):
         )
 
     def action_describe(self) -> None:
-        doc = self.store.get_document(self.document_id)
+        store, document_id = self.store, self.document_id
 
-        def saved(doc_: Document | None) -> None:
-            if doc_ is not None:
-                try:
-                    self.store.update_document(doc_)
-                except EsctuiError as error:
-                    self.notify(safe(error), severity="error")
-                self.reload()
+        def refused(error: EsctuiError) -> None:
+            self.notify(safe(error), severity="error")
+            self.reload()
 
-        self.app.push_screen(DescriptionScreen(doc), saved)
+        def saved(doc: Document | None) -> None:
+            if doc is not None:
+                self.store_call(
+                    lambda: store.update_document(doc), lambda _: self.reload(), failed=refused
+                )
+
+        self.store_call(
+            lambda: store.get_document(document_id),
+            lambda doc: self.app.push_screen(DescriptionScreen(doc), saved),
+        )
 
     def action_open_page(self) -> None:
         part = self.selected_part()
@@ -335,14 +357,14 @@ class ImagesScreen(StoreAccess, Screen[None]):
         if not self.parts:
             self.notify("This document has no pages to export yet.", severity="warning")
             return
-        from esctui.ui.screens.export import ExportScreen
+        from esctui.ui.screens.export import open_dialog
 
-        self.app.push_screen(ExportScreen(self.document_id, self.marked_ids()))
+        open_dialog(self, self.document_id, self.marked_ids())
 
     def action_masks(self) -> None:
         from esctui.ui.screens.masks import open_dialog
 
-        open_dialog(self, self.document_id, self.marked_ids())
+        open_dialog(self, self.document_id, len(self.parts), self.marked_ids())
 
     def palette_commands(self) -> list[SystemCommand]:
         commands = [

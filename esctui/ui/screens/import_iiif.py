@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Static
 
 from esctui.domain.errors import EsctuiError
 from esctui.domain.text import plural
+from esctui.ui.screens.base import EsctuiModalScreen, EsctuiScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
-from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.text import quoted, safe
 
+if TYPE_CHECKING:
+    from esctui.jobs.runner import JobKind
 
-def open_dialog(screen: Screen, document_id: str) -> None:
+
+def open_dialog(screen: EsctuiScreen, document_id: str) -> None:
     """Ask for the manifest address; the dialog starts the import itself."""
     screen.app.push_screen(IiifImportScreen(document_id))
 
 
-class IiifImportScreen(StoreAccess, ModalScreen[None]):
+class IiifImportScreen(EsctuiModalScreen[None]):
     """Read the address, look at what it is (manifest or collection), then import it."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="iiif_import.cancel")]
 
     def __init__(self, document_id: str) -> None:
         super().__init__()
@@ -109,11 +114,10 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
             return
         from esctui.jobs.imports.iiif import IiifImporter
 
-        importer = IiifImporter(
-            self.store, self.document_id, source, max_width=max_width, manifest=parsed
+        store, document_id = self.store, self.document_id
+        self._start(
+            lambda: IiifImporter(store, document_id, source, max_width=max_width, manifest=parsed)
         )
-        self.dismiss(None)
-        self.app.start_job(importer)  # type: ignore[attr-defined]
 
     def _offer_collection(self, label: str, members: list, max_width: int | None) -> None:
         from esctui.ui.screens.dialogs import ConfirmScreen
@@ -143,6 +147,15 @@ class IiifImportScreen(StoreAccess, ModalScreen[None]):
     def _import_each(self, members: list, label: str, max_width: int | None) -> None:
         from esctui.jobs.imports.iiif import CollectionImport
 
-        collection = CollectionImport(self.store, members, label=label, max_width=max_width)
-        self.dismiss(None)
-        self.app.start_job(collection)  # type: ignore[attr-defined]
+        store = self.store
+        self._start(lambda: CollectionImport(store, members, label=label, max_width=max_width))
+
+    def _start(self, build: Callable[[], JobKind]) -> None:
+        """Build the job (in a thread: it reads the store), close this dialog, run the job."""
+        app = self.app
+
+        def start(job: JobKind) -> None:
+            self.dismiss(None)
+            app.start_job(job)
+
+        self.store_call(build, start, group="start")

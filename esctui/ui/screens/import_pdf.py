@@ -9,9 +9,9 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Static
 
+from esctui.ui.screens.base import EsctuiModalScreen, EsctuiScreen
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
@@ -41,12 +41,12 @@ class PdfOptions:
     password: str | None = None  # for an encrypted PDF (asked for only then)
 
 
-class PdfOptionsScreen(ModalScreen[PdfOptions | None]):
+class PdfOptionsScreen(EsctuiModalScreen[PdfOptions | None]):
     """Ask for the resolution of rendered pages and whether to keep the text layer."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "start", "Import"),
+        Binding("escape", "cancel", "Cancel", id="pdf_options.cancel"),
+        Binding("ctrl+s", "start", "Import", id="pdf_options.start"),
     ]
 
     def __init__(self, path: Path) -> None:
@@ -89,7 +89,7 @@ class PdfOptionsScreen(ModalScreen[PdfOptions | None]):
         self.dismiss(None)
 
 
-def open_dialog(screen: Screen, document_id: str) -> None:
+def open_dialog(screen: EsctuiScreen, document_id: str) -> None:
     """Pick one PDF, ask for its password if it is encrypted, then the DPI; run the import."""
     app = screen.app
 
@@ -99,15 +99,17 @@ def open_dialog(screen: Screen, document_id: str) -> None:
                 return
             from esctui.jobs.imports.pdf import PdfImporter  # pymupdf loads only when run
 
-            importer = PdfImporter(
-                app.store,  # type: ignore[attr-defined]
-                document_id,
-                path,
-                dpi=options.dpi,
-                text_layer=options.text_layer,
-                password=password,
+            store = screen.store
+            screen.start_job(
+                lambda: PdfImporter(
+                    store,
+                    document_id,
+                    path,
+                    dpi=options.dpi,
+                    text_layer=options.text_layer,
+                    password=password,
+                )
             )
-            app.start_job(importer)  # type: ignore[attr-defined]
 
         app.push_screen(PdfOptionsScreen(path), chosen)
 

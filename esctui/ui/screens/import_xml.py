@@ -15,17 +15,16 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from esctui.domain.errors import EsctuiError
 from esctui.domain.text import plural
 from esctui.jobs.imports.xml import EntryStatus, XmlImportPlan
+from esctui.ui.screens.base import EsctuiModalScreen, EsctuiScreen
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
-from esctui.ui.widgets.store_access import StoreAccess
 from esctui.ui.widgets.tables import RowTable, selected_row_key
 from esctui.ui.widgets.text import cell, number, quoted, safe
 
@@ -110,7 +109,7 @@ def plan_summary(plan: XmlImportPlan) -> str:
     return text
 
 
-def open_dialog(screen: Screen, document_id: str) -> None:
+def open_dialog(screen: EsctuiScreen, document_id: str) -> None:
     """Pick one .xml or .zip file, then show the preview dialog."""
     app = screen.app
 
@@ -128,13 +127,19 @@ def open_dialog(screen: Screen, document_id: str) -> None:
     )
 
 
-class XmlImportScreen(StoreAccess, ModalScreen[None]):
+class XmlImportScreen(EsctuiModalScreen[None]):
     """Read the file, preview the mapping of XML files to pages, then start the import."""
 
+    DEFAULT_CSS = """
+    #xml-plan { height: 1fr; min-height: 3; }
+    #xml-summary { height: auto; color: $accent; }
+    /* a long reason is read whole; the table above gives up the room */
+    #xml-detail { height: auto; min-height: 2; }
+    """
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "start", "Import"),
-        Binding("ctrl+o", "toggle_override", "Override"),
+        Binding("escape", "cancel", "Cancel", id="xml_import.cancel"),
+        Binding("ctrl+s", "start", "Import", id="xml_import.start"),
+        Binding("ctrl+o", "toggle_override", "Override", id="xml_import.override"),
     ]
 
     def __init__(self, document_id: str, path: Path) -> None:
@@ -145,7 +150,7 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
         self.details: dict[str, str] = {}  # table row key -> a sentence about it
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide", id="xml-dialog"):
+        with Vertical(classes="dialog wide tight", id="xml-dialog"):
             yield Label(f"Import transcriptions from {safe(self.path.name)}", classes="title")
             yield Static("Reading the file…", id="xml-summary")
             yield RowTable(id="xml-plan")
@@ -288,15 +293,18 @@ class XmlImportScreen(StoreAccess, ModalScreen[None]):
 
         name = self.query_one("#xml-name", Input).value.strip() or None
         override = self.query_one("#xml-override", Checkbox).value
-        try:
-            importer = XmlImporter(
-                self.store, self.document_id, self.path, name=name, override=override
-            )
-        except EsctuiError as error:
-            self.notify(safe(error), severity="error")
-            return
-        self.dismiss(None)
-        self.app.start_job(importer)  # type: ignore[attr-defined]
+        store, document_id, path = self.store, self.document_id, self.path
+        app = self.app
+
+        def start(importer: XmlImporter) -> None:
+            self.dismiss(None)
+            app.start_job(importer)
+
+        self.store_call(
+            lambda: XmlImporter(store, document_id, path, name=name, override=override),
+            start,
+            group="start",
+        )
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, PLAN_GROUP)

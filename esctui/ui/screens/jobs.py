@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Job, JobStatus
 from esctui.jobs.runner import format_seconds
 from esctui.ui.messages import JobFinished, JobUpdated
+from esctui.ui.screens.lists import ListScreen
 from esctui.ui.widgets.footer import KeyFooter
-from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.tables import Row, RowTable
 from esctui.ui.widgets.text import cell, safe
 
 SIDE_SHARE, SIDE_MIN = 0.4, 28  # app.tcss: .side (the report panel)
@@ -46,19 +46,19 @@ def render_report(job: Job, live: str = "") -> str:
     return "\n".join(lines)
 
 
-class JobsScreen(StoreAccess, Screen[None]):
+class JobsScreen(ListScreen[list[Job], Job]):
     """Jobs, newest first; the report of the highlighted one on the right, live while it runs."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("c", "cancel", "Cancel job"),
-        Binding("f5,g", "reload", "Refresh", key_display="g"),
+        Binding("escape", "app.pop_screen", "Back", id="jobs.back"),
+        Binding("c", "cancel", "Cancel job", id="jobs.cancel"),
+        Binding("f5,g", "reload", "Refresh", key_display="g", id="jobs.refresh"),
     ]
+    EMPTY = "No jobs yet: imports, exports, line masks and model uploads show here."
 
     def __init__(self, select: str | None = None) -> None:
         super().__init__()
         self.select = select
-        self.jobs: dict[str, Job] = {}
         self.asked_for: set[str] = set()  # job ids reloaded for once: not in the store (yet)
 
     def compose(self) -> ComposeResult:
@@ -71,7 +71,7 @@ class JobsScreen(StoreAccess, Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.table
         table.add_column("Started", key="started", width=11)
         table.add_column("Kind", key="kind", width=6)
         table.add_column("Status", key="status", width=9)
@@ -79,67 +79,64 @@ class JobsScreen(StoreAccess, Screen[None]):
         self.action_reload()
 
     def on_screen_resume(self) -> None:
-        if self.jobs:  # back from a dialog or the help: what ran meanwhile
+        if self.items:  # back from a dialog or the help: what ran meanwhile
             self.action_reload()
 
     def on_job_updated(self, message: JobUpdated) -> None:
         """Progress of a running job: its row and report change in place. A job this list does
         not show (it started after the list was read, or fell off it) is looked for once."""
         job_id = message.progress.job_id
-        table = self.query_one(DataTable)
-        if job_id not in table.rows:
+        job = self.job(job_id)
+        if job is None or job_id not in self.table.rows:
             if job_id not in self.asked_for:
                 self.asked_for.add(job_id)
-                self.action_reload()
+                self.action_reload(hold_keys=False)
             return
-        table.update_cell(job_id, "result", self._result(self.jobs[job_id]))
-        if self._selected_id() == job_id:
+        self.table.update_cell(job_id, "result", self._result(job))
+        if self.selected_id == job_id:
             self._show(job_id)
 
     def on_job_finished(self, message: JobFinished) -> None:
-        self.action_reload()
+        self.action_reload(hold_keys=False)
 
     def result_width(self) -> int:
         """The Result column: what the side panel and the other columns leave."""
         width = self.size.width or 80
         return max(10, width - max(SIDE_MIN, int(width * SIDE_SHARE)) - FIXED_COLUMNS)
 
-    def _result(self, job: Job) -> object:
-        live = self.app.describe_job(job.id)  # type: ignore[attr-defined]
+    def _result(self, job: Job) -> Text:
+        live = self.app.describe_job(job.id)
         if live is not None and job.status == JobStatus.RUNNING.value:
             return cell(live, self.result_width())
         return cell(job.report.summary(), self.result_width())
 
-    def action_reload(self) -> None:
-        table = self.query_one(DataTable)
-        current = self.select or self._selected_id()
-        self.select = None
-        table.clear()
-        self.jobs = {j.id: j for j in self.store.list_jobs()}
-        for job in self.jobs.values():
-            table.add_row(
-                dt.datetime.fromtimestamp(job.started).strftime("%m-%d %H:%M"),
-                job.kind,
-                job.status,
-                self._result(job),
-                key=job.id,
-            )
-        if current is not None and current in table.rows:
-            table.move_cursor(row=table.get_row_index(current))
-        report = self.query_one("#report", Static)
-        if not self.jobs:
-            report.update("No jobs yet: imports, exports, line masks and model uploads show here.")
-        self._show(self._selected_id())
-        table.focus()
+    def job(self, job_id: str | None) -> Job | None:
+        return next((job for job in self.items if job.id == job_id), None)
 
-    def _selected_id(self) -> str | None:
-        return selected_row_key(self.query_one(DataTable))
+    def action_reload(self, hold_keys: bool = True) -> None:
+        select, self.select = self.select, None
+        self.reload(select=select, hold_keys=hold_keys)
+
+    def load(self) -> list[Job]:
+        return self.store.list_jobs()
+
+    def listed(self, loaded: list[Job]) -> list[Job]:
+        return loaded
+
+    def row(self, job: Job) -> Row:
+        started = dt.datetime.fromtimestamp(job.started).strftime("%m-%d %H:%M")
+        return Row(job.id, (started, job.kind, job.status, self._result(job)))
+
+    def shown(self) -> None:
+        if not self.items:  # said in the report panel
+            self.query_one("#report", Static).update(self.EMPTY)
+        self._show(self.selected_id)
 
     def _show(self, job_id: str | None) -> None:
-        if job_id is None or job_id not in self.jobs:
+        job = self.job(job_id)
+        if job is None:
             return
-        job = self.jobs[job_id]
-        live = self.app.describe_job(job_id) if job.status == JobStatus.RUNNING.value else None  # type: ignore[attr-defined]
+        live = self.app.describe_job(job.id) if job.status == JobStatus.RUNNING.value else None
         self.query_one("#report", Static).update(render_report(job, live or ""))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -149,13 +146,13 @@ class JobsScreen(StoreAccess, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Cancel only for a job that runs in this window."""
         if action == "cancel":
-            job_id = self._selected_id()
-            return job_id is not None and self.app.describe_job(job_id) is not None  # type: ignore[attr-defined]
+            job_id = self.selected_id
+            return job_id is not None and self.app.describe_job(job_id) is not None
         return True
 
     def action_cancel(self) -> None:
-        job_id = self._selected_id()
-        if job_id and self.app.cancel_job(job_id):  # type: ignore[attr-defined]
+        job_id = self.selected_id
+        if job_id and self.app.cancel_job(job_id):
             self.notify("Cancelling…")
         else:
             self.notify("That job is not running in this window.", severity="warning")

@@ -5,11 +5,9 @@ kraken loads inside the job, in a thread, and only when a page has a line to com
 
 from __future__ import annotations
 
-from textual.screen import Screen
-
 from esctui.domain.text import plural
+from esctui.ui.screens.base import EsctuiScreen
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
-from esctui.ui.widgets.text import safe
 
 MISSING = "missing"
 ALL = "all"
@@ -29,31 +27,28 @@ class MasksScreen(ChoiceScreen):
         )
 
 
-def open_dialog(screen: Screen, document_id: str, marked_ids: list[str] | None = None) -> None:
-    """Ask which lines, then run ``MasksJob`` on the marked pages (in page order) or on all."""
-    app = screen.app
-    store = app.store  # type: ignore[attr-defined]
-    page_count = len(store.list_parts(document_id))
+def open_dialog(
+    screen: EsctuiScreen, document_id: str, page_count: int, marked_ids: list[str] | None = None
+) -> None:
+    """Ask which lines, then run ``MasksJob`` on the marked pages (in page order) or on all
+    ``page_count`` pages."""
     if not page_count:
-        app.notify("This document has no pages yet.", severity="warning")
+        screen.notify("This document has no pages yet.", severity="warning")
         return
     part_ids = list(marked_ids) if marked_ids else None
     if part_ids:
         scope = f"the {plural(len(part_ids), 'marked page')}"
     else:
         scope = "the only page" if page_count == 1 else f"all {plural(page_count, 'page')}"
+    store = screen.store
 
     def chosen(key: str | None) -> None:
         if key is None:
             return
-        from esctui.domain.errors import EsctuiError
         from esctui.jobs.masks import MasksJob  # kraken itself loads in the job
 
-        try:
-            job = MasksJob(store, document_id, part_ids=part_ids, only_missing=key == MISSING)
-        except EsctuiError as error:
-            app.notify(safe(error), severity="error")
-            return
-        app.start_job(job)  # type: ignore[attr-defined]
+        screen.start_job(
+            lambda: MasksJob(store, document_id, part_ids=part_ids, only_missing=key == MISSING)
+        )
 
-    app.push_screen(MasksScreen(scope), chosen)
+    screen.app.push_screen(MasksScreen(scope), chosen)

@@ -9,17 +9,15 @@ from typing import Any
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from esctui.domain import Model
-from esctui.domain.errors import EsctuiError
 from esctui.domain.text import human_size
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import ConfirmScreen, TextPromptScreen
+from esctui.ui.screens.lists import ListScreen
 from esctui.ui.widgets.footer import KeyFooter
-from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.tables import Row, RowTable
 from esctui.ui.widgets.text import cell, quoted, safe
 
 MODEL_SUFFIXES = frozenset({".mlmodel", ".safetensors"})
@@ -145,20 +143,25 @@ def describe_model(model: Model, user: str) -> str:
     return "\n".join(lines)
 
 
-class ModelsScreen(StoreAccess, Screen[None]):
+class ModelsScreen(ListScreen[list[Model], Model]):
     """List models, show what kraken says about the selected one, upload, rename, delete."""
 
+    DEFAULT_CSS = "#model-status { height: auto; padding: 0 1; color: $warning; }"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("u", "upload", "Upload"),
-        Binding("r", "rename", "Rename"),
-        Binding("delete,x", "delete", "Delete", key_display="x"),
+        Binding("escape", "app.pop_screen", "Back", id="models.back"),
+        Binding("u", "upload", "Upload", id="models.upload"),
+        Binding("r", "rename", "Rename", id="models.rename"),
+        Binding("delete,x", "delete", "Delete", key_display="x", id="models.delete"),
     ]
+    EMPTY = "No models yet. Press u to upload a kraken model (.mlmodel, .safetensors)."
 
     def __init__(self) -> None:
         super().__init__()
-        self.models: list[Model] = []
         self.upload_job_id: str | None = None  # the running upload's job
+
+    @property
+    def models(self) -> list[Model]:
+        return self.items
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -175,34 +178,24 @@ class ModelsScreen(StoreAccess, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#model-status", Static).display = False
         self.query_one("#model-panel").border_title = "Details · Tab to scroll"
-        table = self.query_one(DataTable)
-        table.add_columns("Name", "Kind", "Access")
+        self.table.add_columns("Name", "Kind", "Access")
         self.reload()
 
-    def reload(self, select: str | None = None) -> None:
-        table = self.query_one(DataTable)
-        current = select or self.selected_id()
-        self.models = self.store.list_models()
-        table.clear()
-        for model in self.models:
-            access = "owner" if model.owner == self.store.user else f"from {model.owner}"
-            table.add_row(
-                cell(model.name, 30), cell(", ".join(model.kinds)), cell(access), key=model.id
-            )
-        empty = self.query_one("#empty", Static)
-        empty.display = not self.models
-        empty.update("No models yet. Press u to upload a kraken model (.mlmodel, .safetensors).")
-        if current is not None and any(m.id == current for m in self.models):
-            table.move_cursor(row=table.get_row_index(current))
-        self.show_info()
-        table.focus()
+    def load(self) -> list[Model]:
+        return self.store.list_models()
 
-    def selected_id(self) -> str | None:
-        return selected_row_key(self.query_one(DataTable))
+    def listed(self, loaded: list[Model]) -> list[Model]:
+        return loaded
+
+    def row(self, model: Model) -> Row:
+        access = "owner" if model.owner == self.store.user else f"from {model.owner}"
+        return Row(model.id, (cell(model.name, 30), cell(", ".join(model.kinds)), cell(access)))
+
+    def shown(self) -> None:
+        self.show_info()
 
     def selected_model(self) -> Model | None:
-        model_id = self.selected_id()
-        return next((m for m in self.models if m.id == model_id), None)
+        return self.selected_item()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_info()
@@ -257,9 +250,9 @@ class ModelsScreen(StoreAccess, Screen[None]):
         """Validate and store the model as a background job (listed on the Jobs screen)."""
         from esctui.jobs.models import ModelUpload
 
-        upload = ModelUpload(self.store, path, name=name)
+        upload = ModelUpload(self.store, path, name=name)  # reads nothing yet
         self._set_status(f"Validating {safe(path.name)} with kraken … (takes a few seconds)")
-        running = self.app.start_job(upload, show_progress=False)  # type: ignore[attr-defined]
+        running = self.app.start_job(upload, show_progress=False)
         self.upload_job_id = running.job_id
 
     def on_job_finished(self, message: JobFinished) -> None:
@@ -268,13 +261,17 @@ class ModelsScreen(StoreAccess, Screen[None]):
             return
         self.upload_job_id = None
         self._set_status("")
-        self.reload()
         uploaded = [item.name for item in message.job.report.imported]
-        newest = max(
-            (m for m in self.models if m.name in uploaded), key=lambda m: m.created, default=None
+
+        def show(models: list[Model]) -> None:
+            newest = max(
+                (m for m in models if m.name in uploaded), key=lambda m: m.created, default=None
+            )
+            self.show_items(models, select=newest.id if newest else None)
+
+        self.store_call(
+            self.load, show, group=self.RELOAD_GROUP, failed=self.load_failed, hold_keys=False
         )
-        if newest is not None:
-            self.reload(select=newest.id)
 
     # ------------------------------------------------------------------ rename, delete
 
@@ -293,9 +290,11 @@ class ModelsScreen(StoreAccess, Screen[None]):
         if model is None or not self._owned(model, "rename"):
             return
 
-        def rename(name: str) -> None:
+        store = self.store
+
+        def rename(name: str) -> None:  # in the dialog's thread
             if name.strip() != model.name:
-                self.store.update_model(model.id, name=name)
+                store.update_model(model.id, name=name)
 
         def renamed(name: str | None) -> None:
             if name is not None and name.strip() != model.name:
@@ -319,16 +318,15 @@ class ModelsScreen(StoreAccess, Screen[None]):
         if model is None or not self._owned(model, "delete"):
             return
 
-        def confirmed(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                self.store.delete_model(model.id)
-            except EsctuiError as error:
-                self.notify(safe(error), severity="error")
-                return
+        store = self.store
+
+        def deleted(_: None) -> None:
             self.notify(f"Deleted the model {quoted(model.name)}.")
             self.reload()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.store_call(lambda: store.delete_model(model.id), deleted)
 
         shared = (
             f" It is shared with {safe(', '.join(model.shared_with))}." if model.shared_with else ""

@@ -1,166 +1,33 @@
 """One page: its lines in reading order with the text of a chosen version, its regions, and a
-rough layout preview drawn with braille dots (works over any SSH connection)."""
+rough layout preview drawn with braille dots (``widgets/layout.py``)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import DataTable, Header, Static
 
-from esctui.domain import Line, Part, Polygon, Region, Transcription
-from esctui.domain.errors import EsctuiError
-from esctui.domain.text import plural, printable
+from esctui.domain import Line, Part, Region, Transcription
+from esctui.domain.text import plural
 from esctui.store import PageLayout
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
+from esctui.ui.screens.paging import PagedScreen
 from esctui.ui.widgets.footer import KeyFooter
-from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.layout import LayoutPreview
+from esctui.ui.widgets.tables import RowTable
 from esctui.ui.widgets.text import cell, safe
 
 NO_LAYOUT = "No regions or lines yet — import ALTO/PAGE XML with i on the Images screen."
 
-# Braille dot bits by (row 0-3, column 0-1) inside one character cell.
-_DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
-# Layers, drawn in this order; a cell takes the colour of the highest layer with a dot in it.
-REGION, LINE, SELECTED = 1, 2, 3
-_LAYER_STYLES = {REGION: "blue", LINE: "green", SELECTED: "bold yellow"}
 SIDE_SHARE, SIDE_MIN = 0.35, 30  # the side panel: a third of the width, 30 columns at least
 
 
 def side_width(screen_width: int) -> int:
     """Columns of the regions and layout panel for a terminal ``screen_width`` wide."""
     return max(SIDE_MIN, int(screen_width * SIDE_SHARE))
-
-
-class BrailleCanvas:
-    """A grid of braille cells, 2x4 dots each, with a colour layer per cell."""
-
-    def __init__(self, columns: int, rows: int) -> None:
-        self.columns = max(1, columns)
-        self.rows = max(1, rows)
-        self.width = self.columns * 2
-        self.height = self.rows * 4
-        self.bits = [[0] * self.columns for _ in range(self.rows)]
-        self.layers = [[0] * self.columns for _ in range(self.rows)]
-
-    def dot(self, x: int, y: int, layer: int) -> None:
-        if 0 <= x < self.width and 0 <= y < self.height:
-            row, column = y // 4, x // 2
-            self.bits[row][column] |= _DOT_BITS[y % 4][x % 2]
-            self.layers[row][column] = max(self.layers[row][column], layer)
-
-    def line(self, x0: int, y0: int, x1: int, y1: int, layer: int) -> None:
-        """Bresenham's line between two dots."""
-        dx, dy = abs(x1 - x0), -abs(y1 - y0)
-        sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
-        error = dx + dy
-        for _ in range(self.width + self.height + 2):
-            self.dot(x0, y0, layer)
-            if x0 == x1 and y0 == y1:
-                return
-            twice = 2 * error
-            if twice >= dy:
-                error += dy
-                x0 += sx
-            if twice <= dx:
-                error += dx
-                y0 += sy
-
-    def to_text(self) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
-        for r in range(self.rows):
-            if r:
-                text.append("\n")
-            for c in range(self.columns):
-                bits = self.bits[r][c]
-                text.append(chr(0x2800 + bits), _LAYER_STYLES.get(self.layers[r][c], ""))
-        return text
-
-
-def draw_layout(
-    columns: int,
-    rows: int,
-    page_size: tuple[int, int],
-    layout: PageLayout,
-    selected_line: str | None = None,
-) -> Text:
-    """Region outlines and baselines (or line outlines) scaled to ``columns`` x ``rows`` cells.
-
-    Braille dots are about square (a cell is half as wide as tall, with 2x4 dots), so the page
-    keeps its proportions. The selected line is drawn last, in its own colour.
-    """
-    canvas = BrailleCanvas(columns, rows)
-    width, height = float(page_size[0]), float(page_size[1])
-    points = [p for r in layout.regions for p in r.polygon]
-    for line in layout.lines:
-        points.extend(line.baseline or [])
-        points.extend(line.mask or [])
-    if points:  # coordinates outside the image size (bad XML) still fit
-        width = max(width, *(p[0] for p in points))
-        height = max(height, *(p[1] for p in points))
-    if width <= 0 or height <= 0:
-        return canvas.to_text()
-    scale = min((canvas.width - 1) / width, (canvas.height - 1) / height)
-
-    def draw(poly: Polygon | None, layer: int, closed: bool) -> None:
-        if not poly:
-            return
-        dots = [(round(x * scale), round(y * scale)) for x, y in poly]
-        if len(dots) == 1:
-            canvas.dot(*dots[0], layer)
-        pairs = list(zip(dots, dots[1:], strict=False))
-        if closed and len(dots) > 2:
-            pairs.append((dots[-1], dots[0]))
-        for (x0, y0), (x1, y1) in pairs:
-            canvas.line(x0, y0, x1, y1, layer)
-
-    for region in layout.regions:
-        draw(region.polygon, REGION, True)
-    chosen: Line | None = None
-    for line in layout.lines:
-        if line.id == selected_line:
-            chosen = line
-        elif line.baseline:
-            draw(line.baseline, LINE, False)
-        else:
-            draw(line.mask, LINE, True)
-    if chosen is not None:
-        draw(chosen.mask, SELECTED, True)
-        draw(chosen.baseline, SELECTED, False)
-    return canvas.to_text()
-
-
-class LayoutPreview(Widget):
-    """The page's regions and lines, scaled to the widget."""
-
-    DEFAULT_CSS = "LayoutPreview { height: 1fr; }"
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.page_size = (0, 0)
-        self.page_layout: PageLayout = PageLayout()
-        self.selected_line: str | None = None
-
-    def show(
-        self, page_size: tuple[int, int], layout: PageLayout, selected_line: str | None
-    ) -> None:
-        self.page_size = page_size
-        self.page_layout = layout
-        self.selected_line = selected_line
-        self.refresh()
-
-    def render(self) -> Text:
-        if not self.page_layout.regions and not self.page_layout.lines:
-            return Text("(nothing to draw)", style="dim")
-        return draw_layout(
-            self.size.width, self.size.height, self.page_size, self.page_layout, self.selected_line
-        )
 
 
 def default_version(versions: list[Transcription], layout: PageLayout) -> str | None:
@@ -172,25 +39,28 @@ def default_version(versions: list[Transcription], layout: PageLayout) -> str | 
     return versions[-1].id if versions else None
 
 
-class PageScreen(StoreAccess, Screen[None]):
+class PageScreen(PagedScreen[list[Transcription]]):
     """Lines of one page in reading order, with a version switcher and a layout preview."""
 
+    DEFAULT_CSS = """
+    #page-side { width: 30; height: 1fr; }  /* set from the terminal width: a third of it */
+    #regions { height: auto; max-height: 50%; }
+    #line-text { height: 3; padding: 0 1; border-top: solid $primary-darken-2; }
+    """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="["),
-        Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
-        Binding("v", "next_version", "Next version"),
-        Binding("V", "choose_version", "Pick version"),
-        Binding("p", "toggle_preview", "Layout panel"),
+        Binding("escape", "app.pop_screen", "Back", id="page.back"),
+        Binding(
+            "left_square_bracket", "page(-1)", "Prev page", key_display="[", id="page.previous"
+        ),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]", id="page.next"),
+        Binding("v", "next_version", "Next version", id="page.next_version"),
+        Binding("V", "choose_version", "Pick version", id="page.pick_version"),
+        Binding("p", "toggle_preview", "Layout panel", id="page.layout_panel"),
     ]
 
     def __init__(self, document_id: str, part_id: str) -> None:
-        super().__init__()
-        self.document_id = document_id
-        self.part_id = part_id
+        super().__init__(document_id, part_id)
         self.version_id: str | None = None
-        self.parts: list[Part] = []
-        self.part: Part | None = None
         self.page_layout = PageLayout()
         self.versions: list[Transcription] = []
         self.texts: dict[str, str] = {}
@@ -217,35 +87,26 @@ class PageScreen(StoreAccess, Screen[None]):
 
     # ------------------------------------------------------------------ loading
 
-    def reload(self) -> None:
-        try:
-            self.parts = self.store.list_parts(self.document_id)
-            doc = self.store.get_document(self.document_id)
-        except EsctuiError as error:
-            self.notify(safe(error), severity="error")
-            if self.is_current:
-                self.app.pop_screen()
-            return
-        part = next((p for p in self.parts if p.id == self.part_id), None)
-        if part is None:
-            self.notify("This page no longer exists.", severity="error")
-            if self.is_current:
-                self.app.pop_screen()
-            return
-        self.part = part
-        self.sub_title = printable(doc.name)
-        self.page_layout = self.store.read_page_layout(self.document_id, part.id)
-        self.versions = self.store.list_transcriptions(self.document_id)
+    def read_extra(self) -> list[Transcription]:
+        return self.store.list_transcriptions(self.document_id)
+
+    def opened(self, extra: list[Transcription]) -> None:
+        self.versions = extra
+
+    def show_page(self, part: Part, layout: PageLayout) -> None:
+        """A page was read (opened, or turned to): its version is kept while it has one."""
+        self.page_layout = layout
         if self.version_id not in {v.id for v in self.versions}:
-            self.version_id = default_version(self.versions, self.page_layout)
-        self.show_page()
+            self.version_id = default_version(self.versions, layout)
+        self.show_version()
 
     def version(self) -> Transcription | None:
         return next((v for v in self.versions if v.id == self.version_id), None)
 
-    def show_page(self) -> None:
+    def show_version(self) -> None:
         part = self.part
-        assert part is not None
+        if part is None:
+            return
         version = self.version()
         if version is None:
             which = "no transcription yet"
@@ -273,7 +134,7 @@ class PageScreen(StoreAccess, Screen[None]):
         return max(2, len(str(len(self.page_layout.lines))))
 
     def fill_table(self) -> None:
-        table = self.query_one("#lines", DataTable)
+        table = self.query_one("#lines", RowTable)
         row = table.cursor_row
         table.clear(columns=True)
         self._text_width = self._wanted_text_width()
@@ -320,8 +181,8 @@ class PageScreen(StoreAccess, Screen[None]):
         self.query_one("#regions", Static).update("\n".join(lines))
 
     def selected_line(self) -> Line | None:
-        table = self.query_one("#lines", DataTable)
-        line_id = selected_row_key(table) if self.page_layout.lines else None
+        table = self.query_one("#lines", RowTable)
+        line_id = table.selected_key if self.page_layout.lines else None
         return next((line for line in self.page_layout.lines if line.id == line_id), None)
 
     def show_selected(self) -> None:
@@ -353,13 +214,8 @@ class PageScreen(StoreAccess, Screen[None]):
     # ------------------------------------------------------------------ actions
 
     def action_page(self, delta: int) -> None:
-        index = next((i for i, p in enumerate(self.parts) if p.id == self.part_id), 0) + delta
-        if not 0 <= index < len(self.parts):
-            self.notify("This is the first page." if delta < 0 else "This is the last page.")
-            return
-        self.part_id = self.parts[index].id
-        self.query_one("#lines", DataTable).move_cursor(row=0)
-        self.reload()
+        self.query_one("#lines", RowTable).move_cursor(row=0)
+        super().action_page(delta)
 
     def action_next_version(self) -> None:
         if not self.versions:
@@ -368,7 +224,7 @@ class PageScreen(StoreAccess, Screen[None]):
         ids = [v.id for v in self.versions]
         index = ids.index(self.version_id) if self.version_id in ids else -1
         self.version_id = ids[(index + 1) % len(ids)]
-        self.show_page()
+        self.show_version()
 
     def action_choose_version(self) -> None:
         if not self.versions:
@@ -383,7 +239,7 @@ class PageScreen(StoreAccess, Screen[None]):
         def chosen(version_id: str | None) -> None:
             if version_id is not None:
                 self.version_id = version_id
-                self.show_page()
+                self.show_version()
 
         self.app.push_screen(ChoiceScreen("Show which version?", choices), chosen)
 

@@ -5,26 +5,26 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
 from esctui.domain import Job
 from esctui.ui.messages import JobFinished, JobUpdated
 from esctui.ui.running import KEPT_ON_CANCEL, RunningJob, job_noun
+from esctui.ui.screens.base import EsctuiModalScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.text import safe
 
 SKIPPED_SHOWN = 5
 
 
-class ProgressScreen(ModalScreen[None]):
+class ProgressScreen(EsctuiModalScreen[None]):
     """Shows one job while it runs, then its summary."""
 
     BINDINGS = [
-        Binding("c", "cancel_job", "Cancel"),
-        Binding("b,escape", "background", "Background", key_display="b"),
-        Binding("escape", "close", "Close"),
-        Binding("r", "report", "Full report"),
+        Binding("c", "cancel_job", "Cancel", id="progress.cancel"),
+        Binding("b,escape", "background", "Background", key_display="b", id="progress.background"),
+        Binding("escape", "close", "Close", id="progress.close"),
+        Binding("r", "report", "Full report", id="progress.report"),
     ]
 
     def __init__(self, job: RunningJob) -> None:
@@ -84,7 +84,7 @@ class ProgressScreen(ModalScreen[None]):
         return True
 
     def action_cancel_job(self) -> None:
-        self.app.stop(self.job)  # type: ignore[attr-defined]
+        self.app.stop(self.job)
         kept = KEPT_ON_CANCEL.get(self.job.kind, "")
         self.query_one("#status", Static).update(f"cancelling… {kept}")
 

@@ -9,22 +9,24 @@ from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from esctui.domain import Part, Transcription, describe_typology
+from esctui.domain import Document, Part, Transcription, describe_typology
 from esctui.domain.errors import EsctuiError
 from esctui.domain.text import plural, printable
+from esctui.store import PageLayout
 from esctui.store.versions import VersionStats, version_stats
 from esctui.ui.messages import JobFinished
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen, ConfirmScreen, TextPromptScreen
+from esctui.ui.screens.lists import ListScreen
+from esctui.ui.screens.paging import PagedScreen
 from esctui.ui.widgets.footer import KeyFooter
-from esctui.ui.widgets.store_access import StoreAccess
-from esctui.ui.widgets.tables import RowTable, selected_row_key
+from esctui.ui.widgets.tables import Column, Row, RowTable
 from esctui.ui.widgets.text import cell, number, quoted, safe
 
 STATS_GROUP = "version-stats"
+CREATED_WIDTH = 16
 ONLY_A = "bold red reverse"  # text only in the left version (or replaced)
 ONLY_B = "bold green reverse"  # text only in the right version (or replacing)
 
@@ -46,21 +48,28 @@ def _created(version: Transcription) -> str:
     return dt.datetime.fromtimestamp(version.created).strftime("%Y-%m-%d %H:%M")
 
 
-class VersionsScreen(StoreAccess, Screen[None]):
+class VersionsScreen(ListScreen[tuple[Document, list[Transcription]], Transcription]):
     """The document's transcription versions with what each one holds."""
 
+    DEFAULT_CSS = "#versions-status { height: auto; padding: 0 1; color: $warning; }"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("r", "rename", "Rename"),
-        Binding("delete,x", "delete", "Delete", key_display="x"),
-        Binding("c", "compare", "Compare"),
+        Binding("escape", "app.pop_screen", "Back", id="versions.back"),
+        Binding("r", "rename", "Rename", id="versions.rename"),
+        Binding("delete,x", "delete", "Delete", key_display="x", id="versions.delete"),
+        Binding("c", "compare", "Compare", id="versions.compare"),
     ]
+    EMPTY = "No transcription versions yet. Import ALTO or PAGE XML with i on the Images screen."
 
     def __init__(self, document_id: str) -> None:
         super().__init__()
         self.document_id = document_id
-        self.versions: list[Transcription] = []
         self.stats: dict[str, VersionStats] | None = None
+        self.recount = True
+        self.name_width = self.source_width = 10  # set with the columns
+
+    @property
+    def versions(self) -> list[Transcription]:
+        return self.items
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,42 +85,64 @@ class VersionsScreen(StoreAccess, Screen[None]):
 
     def on_resize(self) -> None:
         if self.versions:
-            self.fill_table()
+            self.show_items()
 
     def on_job_finished(self, message: JobFinished) -> None:
         if message.job.document_id == self.document_id:
-            self.reload()
+            self.reload(hold_keys=False)
 
-    def reload(self, select: str | None = None, *, recount: bool = True) -> None:
+    def reload(
+        self,
+        select: str | None = None,
+        *,
+        fallback_row: int | None = None,
+        hold_keys: bool = True,
+        recount: bool = True,
+    ) -> Worker[None]:
         """Show the versions; ``recount`` counts their texts again (reads every page)."""
-        try:
-            doc = self.store.get_document(self.document_id)
-        except EsctuiError:
-            if self.is_current:
-                self.app.pop_screen()
-            return
+        self.recount = recount
+        return super().reload(select, fallback_row=fallback_row, hold_keys=hold_keys)
+
+    def load(self) -> tuple[Document, list[Transcription]]:
+        doc = self.store.get_document(self.document_id)
+        return doc, self.store.list_transcriptions(self.document_id)
+
+    def load_failed(self, error: EsctuiError) -> None:
+        if self.is_current:
+            self.app.pop_screen()
+
+    def listed(self, loaded: tuple[Document, list[Transcription]]) -> list[Transcription]:
+        doc, versions = loaded
         self.sub_title = printable(doc.name)
         typology = "\n".join(safe(line) for line in describe_typology(doc.typology))
         self.query_one("#versions-title", Static).update(
             f"Transcription versions of {safe(doc.name)}" + (f"\n{typology}" if typology else "")
         )
-        self.versions = self.store.list_transcriptions(self.document_id)
-        self.fill_table(select)
-        empty = self.query_one("#empty", Static)
-        empty.display = not self.versions
-        empty.update(
-            "No transcription versions yet. Import ALTO or PAGE XML with i on the Images screen."
-        )
-        if self.versions and recount:
-            self.query_one("#versions-status", Static).update("Counting lines and characters…")
-            store, document_id = self.store, self.document_id
-            self.run_worker(
-                lambda: version_stats(store, document_id),
-                group=STATS_GROUP,
-                thread=True,
-                exclusive=True,
-                exit_on_error=False,
+        if versions and self.recount:
+            self.count_texts()
+        return versions
+
+    def count_texts(self) -> None:
+        """Count the lines and characters of every version (reads every page: a while)."""
+        self.query_one("#versions-status", Static).update("Counting lines and characters…")
+        store, document_id = self.store, self.document_id
+
+        def failed(error: EsctuiError) -> None:
+            self.query_one("#versions-status", Static).update(
+                f"Could not count the texts: {safe(error)}"
             )
+
+        self.store_call(
+            lambda: version_stats(store, document_id),
+            self._counted,
+            group=STATS_GROUP,
+            failed=failed,
+        )
+
+    def _counted(self, stats: dict[str, VersionStats]) -> None:
+        self.stats = stats
+        self.query_one("#versions-status", Static).update("")
+        self.show_items()
 
     def _counts(self, version_id: str) -> tuple[str, str, str]:
         if self.stats is None:
@@ -119,58 +150,46 @@ class VersionsScreen(StoreAccess, Screen[None]):
         item = self.stats.get(version_id, VersionStats())
         return (f"{item.pages:,}", f"{item.lines:,}", f"{item.characters:,}")
 
-    def fill_table(self, select: str | None = None) -> None:
-        """The rows, numbers whole and right-aligned: the Name column gets what is left."""
-        table = self.query_one(DataTable)
-        current = select or self.selected_id()
-        rows = [(v, self._counts(v.id)) for v in self.versions]
+    def _widths(self) -> tuple[list[int], int, int]:
+        """The widths of the counts, of Source and of Name: numbers whole, Name what is left."""
+        rows = [self._counts(v.id) for v in self.versions]
         widths = [
-            max([len(header)] + [len(counts[i]) for _v, counts in rows])
+            max([len(header)] + [len(counts[i]) for counts in rows])
             for i, header in enumerate(("Pages", "Lines", "Chars"))
         ]
         source_width = max([6] + [len(printable(v.source)) for v in self.versions])
-        created_width = 16
-        fixed = source_width + created_width + sum(widths) + 2 * 6 + 2  # padding, scroll bar
-        name_width = max(10, (self.size.width or 80) - fixed)
-        table.clear(columns=True)
-        table.add_column("Name", key="name", width=name_width)
-        table.add_column("Source", key="source", width=source_width)
-        table.add_column("Created", key="created", width=created_width)
-        for (header, key), width in zip(
-            (("Pages", "pages"), ("Lines", "lines"), ("Chars", "chars")), widths, strict=True
-        ):
-            table.add_column(Text(header, justify="right"), key=key, width=width)
-        for version, counts in rows:
-            table.add_row(
-                cell(version.name, name_width),
-                cell(version.source, source_width),
-                _created(version),
-                *(number(count) for count in counts),
-                key=version.id,
+        fixed = source_width + CREATED_WIDTH + sum(widths) + 2 * 6 + 2  # padding, scroll bar
+        return widths, source_width, max(10, (self.size.width or 80) - fixed)
+
+    def columns(self) -> list[Column]:
+        widths, source_width, name_width = self._widths()
+        self.name_width, self.source_width = name_width, source_width
+        counts = [
+            Column(Text(header, justify="right"), key, width)
+            for (header, key), width in zip(
+                (("Pages", "pages"), ("Lines", "lines"), ("Chars", "chars")), widths, strict=True
             )
-        if current is not None and current in table.rows:
-            table.move_cursor(row=table.get_row_index(current))
-        table.focus()
+        ]
+        return [
+            Column("Name", "name", name_width),
+            Column("Source", "source", source_width),
+            Column("Created", "created", CREATED_WIDTH),
+            *counts,
+        ]
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != STATS_GROUP:
-            return
-        status = self.query_one("#versions-status", Static)
-        if event.state == WorkerState.ERROR:
-            status.update(f"Could not count the texts: {safe(event.worker.error)}")
-            return
-        if event.state != WorkerState.SUCCESS:
-            return
-        self.stats = event.worker.result
-        status.update("")
-        self.fill_table()
-
-    def selected_id(self) -> str | None:
-        return selected_row_key(self.query_one(DataTable))
+    def row(self, version: Transcription) -> Row:
+        return Row(
+            version.id,
+            (
+                cell(version.name, self.name_width),
+                cell(version.source, self.source_width),
+                _created(version),
+                *(number(count) for count in self._counts(version.id)),
+            ),
+        )
 
     def selected(self) -> Transcription | None:
-        version_id = self.selected_id()
-        version = next((v for v in self.versions if v.id == version_id), None)
+        version = self.selected_item()
         if version is None:
             self.notify("No transcription version selected.", severity="warning")
         return version
@@ -182,9 +201,11 @@ class VersionsScreen(StoreAccess, Screen[None]):
         if version is None:
             return
 
-        def rename(name: str) -> None:
+        store, document_id = self.store, self.document_id
+
+        def rename(name: str) -> None:  # in the dialog's thread
             if name.strip() != version.name:
-                self.store.rename_transcription(self.document_id, version.id, name)
+                store.rename_transcription(document_id, version.id, name)
 
         def renamed(name: str | None) -> None:
             if name is not None and name.strip() != version.name:
@@ -208,16 +229,17 @@ class VersionsScreen(StoreAccess, Screen[None]):
         if version is None:
             return
 
-        def confirmed(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                self.store.delete_transcription(self.document_id, version.id)
-            except EsctuiError as error:
-                self.notify(safe(error), severity="error")
-                return
+        store, document_id = self.store, self.document_id
+
+        def deleted(_: None) -> None:
             self.notify(f"Deleted the version {quoted(version.name)}; its name is free again.")
             self.reload()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.store_call(
+                    lambda: store.delete_transcription(document_id, version.id), deleted
+                )
 
         lines = ""
         if self.stats is not None and version.id in self.stats:
@@ -239,7 +261,15 @@ class VersionsScreen(StoreAccess, Screen[None]):
         if not others:
             self.notify("Comparing needs two versions; this document has one.", severity="warning")
             return
-        parts = self.store.list_parts(self.document_id)
+        store, document_id = self.store, self.document_id
+        self.store_call(
+            lambda: store.list_parts(document_id), lambda parts: self._compare(first, others, parts)
+        )
+
+    def _compare(
+        self, first: Transcription, others: list[Transcription], parts: list[Part]
+    ) -> None:
+        """Ask which version to compare ``first`` with (if there are several), and on which page."""
         if not parts:
             self.notify("This document has no pages.", severity="warning")
             return
@@ -282,23 +312,25 @@ class VersionsScreen(StoreAccess, Screen[None]):
         ]
 
 
-class CompareScreen(StoreAccess, Screen[None]):
+class CompareScreen(PagedScreen[tuple[Transcription, Transcription]]):
     """One page, two versions side by side, line by line; differing lines highlighted."""
 
+    DEFAULT_CSS = "#compare-line { height: 3; padding: 0 1; border-top: solid $primary-darken-2; }"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("n", "next_difference", "Next difference"),
-        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="["),
-        Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
+        Binding("escape", "app.pop_screen", "Back", id="compare.back"),
+        Binding("n", "next_difference", "Next difference", id="compare.next_difference"),
+        Binding(
+            "left_square_bracket", "page(-1)", "Prev page", key_display="[", id="compare.previous"
+        ),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]", id="compare.next"),
     ]
 
     def __init__(self, document_id: str, part_id: str, left_id: str, right_id: str) -> None:
-        super().__init__()
-        self.document_id = document_id
-        self.part_id = part_id
+        super().__init__(document_id, part_id)
         self.left_id = left_id
         self.right_id = right_id
-        self.parts: list[Part] = []
+        self.left: Transcription | None = None
+        self.right: Transcription | None = None
         self.rows: list[tuple[str, str, str]] = []  # line id, left text, right text
         self.differing: list[str] = []
 
@@ -314,24 +346,18 @@ class CompareScreen(StoreAccess, Screen[None]):
     def on_mount(self) -> None:
         self.reload()
 
-    def reload(self) -> None:
-        try:
-            left = self.store.get_transcription(self.document_id, self.left_id)
-            right = self.store.get_transcription(self.document_id, self.right_id)
-            self.parts = self.store.list_parts(self.document_id)
-            self.sub_title = printable(self.store.get_document(self.document_id).name)
-        except EsctuiError as error:
-            self.notify(safe(error), severity="error")
-            if self.is_current:
-                self.app.pop_screen()
-            return
-        part = next((p for p in self.parts if p.id == self.part_id), None)
-        if part is None:
-            self.notify("This page no longer exists.", severity="error")
-            if self.is_current:
-                self.app.pop_screen()
-            return
-        layout = self.store.read_page_layout(self.document_id, part.id)
+    def read_extra(self) -> tuple[Transcription, Transcription]:
+        return (
+            self.store.get_transcription(self.document_id, self.left_id),
+            self.store.get_transcription(self.document_id, self.right_id),
+        )
+
+    def opened(self, extra: tuple[Transcription, Transcription]) -> None:
+        self.left, self.right = extra
+
+    def show_page(self, part: Part, layout: PageLayout) -> None:
+        left, right = self.left, self.right
+        assert left is not None and right is not None  # read when the screen opened
         left_texts, right_texts = layout.texts_for(left.id), layout.texts_for(right.id)
         self.rows = []
         for line in layout.lines:
@@ -344,27 +370,19 @@ class CompareScreen(StoreAccess, Screen[None]):
             f"[red]{safe(left.name)}[/red] vs [green]{safe(right.name)}[/green] — "
             f"{plural(len(self.rows), 'line')}, {len(self.differing):,} differ"
         )
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
         width = max(10, (self.size.width - 3 - 1 - 2 * 4 - 2) // 2)
-        table.add_column("#", width=3, key="n")
-        table.add_column("≠", width=1, key="mark")
-        table.add_column(cell(left.name, width), width=width, key="left")
-        table.add_column(cell(right.name, width), width=width, key="right")
-        for line_number, (line_id, a, b) in enumerate(self.rows, 1):
-            if a == b:
-                cells: tuple[Text | str, Text | str] = (
-                    Text(a, no_wrap=True),
-                    Text(b, no_wrap=True),
-                )
-                mark: Text | str = ""
-            else:
-                cells = diff_texts(a, b)
-                mark = Text("≠", style="bold red")
-            for text in cells:
-                if isinstance(text, Text):
-                    text.truncate(width, overflow="ellipsis")
-            table.add_row(str(line_number), mark, *cells, key=line_id)
+        columns = [
+            Column("#", "n", 3),
+            Column("≠", "mark", 1),
+            Column(cell(left.name, width), "left", width),
+            Column(cell(right.name, width), "right", width),
+        ]
+        table = self.query_one(RowTable)
+        table.refill(
+            [self._row(number, row, width) for number, row in enumerate(self.rows, 1)],
+            columns=columns,
+            fallback_row=0,
+        )
         empty = self.query_one("#empty", Static)
         empty.display = not self.rows
         empty.update("This page has no lines.")
@@ -373,13 +391,26 @@ class CompareScreen(StoreAccess, Screen[None]):
             table.focus()
         self.show_selected()
 
+    @staticmethod
+    def _row(line_number: int, row: tuple[str, str, str], width: int) -> Row:
+        line_id, a, b = row
+        if a == b:
+            cells: tuple[Text | str, Text | str] = (Text(a, no_wrap=True), Text(b, no_wrap=True))
+            mark: Text | str = ""
+        else:
+            cells = diff_texts(a, b)
+            mark = Text("≠", style="bold red")
+        for text in cells:
+            if isinstance(text, Text):
+                text.truncate(width, overflow="ellipsis")
+        return Row(line_id, (str(line_number), mark, *cells))
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_selected()
 
     def show_selected(self) -> None:
         box = self.query_one("#compare-line", Static)
-        table = self.query_one(DataTable)
-        line_id = selected_row_key(table) if self.rows else None
+        line_id = self.query_one(RowTable).selected_key if self.rows else None
         row = next((r for r in self.rows if r[0] == line_id), None)
         if row is None:
             box.update("")
@@ -404,11 +435,3 @@ class CompareScreen(StoreAccess, Screen[None]):
             if ids[index] in self.differing:
                 table.move_cursor(row=index)
                 return
-
-    def action_page(self, delta: int) -> None:
-        index = next((i for i, p in enumerate(self.parts) if p.id == self.part_id), 0) + delta
-        if not 0 <= index < len(self.parts):
-            self.notify("This is the first page." if delta < 0 else "This is the last page.")
-            return
-        self.part_id = self.parts[index].id
-        self.reload()

@@ -49,8 +49,8 @@ class PagePreview(Widget):
 
     DEFAULT_CSS = "PagePreview { height: 1fr; }"
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:  # Textual's name
+        super().__init__(id=id)
         self.path: Path | None = None
 
     def show(self, path: Path | None) -> None:

@@ -185,15 +185,19 @@ def test_merge_description_by_manifest_url() -> None:
     first = parse_manifest((MANIFEST_DIR / "v3_book-1.json").read_bytes(), url="https://a/m1")
     second = parse_manifest((MANIFEST_DIR / "v3_rtl.json").read_bytes(), url="https://a/m2")
     assert isinstance(first, IiifManifest) and isinstance(second, IiifManifest)
-    text = merge_description("", first)
+
+    def merge(current: str, manifest: IiifManifest) -> str:
+        return merge_description(current, manifest.url, manifest.description_text())
+
+    text = merge("", first)
     assert (
         text
         == f"--- from the IIIF manifest https://a/m1 ---\n{first.description_text()}\n{BLOCK_END}"
     )
-    both = merge_description(text, second)
+    both = merge(text, second)
     assert both.startswith(text + "\n\n--- from the IIIF manifest https://a/m2 ---")
-    assert merge_description(both, first) == both  # replaced in place, not added again
-    no_end = merge_description("intro\n\n" + text.replace(BLOCK_END, ""), first)
+    assert merge(both, first) == both  # replaced in place, not added again
+    no_end = merge("intro\n\n" + text.replace(BLOCK_END, ""), first)
     assert no_end == "intro\n\n" + text
 
 

@@ -321,8 +321,11 @@ def test_merge_adds_new_ids_and_an_empty_text_clears_the_version(
     run(store, XmlImporter(store, doc.id, tmp_path / "a.xml", name="A"))
     run(store, XmlImporter(store, doc.id, tmp_path / "b.xml", name="A"))
     version = store.get_transcription(doc.id, "A")
-    assert texts_of(store, doc.id, page.id, version.id) == {"l2": "beta"}
-    assert len(store.read_page_layout(doc.id, page.id).lines) == 2
+    assert texts_of(store, doc.id, page.id, version.id) == {"l1": "", "l2": "beta"}
+    layout = store.read_page_layout(doc.id, page.id)
+    assert len(layout.lines) == 2
+    emptied = layout.texts_for(version.id)[layout.lines[0].id]
+    assert [(r.text, r.source) for r in emptied.history] == [("alpha", "xml: a.xml")]
 
 
 def test_deleted_version_name_can_be_used_again(store: Store, tmp_path: Path) -> None:

@@ -1,0 +1,149 @@
+"""Pages on the engine's workers: up to one page per worker at once, progress per line, a
+failing page skipped, a rerun skipping the pages the same model already did.
+
+``run_pages(ctx, parts, work, concurrency)`` calls ``work(part)`` (which asks the engine, then
+commits the page whole with ``finish_in_thread``) for each page. The job's count is pages; its
+current item is the engine's last step, e.g. "page 3: drawing line masks 12/51". A page's
+:class:`~esctui.engine.EngineError` (image unreadable, lines unsuitable, worker crashed, out of
+memory, timed out) is reported as skipped and the others go on; a ModelUnusableError (or any
+other error) stops the job. A cancel drops the pages in work (the engine kills their workers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from esctui.domain import Part, now
+from esctui.engine import (
+    KrakenEngine,
+    LinesUnsuitableError,
+    PageImageError,
+    PageTimeoutError,
+    Progress,
+    WorkerCrashedError,
+)
+from esctui.jobs.kraken.choice import ChosenModel
+from esctui.jobs.runner import JobContext
+from esctui.store import PageLayout
+
+#: Engine errors that concern one page: it is skipped, the job goes on.
+PAGE_ERRORS: tuple[type[Exception], ...] = (
+    PageImageError,
+    LinesUnsuitableError,
+    WorkerCrashedError,
+    PageTimeoutError,
+)
+
+
+def page_label(part: Part) -> str:
+    """The page's number, as the engine names it ("... while segmenting page 3.")."""
+    return str(part.order + 1)
+
+
+def progress_to(ctx: JobContext) -> Callable[[Progress], None]:
+    """An engine progress callback that names the step as the job's current item:
+    'page 3: drawing line masks 12/51'."""
+
+    def show(step: Progress) -> None:
+        ctx.working_on(f"page {step.describe()}")
+
+    return show
+
+
+@contextlib.asynccontextmanager
+async def engine_for(
+    engine: KrakenEngine | None, workers: int | None
+) -> AsyncIterator[KrakenEngine]:
+    """The caller's engine (left running), or a new one with ``workers`` processes (closed)."""
+    if engine is not None:
+        yield engine
+        return
+    own = KrakenEngine(workers)
+    try:
+        yield own
+    finally:
+        await own.close()
+
+
+async def run_pages(
+    ctx: JobContext,
+    parts: Sequence[Part],
+    work: Callable[[Part], Awaitable[None]],
+    *,
+    concurrency: int,
+) -> None:
+    """``work(part)`` for every page, ``concurrency`` at a time, each counted when it ends."""
+    pending = iter(parts)
+
+    async def take_pages() -> None:
+        for part in pending:  # shared by the tasks: each page is taken once
+            try:
+                await work(part)
+            except PAGE_ERRORS as error:
+                ctx.report.add_skipped(part.name, str(error))
+            ctx.advance(part.name)
+
+    tasks = [
+        asyncio.ensure_future(take_pages()) for _ in range(max(1, min(concurrency, len(parts))))
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            error = task.exception()
+            if error is not None:
+                raise error
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# ---------------------------------------------------------------------- resumable reruns
+
+
+def layout_fingerprint(layout: PageLayout) -> str:
+    """A short digest of which regions and lines a page holds (a rerun checks it is unchanged)."""
+    digest = hashlib.sha256()
+    for ids in (sorted(r.id for r in layout.regions), sorted(ln.id for ln in layout.lines)):
+        digest.update(",".join(ids).encode())
+        digest.update(b"|")
+    return digest.hexdigest()[:16]
+
+
+def engine_run(
+    model: ChosenModel, options: dict[str, Any], layout: PageLayout, **details: Any
+) -> dict[str, Any]:
+    """What to keep in ``Part.engine_runs`` after kraken did a page."""
+    return {
+        "model": model.name,
+        "sha256": model.sha256,
+        "options": options,
+        "layout": layout_fingerprint(layout),
+        "when": now(),
+        **details,
+    }
+
+
+def already_done(
+    part: Part, task: str, model: ChosenModel, options: dict[str, Any], layout: PageLayout
+) -> bool:
+    """Whether ``model`` did ``task`` on this page with these options and the page's regions and
+    lines are still the ones it left."""
+    run = part.engine_runs.get(task)
+    return (
+        isinstance(run, dict)
+        and run.get("sha256") == model.sha256
+        and run.get("options") == options
+        and run.get("layout") == layout_fingerprint(layout)
+    )
+
+
+def already_note(verb: str, model: ChosenModel, names: Sequence[str]) -> str:
+    """'2 pages already segmented with 'kraken default (blla)' (p1, p2); --force redoes them'."""
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    count = f"{len(names)} page{'s' if len(names) != 1 else ''}"
+    return f"{count} already {verb} with {model.name!r} ({shown}); --force redoes them"
