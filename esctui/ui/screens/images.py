@@ -51,6 +51,11 @@ IMPORT_MENU: dict[str, tuple[str, str, str]] = {
         "ALTO or PAGE, one file or a ZIP",
         "esctui.ui.screens.import_xml:open_dialog",
     ),
+    "archive": (
+        "Export ZIP or METS",
+        "pages with their ALTO/PAGE: Transkribus, eScriptorium, OCR-D",
+        "esctui.ui.screens.import_archive:open_dialog",
+    ),
 }
 
 
