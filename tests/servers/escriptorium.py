@@ -44,7 +44,7 @@ import pytest
 
 SCRIPTS = Path(
     os.environ.get(
-        "ESCTUI_ESCR_SCRIPTS", Path(__file__).resolve().parents[2] / "shared" / "escriptorium"
+        "ESCTUI_ESCR_SCRIPTS", Path(__file__).resolve().parents[3] / "shared" / "escriptorium"
     )
 )
 DEFAULT_HOME = "/tmp/esctui-escriptorium"
@@ -233,7 +233,6 @@ class _Session:
     def __init__(self) -> None:
         self.server: EscriptoriumServer | None = None
         self.failure: str | None = None
-        self.skip_reason: str | None = None
         self.lock: object | None = None
 
     def open(self) -> None:
@@ -245,10 +244,11 @@ class _Session:
                 password=os.environ.get("ESCR_PASSWORD", "admin"),
             )  # fmt: skip
             return
-        if not (SCRIPTS / "start-escriptorium.sh").is_file():
-            self.skip_reason = (
+        if not (SCRIPTS / "start-escriptorium.sh").is_file():  # a failure: never a silent skip
+            self.failure = (
                 f"no eScriptorium server: ESCR_URL/ESCR_TOKEN not set (or not answering) and "
-                f"no start-escriptorium.sh in {SCRIPTS}"
+                f"no start-escriptorium.sh in {SCRIPTS} (set ESCTUI_ESCR_SCRIPTS, or deselect "
+                f"these tests with -m 'not remote')"
             )
             return
         from filelock import FileLock, Timeout
@@ -321,8 +321,6 @@ def escriptorium(request: pytest.FixtureRequest) -> EscriptoriumServer:
         state = _Session()
         request.config.stash[_SESSION_KEY] = state
         state.open()
-    if state.skip_reason:
-        pytest.skip(state.skip_reason)
     if state.failure or state.server is None:
         pytest.fail(state.failure or "no eScriptorium server", pytrace=False)
     return state.server
