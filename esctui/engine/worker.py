@@ -52,6 +52,8 @@ from esctui.engine.protocol import (
 )
 
 MODEL_CACHE_SIZE = 4
+#: A folder where each worker writes its cProfile statistics (unset: no profiling).
+PROFILE_ENV = "ESCTUI_WORKER_PROFILE"
 MAX_NOTES = 20
 
 Report = Callable[..., None]
@@ -101,7 +103,26 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     write_frame(replies, {"type": "ready", "pid": os.getpid(), "kraken_version": version})
     server = Server(replies, args.max_pixels)
-    return server.serve(requests)
+    with _profiled(os.environ.get(PROFILE_ENV)):
+        return server.serve(requests)
+
+
+@contextlib.contextmanager
+def _profiled(folder: str | None) -> Iterator[None]:
+    """With ``ESCTUI_WORKER_PROFILE=FOLDER`` (for benchmarks; off by default), the requests run
+    under cProfile and the worker writes FOLDER/worker-PID.prof when it stops."""
+    if not folder:
+        yield
+        return
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(os.path.join(folder, f"worker-{os.getpid()}.prof"))
 
 
 def _import_kraken(threads: int) -> str:

@@ -76,7 +76,9 @@ async def run_pages(
     *,
     concurrency: int,
 ) -> None:
-    """``work(part)`` for every page, ``concurrency`` at a time, each counted when it ends."""
+    """``work(part)`` for every page, ``concurrency`` (the engine's workers) in kraken at a time,
+    each counted when it ends. One page more waits in the engine's queue, so a worker that
+    finishes a page starts the next while the last one is committed (not idle meanwhile)."""
     pending = iter(parts)
 
     async def take_pages() -> None:
@@ -88,7 +90,7 @@ async def run_pages(
             ctx.advance(part.name)
 
     tasks = [
-        asyncio.ensure_future(take_pages()) for _ in range(max(1, min(concurrency, len(parts))))
+        asyncio.ensure_future(take_pages()) for _ in range(max(1, min(concurrency + 1, len(parts))))
     ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
