@@ -118,3 +118,21 @@ def test_progress_counts_the_lines_of_all_shares(computed: dict[str, Any]) -> No
     assert done == sorted(done) and done[-1] == 9
     assert set(range(1, 10)) <= set(done)
     assert all(s.total == 9 and s.page == SCAN for s in steps)
+
+
+async def test_a_worker_profiles_its_requests_when_asked(
+    scan: tuple[Path, list[Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ESCTUI_WORKER_PROFILE (for benchmarks): each worker leaves its cProfile statistics."""
+    import pstats
+
+    from esctui.engine.worker import PROFILE_ENV
+
+    image, baselines = scan
+    monkeypatch.setenv(PROFILE_ENV, str(tmp_path))
+    async with KrakenEngine(workers=1) as engine:
+        found = await engine.masks(image, baselines[:2], page=SCAN)
+        [pid] = engine.worker_pids
+    assert len(found.polygons) == 2
+    stats = pstats.Stats(str(tmp_path / f"worker-{pid}.prof"))
+    assert any(name == "polygonize" for _, _, name in stats.stats)  # type: ignore[attr-defined]
