@@ -26,6 +26,9 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import own_session  # noqa: E402
 
 from esctui.domain import Line  # noqa: E402
 from esctui.engine import KrakenEngine  # noqa: E402
@@ -133,6 +136,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
+    own_session()  # the direct side gets a share as fair as each worker's
     polygonize = load_polygonizer()  # kraken imported before the clock
     with tempfile.TemporaryDirectory() as tmp:
         store, document_id, pages = build_store(Path(tmp))

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_masks import LINES, PAGES, load_polygonizer, page_image  # noqa: E402
+from harness import own_session  # noqa: E402
 
 from esctui.engine import KrakenEngine  # noqa: E402
 from esctui.engine.limits import cpu_count  # noqa: E402
@@ -88,6 +89,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["parallel", "single", "both"], default="parallel")
     args = parser.parse_args()
+    own_session()  # the direct side gets a share as fair as each worker's
     modes = ["parallel", "single"] if args.mode == "both" else [args.mode]
     summary: dict[str, Any] = {"lines": PAGES * LINES}
     ok = True

@@ -57,12 +57,15 @@ KRAKEN_CLI = [
 
 
 def run_kraken(arguments: list[str]) -> subprocess.CompletedProcess[str]:
-    """The kraken CLI as a separate process (this checkout on its path, for the shim)."""
+    """The kraken CLI as a separate process in its own session (this checkout on its path, for
+    the shim)."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    return subprocess.run([*KRAKEN_CLI, *arguments], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [*KRAKEN_CLI, *arguments], capture_output=True, text=True, env=env, start_new_session=True
+    )
 
 
 def make_pages(folder: Path, count: int) -> list[Path]:
@@ -104,7 +107,11 @@ def esctui(data: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     """``python -m esctui ARGUMENTS`` on the data folder ``data`` (this checkout)."""
     env = {**os.environ, "ESCTUI_DATA": str(data), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "esctui", *arguments], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "esctui", *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        start_new_session=True,  # as the CLI (see the module's docstring)
     )
     if done.returncode != 0:
         raise SystemExit(f"esctui {arguments[0]} failed: {done.stderr[-2000:]}")

@@ -11,6 +11,7 @@ time over the call; they move less than wall time on a shared machine) and the l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -34,6 +35,14 @@ class Timed:
     rss_mb: float
     stdout: str
     cpu_s: float = 0.0  # user + system CPU seconds of the process (load-independent, mostly)
+
+
+def own_session() -> None:
+    """Put this process in a session of its own, so that work it does in-process meets other
+    work with the same share of the processor as the engine's workers (each in its own session;
+    with autogrouping, Linux shares the processor among sessions first). Quiet if not allowed."""
+    with contextlib.suppress(OSError):
+        os.setsid()
 
 
 def esctui_env(data: Path) -> dict[str, str]:
