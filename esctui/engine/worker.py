@@ -52,6 +52,11 @@ from esctui.engine.protocol import (
 )
 
 MODEL_CACHE_SIZE = 4
+#: torch threads for recognition: a text line is a small input, and a second intra-op thread
+#: mostly waits (measured with overfit_bl on 3 corpus pages, one worker on two busy cores:
+#: 2 threads 67.9 s and 27.6 processor s, 1 thread 23.5 s and 10.4 s). Segmentation (a whole
+#: page through the network) keeps the worker's threads.
+RECOGNITION_THREADS = 1
 #: A folder where each worker writes its cProfile statistics (unset: no profiling).
 PROFILE_ENV = "ESCTUI_WORKER_PROFILE"
 MAX_NOTES = 20
@@ -288,13 +293,14 @@ class Server:
         config = RecognitionInferenceConfig(num_line_workers=0)
         report(data.STAGE_RECOGNIZING, 0, len(lines))
         results = []
-        for done, record in enumerate(
-            task.predict(im=image, segmentation=segmentation, config=config), 1
-        ):
-            confidences = [float(c) for c in record.confidences]
-            confidence = statistics.fmean(confidences) if confidences else None
-            results.append({"text": record.prediction, "confidence": confidence})
-            report(data.STAGE_RECOGNIZING, done, len(lines))
+        with _torch_threads(RECOGNITION_THREADS):
+            for done, record in enumerate(
+                task.predict(im=image, segmentation=segmentation, config=config), 1
+            ):
+                confidences = [float(c) for c in record.confidences]
+                confidence = statistics.fmean(confidences) if confidences else None
+                results.append({"text": record.prediction, "confidence": confidence})
+                report(data.STAGE_RECOGNIZING, done, len(lines))
         if len(results) != len(lines):
             raise RuntimeError(f"kraken returned {len(results)} lines for {len(lines)}")
         return {"lines": results}
@@ -457,6 +463,19 @@ def _recognition_input(lines: list[dict[str, Any]], kind: str, direction: str, i
         script_detection=False,
         lines=records,
     )
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``count`` while the block runs (then set back)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(min(count, before))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- segmentation
