@@ -197,6 +197,8 @@ SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "xml_override_question": then(keys(*OPEN), xml_dialog, keys("ctrl+o", "ctrl+s")),
     "export": keys(*OPEN, "E"),
     "masks": keys(*OPEN, "M"),
+    "segment": keys(*OPEN, "S"),
+    "transcribe": keys(*OPEN, "T"),
     "delete_pages": keys(*OPEN, "space", "x"),
     "progress_running": then(keys(*OPEN), running_job),
     "progress_done": then(keys(*OPEN), finished_job),
