@@ -223,11 +223,15 @@ async def test_transcribe_writes_the_version_named_after_the_model(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", "space", "T")  # the first page marked
         assert isinstance(app.screen, TranscribeScreen)
-        assert [m.split(" ")[0] for m in listed(app)] == ["Boxes", "Baselines"]
+        assert [m.split(" ")[0] for m in listed(app)] == ["Baselines", "Boxes"]  # by name
+        assert "reads lines along baselines" in listed(app)[0]
+        assert "reads box lines" in listed(app)[1]
         version = app.screen.query_one("#version", Input)
-        assert version.value == "Boxes"
+        assert version.value == "Baselines"
         await pilot.press("down")
-        assert version.value == "Baselines"  # the name follows the model
+        assert version.value == "Boxes"  # the name follows the model
+        await pilot.press("up")
+        assert version.value == "Baselines"
         await pilot.press("enter")
         await wait_for_job(pilot, app)
     [job] = store.list_jobs()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from esctui.domain import Model, ModelKind
@@ -46,7 +46,7 @@ CONTENTS: list[tuple[str, str]] = [
 ]
 EXISTING: list[tuple[str, str]] = [
     ("keep: skip pages that hold some", "keep"),
-    ("replace it (asks first)", "replace"),
+    ("replace it", "replace"),
     ("add the new after it", "add"),
 ]
 SEG_TYPE_WORDS = {"baselines": "reads lines along baselines", "bbox": "reads box lines"}
@@ -181,6 +181,7 @@ class ModelRunScreen(EsctuiModalScreen[None]):
             else:
                 yield Static(self.NO_MODEL, id="no-models")
             yield from self.fields()
+            yield Checkbox("Redo the pages this model already did (--force)", id="force")
             yield Static(self.hint(), classes="hint", id="kraken-hint")
         yield KeyFooter()
 
@@ -220,6 +221,11 @@ class ModelRunScreen(EsctuiModalScreen[None]):
     def start(self) -> None:
         raise NotImplementedError
 
+    @property
+    def force(self) -> bool:
+        """Whether the pages this model already did are done again."""
+        return self.query_one("#force", Checkbox).value
+
     def run_job(self, build: Callable[[], JobT]) -> None:
         """Build the job (its constructor reads the store: in a thread), close, and run it."""
         app = self.app
@@ -250,8 +256,8 @@ class SegmentScreen(ModelRunScreen):
 
     def hint(self) -> str:
         return (
-            "Replace removes the lines there and every version's text on them. Pages this "
-            "model already did are skipped. Enter or Ctrl+S starts."
+            "Replace removes the lines there and every version's text on them (asked first). "
+            "Enter or Ctrl+S starts."
         )
 
     def start(self) -> None:
@@ -261,7 +267,12 @@ class SegmentScreen(ModelRunScreen):
         assert option is not None  # action_start checked
         content = self.query_one("#content", Select).value
         existing = self.query_one("#existing", Select).value
-        store, document_id, part_ids = self.store, self.document_id, self.part_ids
+        store, document_id, part_ids, force = (
+            self.store,
+            self.document_id,
+            self.part_ids,
+            self.force,
+        )
 
         def build() -> SegmentJob:
             return SegmentJob(
@@ -271,6 +282,7 @@ class SegmentScreen(ModelRunScreen):
                 part_ids=part_ids,
                 content=content,  # type: ignore[arg-type]
                 existing=existing,  # type: ignore[arg-type]
+                force=force,
             )
 
         if existing != "replace":
@@ -313,8 +325,8 @@ class TranscribeScreen(ModelRunScreen):
 
     def hint(self) -> str:
         return (
-            "The text goes into this version (made when missing), with confidences; lines "
-            "without a mask get one first. Enter or Ctrl+S starts."
+            "The text goes into this version (made when missing), with confidences. Enter or "
+            "Ctrl+S starts."
         )
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -331,9 +343,14 @@ class TranscribeScreen(ModelRunScreen):
         assert option is not None  # action_start checked
         model = option.name  # stored models only; the job's title names it
         version = self.query_one("#version", Input).value.strip() or option.name
-        store, document_id, part_ids = self.store, self.document_id, self.part_ids
+        store, document_id, part_ids, force = (
+            self.store,
+            self.document_id,
+            self.part_ids,
+            self.force,
+        )
         self.run_job(
             lambda: TranscribeJob(
-                store, document_id, model=model, version=version, part_ids=part_ids
+                store, document_id, model=model, version=version, part_ids=part_ids, force=force
             )
         )
