@@ -35,16 +35,18 @@ from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.text import safe
 
 if TYPE_CHECKING:
+    from esctui.engine.data import SegmentationContent
+    from esctui.jobs.kraken.segment import Existing
     from esctui.jobs.runner import JobKind
 
 JobT = TypeVar("JobT", bound="JobKind")
 
-CONTENTS: list[tuple[str, str]] = [
+CONTENTS: list[tuple[str, SegmentationContent]] = [
     ("regions and lines", "both"),
     ("lines only", "lines"),
     ("regions only", "regions"),
 ]
-EXISTING: list[tuple[str, str]] = [
+EXISTING: list[tuple[str, Existing]] = [
     ("keep: skip pages that hold some", "keep"),
     ("replace it", "replace"),
     ("add the new after it", "add"),
@@ -265,8 +267,9 @@ class SegmentScreen(ModelRunScreen):
 
         option = self.chosen()
         assert option is not None  # action_start checked
-        content = self.query_one("#content", Select).value
-        existing = self.query_one("#existing", Select).value
+        content: SegmentationContent | None = self.query_one("#content", Select).selection
+        existing: Existing | None = self.query_one("#existing", Select).selection
+        assert content is not None and existing is not None  # allow_blank=False
         store, document_id, part_ids, force = (
             self.store,
             self.document_id,
@@ -280,8 +283,8 @@ class SegmentScreen(ModelRunScreen):
                 document_id,
                 model=option.ref,
                 part_ids=part_ids,
-                content=content,  # type: ignore[arg-type]
-                existing=existing,  # type: ignore[arg-type]
+                content=content,
+                existing=existing,
                 force=force,
             )
 
@@ -291,7 +294,7 @@ class SegmentScreen(ModelRunScreen):
 
         def question() -> str | None:
             pages = part_ids or [p.id for p in store.list_parts(document_id)]
-            regions, lines = replaces(content)  # type: ignore[arg-type]
+            regions, lines = replaces(content)
             losses = replace_losses(store, document_id, pages, regions=regions, lines=lines)
             return replace_question(store, document_id, losses, len(pages))
 
