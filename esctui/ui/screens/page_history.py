@@ -16,7 +16,7 @@ from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.tables import Column, Row, RowTable
 from esctui.ui.widgets.text import cell, safe
 
-SOURCE_WIDTH = 14
+SOURCE_WIDTH = 16
 TIME_WIDTH = 16
 TEXT_WIDTH = 28
 NOW = "now"
