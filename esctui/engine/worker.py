@@ -52,10 +52,11 @@ from esctui.engine.protocol import (
 )
 
 MODEL_CACHE_SIZE = 4
-#: torch threads for recognition: a text line is a small input, and a second intra-op thread
-#: mostly waits (measured with overfit_bl on 3 corpus pages, one worker on two busy cores:
-#: 2 threads 67.9 s and 27.6 processor s, 1 thread 23.5 s and 10.4 s). Segmentation (a whole
-#: page through the network) keeps the worker's threads.
+#: Threads (torch's, OpenMP's, BLAS's) for recognition: a text line is a small input, and
+#: extra threads mostly spin while the line is cut out (overfit_bl on 3 corpus pages, one worker
+#: of 2 threads on two busy cores: 67.9 s and 27.6 processor s; limited to 1 during
+#: recognition: 21.4 s and 9.3 s). Segmentation (a whole page through the network) keeps the
+#: worker's threads.
 RECOGNITION_THREADS = 1
 #: A folder where each worker writes its cProfile statistics (unset: no profiling).
 PROFILE_ENV = "ESCTUI_WORKER_PROFILE"
@@ -467,13 +468,16 @@ def _recognition_input(lines: list[dict[str, Any]], kind: str, direction: str, i
 
 @contextlib.contextmanager
 def _torch_threads(count: int) -> Iterator[None]:
-    """torch's intra-op threads set to ``count`` while the block runs (then set back)."""
+    """torch's intra-op threads and the OpenMP / BLAS pools (numpy's, used to cut the lines out)
+    limited to ``count`` while the block runs (then set back)."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
     torch.set_num_threads(min(count, before))
     try:
-        yield
+        with threadpool_limits(limits=count):
+            yield
     finally:
         torch.set_num_threads(before)
 
