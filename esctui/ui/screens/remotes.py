@@ -173,7 +173,7 @@ class RemotesScreen(ListScreen[list[ServerItem], ServerItem]):
 
         def who() -> str:
             user = on_server(target_for(registry, name), lambda escr: escr.current_user())
-            return f"ok: you are {user.username}" + (" (staff)" if user.is_staff else "")
+            return f"ok: {user.username}" + (" (staff)" if user.is_staff else "")
 
         def said(state: str, short: str | None) -> None:
             self.states[name] = (state, short)
