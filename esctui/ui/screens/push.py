@@ -65,6 +65,7 @@ def open_dialog(screen: EsctuiScreen, document_id: str) -> None:
 class PushScreen(EsctuiModalScreen[None]):
     """Server, project and versions; Ctrl+S pushes (a job with its progress window)."""
 
+    DEFAULT_CSS = "#push-versions { height: auto; max-height: 6; }"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="push.cancel"),
         Binding("ctrl+s", "push", "Push", id="push.start"),
@@ -115,11 +116,7 @@ class PushScreen(EsctuiModalScreen[None]):
             else:
                 yield Static("No versions yet: pages, regions and lines only.", classes="hint")
             yield Static("", id="push-status", classes="error")
-            yield Static(
-                "A document pushed before goes to the same remote document: only what "
-                "changed is sent. Tab: next field; Ctrl+S pushes.",
-                classes="hint",
-            )
+            yield Static("Pushed before: only what changed is sent. Ctrl+S pushes.", classes="hint")
         yield KeyFooter()
 
     def on_mount(self) -> None:
