@@ -454,6 +454,7 @@ class RemoteDocumentsScreen(RemoteListScreen["RemoteDocument"]):
             return
         from esctui.net.escriptorium import ModelJob
 
+        _say(self, "")
         job = ModelJob.SEGMENT if step == "segment" else ModelJob.RECOGNIZE
         self.store_call(
             lambda: self._models(job), lambda models: self._choose_model(doc, step, models)
@@ -489,6 +490,10 @@ class RemoteDocumentsScreen(RemoteListScreen["RemoteDocument"]):
         what = "Segment" if step == "segment" else "Transcribe"
         pages = "" if doc.parts_count is None else f" ({plural(doc.parts_count, 'page')})"
         self.app.push_screen(
-            ChoiceScreen(f"{what} {quoted(doc.name)}{pages} on the server with", models),
+            ChoiceScreen(
+                f"{what} {quoted(doc.name)}{pages} on the server with",
+                models,
+                hint="Up/Down to choose a model, Enter to start, Escape to cancel.",
+            ),
             chosen,
         )
