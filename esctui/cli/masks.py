@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from esctui.cli.context import add_command
+from esctui.cli.context import add_command, positive_int
 
 if TYPE_CHECKING:  # the CLI imports every command module at start-up: keep this one light
     from esctui.cli.context import CliContext, Subcommands
@@ -33,17 +33,6 @@ def register(commands: Subcommands, imports: Subcommands, common: argparse.Argum
         help="recompute every line's mask, not only the missing ones",
     )
     add_workers_option(p)
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_workers_option(p: argparse.ArgumentParser) -> None:

@@ -325,3 +325,44 @@ async def test_every_screen_and_dialog_while_an_import_runs(
     expected |= {"DocumentFormScreen", "TextPromptScreen", "ConfirmScreen", "ModelsScreen"}
     expected |= {"ExportScreen", "MasksScreen", "PageScreen"}
     assert expected <= set(seen), expected - set(seen)
+
+
+async def test_the_fields_are_locked_while_the_manifest_is_read(
+    server: IiifTestServer, store: Store
+) -> None:
+    """Keys typed while the manifest is on its way land nowhere: the address stays as sent,
+    and Escape still closes the dialog. A failed read opens the fields again."""
+    from tests.ui.support import until
+
+    gate = threading.Event()
+    server.inject("/manifests/v3_book-1.json", HeldUntil(gate), times=1)
+    store.create_document("Book")
+    app = EsctuiApp(store)
+    url = server.manifest_url("v3_book-1")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_iiif_dialog(app, pilot)
+        app.screen.query_one("#url").value = url
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Reading the manifest" in str(app.screen.query_one("#iiif-status").render())
+        assert app.screen.query_one("#url").disabled
+        await pilot.press("b", "x", "backspace")
+        assert app.screen.query_one("#url").value == url
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, IiifImportScreen))
+        gate.set()
+        # A read that fails: the fields open again, the address focused for a correction.
+        await open_iiif_dialog_again(app, pilot)
+        app.screen.query_one("#url").value = f"{server.base_url}/missing.json"
+        await pilot.press("enter")
+        await until(pilot, lambda: not app.screen.query_one("#url").disabled)
+        assert app.screen.focused is app.screen.query_one("#url")
+    assert store.list_jobs() == []
+
+
+async def open_iiif_dialog_again(app: EsctuiApp, pilot: Pilot[object]) -> None:
+    """From the Images screen the dialog was opened on (Escape came back there)."""
+    assert isinstance(app.screen, ImagesScreen)
+    await pilot.press("i")
+    await pilot.press("down", "down", "enter")
+    assert isinstance(app.screen, IiifImportScreen)

@@ -27,6 +27,9 @@ def open_dialog(screen: EsctuiScreen, document_id: str) -> None:
     screen.app.push_screen(IiifImportScreen(document_id))
 
 
+READY = "Enter to import, Escape to cancel."
+
+
 class IiifImportScreen(EsctuiModalScreen[None]):
     """Read the address, look at what it is (manifest or collection), then import it."""
 
@@ -50,7 +53,7 @@ class IiifImportScreen(EsctuiModalScreen[None]):
             yield TextInput(placeholder="https://…/manifest.json", id="url")
             yield Label("Largest image width in pixels (empty: full size)")
             yield TextInput(placeholder="full size", id="max-width", type="integer")
-            yield Static("Enter to import, Escape to cancel.", id="iiif-status", classes="hint")
+            yield Static(READY, id="iiif-status", classes="hint")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -70,6 +73,19 @@ class IiifImportScreen(EsctuiModalScreen[None]):
     def _say(self, text: str) -> None:
         self.query_one("#iiif-status", Static).update(text)
 
+    def _reading(self, status: str) -> None:
+        """While the manifest is read the fields are locked: keys typed then land nowhere."""
+        for field in self.query(Input):
+            field.disabled = True
+        self._say(status)
+
+    def _ready_again(self) -> None:
+        """The fields open again (after a failure or a declined collection), the address focused."""
+        for field in self.query(Input):
+            field.disabled = False
+        self.query_one("#url", Input).focus()
+        self._say(READY)
+
     def start(self) -> None:
         from esctui.jobs.imports.iiif import check_source
 
@@ -85,7 +101,7 @@ class IiifImportScreen(EsctuiModalScreen[None]):
             self.notify(safe(error), severity="error")
             self.query_one("#url", Input).focus()
             return
-        self._say("Reading the manifest…")
+        self._reading("Reading the manifest… (Escape to stop)")
         self.inspect(source, max_width)
 
     @work(exclusive=True, group="iiif-inspect")
@@ -97,17 +113,17 @@ class IiifImportScreen(EsctuiModalScreen[None]):
         try:
             parsed = await fetch_manifest(source)
         except EsctuiError as error:
-            self._say("Enter to import, Escape to cancel.")
+            self._ready_again()
             self.notify(safe(error), severity="error", timeout=10)
             return
         if isinstance(parsed, IiifCollection):
             from esctui.jobs.imports.iiif import collection_manifests
 
-            self._say("Reading the collection (and its sub-collections)…")
+            self._reading("Reading the collection (and its sub-collections)…")
             try:
                 members = await collection_manifests(parsed)
             except EsctuiError as error:
-                self._say("Enter to import, Escape to cancel.")
+                self._ready_again()
                 self.notify(safe(error), severity="error", timeout=10)
                 return
             self._offer_collection(parsed.label, members, max_width)
@@ -124,7 +140,7 @@ class IiifImportScreen(EsctuiModalScreen[None]):
 
         if not members:
             self.notify("This IIIF collection lists no manifests.", severity="error")
-            self._say("Enter to import, Escape to cancel.")
+            self._ready_again()
             return
         shown = quoted(label) if label else "This collection"
 
@@ -132,7 +148,7 @@ class IiifImportScreen(EsctuiModalScreen[None]):
             if yes:
                 self._import_each(members, label or "collection", max_width)
             else:
-                self._say("Enter to import, Escape to cancel.")
+                self._ready_again()
 
         self.app.push_screen(
             ConfirmScreen(
