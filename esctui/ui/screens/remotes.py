@@ -21,7 +21,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import DataTable, Header, Input, Label, Static
 
 from esctui.domain.errors import EsctuiError
-from esctui.domain.text import plural
+from esctui.domain.text import plural, printable
 from esctui.jobs.remote.common import NoTokenError, RemoteTarget, target_for
 from esctui.store.remotes import RemoteRegistry, RemoteServer
 from esctui.ui.screens.base import EsctuiModalScreen, EsctuiScreen
@@ -89,10 +89,10 @@ def _list_screen(title: str) -> ComposeResult:
     yield KeyFooter()
 
 
-def _say(screen: EsctuiScreen, message: str, *, error: bool = True) -> None:
-    """A sentence above the list (plain text: names in it are escaped)."""
+def _say(screen: EsctuiScreen, message: str) -> None:
+    """A sentence above the list (never parsed as markup; control characters escaped)."""
     status = screen.query_one("#remote-status", Static)
-    status.update(Text(message, style="bold red" if error else ""))
+    status.update(Text(printable(message), style="bold red"))
     status.display = bool(message)
 
 
