@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 CHECKING = "checking…"
+STATE_WIDTH = 20  # "ok: <user> (staff)", "token refused", "cannot reach"
 DEFAULT_MODEL = "-"  # the choice of the server's own segmentation model
 STATUS_CSS = "#remote-status { height: auto; max-height: 4; padding: 0 1; }"
 
@@ -131,7 +132,9 @@ class RemotesScreen(ListScreen[list[ServerItem], ServerItem]):
         yield from _list_screen("eScriptorium servers")
 
     def on_mount(self) -> None:
-        self.table.add_columns("Name", "Address", "State")
+        self.table.add_column("Name", key="name")
+        self.table.add_column("Address", key="url")
+        self.table.add_column("State", key="state", width=STATE_WIDTH)  # a check changes it
         _say(self, "")
         self.reload()
 
