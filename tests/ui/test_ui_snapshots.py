@@ -170,6 +170,20 @@ async def xml_dialog(pilot: Pilot) -> None:
     app.screen.query_one("#xml-name").value = "diplomatic"  # not the default: it holds a date
 
 
+async def corrected_line(pilot: Pilot) -> None:
+    """The first line of the ALTO page given a new text an hour later (the XML's goes into
+    its history), for the history dialog."""
+    app = pilot.app
+    store = app.store  # type: ignore[attr-defined]
+    doc = store.get_document("Register 1642")
+    part = store.list_parts(doc.id)[0]
+    line = store.read_page_layout(doc.id, part.id).lines[0]
+    version = store.get_transcription(doc.id, "diplomatic")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(time, "time", lambda: FIXED_TIME + 3600)
+        store.set_line_text(doc.id, part.id, line.id, version.id, "Quaesitum est")
+
+
 async def pdf_options(pilot: Pilot) -> None:
     from esctui.ui.screens.import_pdf import PdfOptionsScreen
 
@@ -202,6 +216,7 @@ SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "iiif_dialog": keys(*OPEN, "i", "down", "down", "enter"),
     "xml_import": then(keys(*OPEN), xml_dialog),
     "xml_override_question": then(keys(*OPEN), xml_dialog, keys("ctrl+o", "ctrl+s")),
+    "xml_assign_page": then(keys(*OPEN), xml_dialog, keys("ctrl+t")),
     "export": keys(*OPEN, "E"),
     "masks": keys(*OPEN, "M"),
     "delete_pages": keys(*OPEN, "space", "x"),
@@ -211,6 +226,7 @@ SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "page_no_layout": keys(*OPEN, "down", "down", "enter"),
     "page_pick_version": keys(*OPEN, "down", "enter", "V"),
     "page_help": keys(*OPEN, "down", "enter", "question_mark"),
+    "page_line_history": then(corrected_line, keys(*OPEN, "enter", "h")),
     "versions": keys(*OPEN, "t"),
     "version_rename": keys(*OPEN, "t", "r"),
     "compare_pick_page": keys(*OPEN, "t", "c"),

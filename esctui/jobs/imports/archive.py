@@ -9,8 +9,10 @@ the image's size. Pages are committed in batches (about once a second), each pag
 image and its layouts in one transaction (``XmlPageWriter``, the XML import's merge and
 versions). A page whose image is already in the document (the same bytes) gets its XML there.
 
-``PagePipeline`` is shared with the METS import, which also brings remote pages: their images
-come through the IIIF download machinery (concurrent, retried, resumable by URL).
+``PagePipeline`` is the tail shared with the METS import, which also brings remote pages
+(their images through the IIIF download machinery: concurrent, retried, resumable by URL):
+each importer only says where a page's image and XML are (``PageSource``, in page order); the
+pipeline prepares them in its threads a bounded window ahead, commits, and reports.
 """
 
 from __future__ import annotations
@@ -80,6 +82,24 @@ class PreparedPage:
 XmlReader = Callable[[str], Awaitable[bytes]]
 """Reads one of a page's XML files (an archive entry or a remote URL) by name."""
 
+XmlData = list[tuple[str, str, bytes | str]]
+"""A page's XML files: (name, version, the bytes or the reason they could not be read)."""
+
+
+@dataclass
+class PageSource:
+    """Where one page comes from, for ``PagePipeline.import_pages``: its image file on disk
+    (in the staging folder, removed once staged; None: see ``reason``) and its XML files."""
+
+    index: int  # the page's number in the source's order, from 1
+    label: str
+    image: Path | None
+    xml: XmlData
+    original: str  # the image's file name as the source gives it
+    source: str  # where the image came from (a path in the archive, a URL)
+    external_id: str = ""  # what a rerun finds the page by (a METS image URL)
+    reason: str = ""  # why there is no image
+
 
 async def describe_from_mets(store: Store, document_id: str, mets: MetsDocument) -> list[str]:
     """Merge a METS's description and metadata into the document (the IIIF import's block,
@@ -106,9 +126,10 @@ async def describe_from_mets(store: Store, document_id: str, mets: MetsDocument)
 class PagePipeline:
     """Prepares pages in threads and commits them whole, in order, in batches.
 
-    ``run(ctx, pages)`` takes an async iterator of awaitables, each giving one
-    ``PreparedPage`` (already started, so several are prepared at once); it commits them in
-    the order given. ``prepare_local`` prepares a page from an image file and XML bytes.
+    ``import_pages(ctx, sources, staging)`` takes the pages' ``PageSource``s in order,
+    prepares each (``prepare_local``: the image staged, the XML parsed at its size) in a pool
+    of ``workers`` threads, ``2 × workers`` pages ahead at most (bounded disk and memory), and
+    commits them in the order given; ``finish`` reports the end.
     """
 
     def __init__(
@@ -121,8 +142,10 @@ class PagePipeline:
         validate: bool = True,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         commit_every_seconds: float = 1.0,
+        workers: int = WORKERS,
     ) -> None:
         self.store = store
+        self.workers = max(1, workers)
         self.document_id = document_id
         self.writer = writer
         self.dry_run = dry_run
@@ -131,21 +154,10 @@ class PagePipeline:
         self.commit_every_seconds = commit_every_seconds
         self.planner = XmlPlanner([], Path("."), validate=validate)
 
-    def prepare_local(
-        self,
-        index: int,
-        label: str,
-        image: Path | None,
-        xml: list[tuple[str, str, bytes | str]],
-        staging: Path,
-        *,
-        original: str,
-        source: str,
-        external_id: str = "",
-        reason: str = "",
-    ) -> PreparedPage:
-        """Stage ``image`` (removed afterwards) and parse the page's XML at its size; a worker
-        thread. ``xml`` holds (name, version, bytes or the reason they could not be read)."""
+    def prepare_local(self, page: PageSource, staging: Path) -> PreparedPage:
+        """Stage the page's image (removed afterwards) and parse its XML at its size; a worker
+        thread."""
+        index, label, image, reason = page.index, page.label, page.image, page.reason
         staged: StagedFile | None = None
         if image is not None:
             try:
@@ -157,29 +169,59 @@ class PagePipeline:
                 image.unlink(missing_ok=True)
             if items:
                 staged = items[0]  # a multi-page TIFF as one page: its first frame
-                staged.name, staged.original_filename = label, original
-                staged.source, staged.external_id = source, external_id
+                staged.name, staged.original_filename = label, page.original
+                staged.source, staged.external_id = page.source, page.external_id
                 for extra in items[1:]:
                     extra.image.unlink(missing_ok=True)
                     extra.thumbnail.unlink(missing_ok=True)
         size = (staged.width, staged.height) if staged is not None else None
-        page = PreparedPage(index, label, staged, reason=reason)
-        for name, version, data in xml:
+        prepared = PreparedPage(index, label, staged, reason=reason)
+        for name, version, data in page.xml:
             if isinstance(data, str):
-                page.xml.append(PageXml(name, version, reason=data))
+                prepared.xml.append(PageXml(name, version, reason=data))
                 continue
             try:
                 parsed = parse_layout_xml(data, name=name, image_size=size, validate=self.validate)
             except LayoutXmlError as error:
-                page.xml.append(PageXml(name, version, reason=error.reason))
+                prepared.xml.append(PageXml(name, version, reason=error.reason))
                 continue
             except Exception as error:  # a reader bug on one file must not stop all
-                page.xml.append(PageXml(name, version, reason=f"could not be read ({error!r})"))
+                prepared.xml.append(PageXml(name, version, reason=f"could not be read ({error!r})"))
                 continue
-            page.xml.append(PageXml(name, version, parsed))
-        return page
+            prepared.xml.append(PageXml(name, version, parsed))
+        return prepared
+
+    async def import_pages(
+        self, ctx: JobContext, sources: AsyncIterator[PageSource], staging: Path
+    ) -> None:
+        """Prepare the pages in threads, a bounded window ahead, and commit them in order."""
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="esctui-pages")
+        try:
+            await self.run(ctx, self._prepared(sources, staging, pool))
+        finally:
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+
+    async def _prepared(
+        self, sources: AsyncIterator[PageSource], staging: Path, pool: ThreadPoolExecutor
+    ) -> AsyncIterator[Awaitable[PreparedPage]]:
+        """Each page's preparation, started ``2 × workers`` ahead."""
+        loop = asyncio.get_running_loop()
+        window: list[asyncio.Future[PreparedPage]] = []
+        async for page in sources:
+            window.append(loop.run_in_executor(pool, self.prepare_local, page, staging))
+            if len(window) >= 2 * self.workers:
+                yield window.pop(0)
+        for pending in window:
+            yield pending
+
+    def finish(self, ctx: JobContext) -> None:
+        """Say what the import did (a dry run: that nothing was written)."""
+        if self.dry_run:
+            ctx.report.notes.append("Dry run: nothing was written.")
+        self.writer.finish(ctx)
 
     async def run(self, ctx: JobContext, pages: AsyncIterator[Awaitable[PreparedPage]]) -> None:
+        """Commit the prepared pages in the order given, in batches, each page whole."""
         async with CommitBatches(
             partial(self._commit, ctx), every_seconds=self.commit_every_seconds, every_items=200
         ) as batches:
@@ -389,64 +431,51 @@ class ArchiveImporter:
         )
         writer = XmlPageWriter(self.store, self.document_id, default, override=self.override)
         pipeline = PagePipeline(
-            self.store, self.document_id, writer, dry_run=self.dry_run, validate=self.validate
+            self.store,
+            self.document_id,
+            writer,
+            dry_run=self.dry_run,
+            validate=self.validate,
+            workers=self.workers,
         )
         ctx.start(len(inventory.pages))
         single = ThreadPoolExecutor(1, thread_name_prefix="esctui-unzip")  # one reader at a time
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="esctui-archive")
         try:
             async with staging_folder(self.store, self.document_id) as staging:
-                pages = self._prepared(ctx, archive, inventory, pipeline, staging, single, pool)
-                await pipeline.run(ctx, pages)
+                sources = self._sources(ctx, archive, inventory, staging, single)
+                await pipeline.import_pages(ctx, sources, staging)
         finally:
             await asyncio.to_thread(single.shutdown, True, cancel_futures=True)
-            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
-        if self.dry_run:
-            report.notes.append("Dry run: nothing was written.")
-        writer.finish(ctx)
+        pipeline.finish(ctx)
 
-    async def _prepared(
+    async def _sources(
         self,
         ctx: JobContext,
         archive: ImageArchive,
         inventory: ArchiveInventory,
-        pipeline: PagePipeline,
         staging: Path,
         single: ThreadPoolExecutor,
-        pool: ThreadPoolExecutor,
-    ) -> AsyncIterator[Awaitable[PreparedPage]]:
-        """Each page's preparation, started ``2 × workers`` ahead (bounded disk and memory)."""
+    ) -> AsyncIterator[PageSource]:
+        """Each page unpacked (one entry at a time: the archive has one reader)."""
         loop = asyncio.get_running_loop()
-        window: list[asyncio.Future[PreparedPage]] = []
         source = str(self.path.resolve())
         for page in inventory.pages:
             unpacked = await loop.run_in_executor(single, self._unpack, archive, page, staging)
             image, xml, reason = unpacked
             ctx.working_on(page.label)
-            window.append(
-                loop.run_in_executor(
-                    pool,
-                    partial(
-                        pipeline.prepare_local,
-                        page.index,
-                        page.label,
-                        image,
-                        xml,
-                        staging,
-                        original=page.image_name,
-                        source=f"{source}#{page.image}",
-                        reason=reason,
-                    ),
-                )
+            yield PageSource(
+                page.index,
+                page.label,
+                image,
+                xml,
+                original=page.image_name,
+                source=f"{source}#{page.image}",
+                reason=reason,
             )
-            if len(window) >= 2 * self.workers:
-                yield window.pop(0)
-        for pending in window:
-            yield pending
 
     def _unpack(
         self, archive: ImageArchive, page: ArchivePage, staging: Path
-    ) -> tuple[Path | None, list[tuple[str, str, bytes | str]], str]:
+    ) -> tuple[Path | None, XmlData, str]:
         """The page's image unpacked into the staging folder and its XML read (one thread)."""
         from esctui.formats.archive import ArchiveEntryError
 
@@ -463,7 +492,7 @@ class ArchiveImporter:
                 if page.image_url
                 else "it has no image"
             )
-        xml: list[tuple[str, str, bytes | str]] = []
+        xml: XmlData = []
         assert self.inventory is not None
         for group, name in page.transcriptions.items():
             version = self.inventory.versions.get(group, "")

@@ -16,9 +16,7 @@ too many files or links in a loop is refused with a sentence naming it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -37,7 +35,8 @@ from esctui.jobs.imports.archive import (
     WORKERS,
     ArchiveImporter,
     PagePipeline,
-    PreparedPage,
+    PageSource,
+    XmlData,
     describe_from_mets,
 )
 from esctui.jobs.imports.images import staging_folder
@@ -225,7 +224,9 @@ class MetsImporter:
         writer = XmlPageWriter(
             self.store, self.document_id, self.version_name, override=self.override
         )
-        pipeline = PagePipeline(self.store, self.document_id, writer, dry_run=self.dry_run)
+        pipeline = PagePipeline(
+            self.store, self.document_id, writer, dry_run=self.dry_run, workers=self.workers
+        )
         jobs = [
             CanvasDownload(index=page.index, key=page.image.url, label=page.label,
                            resource_url=page.image.url)
@@ -233,46 +234,34 @@ class MetsImporter:
             if page.image is not None and page.image.is_remote
         ]  # fmt: skip
         ctx.start(len(todo))
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="esctui-mets")
-        try:
-            async with (
-                staging_folder(self.store, self.document_id) as staging,
-                make_client(concurrency=self.concurrency) as client,
-            ):
-                results = download_images(
-                    jobs,
-                    staging / "downloads",
-                    client=client,
-                    concurrency=self.concurrency,
-                    in_order=True,
-                )
-                try:
-                    prepared = self._prepared(
-                        todo, first, versions, results, http, pipeline, staging, pool
-                    )
-                    await pipeline.run(ctx, prepared)
-                finally:
-                    await results.aclose()
-        finally:
-            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
-        if self.dry_run:
-            report.notes.append("Dry run: nothing was written.")
-        writer.finish(ctx)
+        async with (
+            staging_folder(self.store, self.document_id) as staging,
+            make_client(concurrency=self.concurrency) as client,
+        ):
+            results = download_images(
+                jobs,
+                staging / "downloads",
+                client=client,
+                concurrency=self.concurrency,
+                in_order=True,
+            )
+            try:
+                sources = self._sources(todo, first, versions, results, http, staging)
+                await pipeline.import_pages(ctx, sources, staging)
+            finally:
+                await results.aclose()
+        pipeline.finish(ctx)
 
-    async def _prepared(
+    async def _sources(
         self,
         pages: list[MetsPage],
         first: MetsDocument,
         versions: dict[str, str],
         results: AsyncIterator[DownloadResult],
         http: HttpClient,
-        pipeline: PagePipeline,
         staging: Path,
-        pool: ThreadPoolExecutor,
-    ) -> AsyncIterator[Awaitable[PreparedPage]]:
-        """Each page's preparation (image downloaded, XML fetched), a bounded window ahead."""
-        loop = asyncio.get_running_loop()
-        window: list[asyncio.Future[PreparedPage]] = []
+    ) -> AsyncIterator[PageSource]:
+        """Each page with its image downloaded (or copied) and its XML fetched, in order."""
         for page in pages:
             image: Path | None = None
             reason = ""
@@ -288,30 +277,16 @@ class MetsImporter:
                     image = result.path
             else:
                 image, reason = self._local_copy(first, page.image, staging)
-            xml = await self._xml_of(page, first, versions, http)
-            window.append(
-                asyncio.ensure_future(
-                    loop.run_in_executor(
-                        pool,
-                        partial(
-                            pipeline.prepare_local,
-                            page.index,
-                            page.label,
-                            image,
-                            xml,
-                            staging,
-                            original=page.image.file_name if page.image else page.label,
-                            source=url or (page.image.href if page.image else ""),
-                            external_id=page.image.url if page.image else "",
-                            reason=reason,
-                        ),
-                    )
-                )
+            yield PageSource(
+                page.index,
+                page.label,
+                image,
+                await self._xml_of(page, first, versions, http),
+                original=page.image.file_name if page.image else page.label,
+                source=url or (page.image.href if page.image else ""),
+                external_id=page.image.url if page.image else "",
+                reason=reason,
             )
-            if len(window) >= 2 * self.workers:
-                yield window.pop(0)
-        for pending in window:
-            yield pending
 
     @staticmethod
     def _local_copy(mets: MetsDocument, file: MetsFile, staging: Path) -> tuple[Path | None, str]:
@@ -330,12 +305,12 @@ class MetsImporter:
 
     async def _xml_of(
         self, page: MetsPage, mets: MetsDocument, versions: dict[str, str], http: HttpClient
-    ) -> list[tuple[str, str, bytes | str]]:
+    ) -> XmlData:
         """The page's ALTO/PAGE files: (name, version, bytes or why they could not be read)."""
         from esctui.net.http import NetError, RequestLimits
 
         limits = RequestLimits(deadline=self.deadline, max_bytes=MAX_XML_BYTES)
-        out: list[tuple[str, str, bytes | str]] = []
+        out: XmlData = []
         for group, file in page.transcriptions.items():
             version = versions.get(group, f"{self.version_name} | {group}")
             name = file.url or file.path

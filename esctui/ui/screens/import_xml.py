@@ -1,5 +1,6 @@
 """The Import > Transcriptions (XML) dialog: pick an ALTO/PAGE file or a ZIP, preview which page
-each XML file goes to, name the version, choose merge or override, then import.
+each XML file goes to, steer it (a file given a page by hand, how strictly names match: the
+CLI's ``--map`` and ``--match``), name the version, choose merge or override, then import.
 
 The importer (and lxml) load with this dialog, never at start-up.
 """
@@ -20,7 +21,8 @@ from textual.worker import Worker, WorkerState
 
 from esctui.domain.errors import EsctuiError
 from esctui.domain.text import plural
-from esctui.jobs.imports.xml import EntryStatus, XmlImportPlan
+from esctui.formats.page_names import MatchLevel
+from esctui.jobs.imports.xml import EntryStatus, PageMapping, XmlImportPlan, XmlPlanEntry
 from esctui.ui.screens.base import EsctuiModalScreen, EsctuiScreen
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.footer import KeyFooter
@@ -58,6 +60,24 @@ NOT_MATCHED = (
     EntryStatus.ERROR,
 )
 LEFT_OUT = "left out"
+BY_HAND = "by hand"
+NEXT_LEVEL = {
+    MatchLevel.STEM: MatchLevel.BASENAME,
+    MatchLevel.BASENAME: MatchLevel.EXACT,
+    MatchLevel.EXACT: MatchLevel.STEM,
+}
+LEVEL_WORDS = {
+    MatchLevel.STEM: "names match ignoring folders, case and extension",
+    MatchLevel.BASENAME: "names match ignoring folders and case",
+    MatchLevel.EXACT: "names match exactly",
+}
+
+
+def rule_words(entry: XmlPlanEntry) -> str:
+    """How a matched file found its page, in a few words for the table."""
+    if entry.rule.startswith("--map"):
+        return BY_HAND
+    return SHORT_RULES.get(entry.rule, entry.rule)
 
 
 def override_losses(store: Store, document_id: str, page_ids: list[str]) -> str | None:
@@ -140,6 +160,8 @@ class XmlImportScreen(EsctuiModalScreen[None]):
         Binding("escape", "cancel", "Cancel", id="xml_import.cancel"),
         Binding("ctrl+s", "start", "Import", id="xml_import.start"),
         Binding("ctrl+o", "toggle_override", "Override", id="xml_import.override"),
+        Binding("ctrl+t", "assign", "Assign page", id="xml_import.assign"),
+        Binding("ctrl+r", "next_level", "Match rule", id="xml_import.match"),
     ]
 
     def __init__(self, document_id: str, path: Path) -> None:
@@ -148,6 +170,8 @@ class XmlImportScreen(EsctuiModalScreen[None]):
         self.path = Path(path).expanduser()
         self.plan: XmlImportPlan | None = None
         self.details: dict[str, str] = {}  # table row key -> a sentence about it
+        self.assigned: dict[str, str] = {}  # XML file -> page number, given by hand (--map)
+        self.level = MatchLevel.STEM  # how strictly names match (--match)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide tight", id="xml-dialog"):
@@ -164,7 +188,8 @@ class XmlImportScreen(EsctuiModalScreen[None]):
             )
             yield Static(
                 "Off (merge): lines with the same XML id get the text, others are added; an "
-                "existing version of that name gets the text. Ctrl+S or Enter imports.",
+                "existing version of that name gets the text. Ctrl+T gives the file under the "
+                "cursor a page, Ctrl+R changes the match rule; Ctrl+S or Enter imports.",
                 classes="hint",
             )
         yield KeyFooter()
@@ -183,12 +208,22 @@ class XmlImportScreen(EsctuiModalScreen[None]):
         self.query_one("#xml-name", Input).focus()
         self.read_plan()
 
+    def mapping(self) -> PageMapping:
+        """The files given a page by hand and the match rule, as ``--map``/``--match`` give."""
+        return PageMapping(explicit=dict(self.assigned), level=self.level)
+
     @work(thread=True, exclusive=True, group=PLAN_GROUP, exit_on_error=False)
     def read_plan(self) -> XmlImportPlan:
         """Parse every XML file once and match it to a page (writes nothing)."""
         from esctui.jobs.imports.xml import plan_xml_import
 
-        return plan_xml_import(self.store, self.document_id, self.path)
+        return plan_xml_import(self.store, self.document_id, self.path, mapping=self.mapping())
+
+    def read_again(self) -> None:
+        """The mapping changed: match the files again (Import waits for the new preview)."""
+        self.plan = None
+        self.query_one("#xml-summary", Static).update("Matching the files again…")
+        self.read_plan()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != PLAN_GROUP:
@@ -208,6 +243,7 @@ class XmlImportScreen(EsctuiModalScreen[None]):
     def show_plan(self, plan: XmlImportPlan) -> None:
         self.plan = plan
         table = self.query_one(DataTable)
+        row = table.cursor_row
         table.clear()
         self.details.clear()
         for index, entry in enumerate(plan.entries):
@@ -215,15 +251,20 @@ class XmlImportScreen(EsctuiModalScreen[None]):
             table.add_row(
                 cell(entry.name, FILE_WIDTH),
                 cell(entry.page_name or "—", PAGE_WIDTH),
-                SHORT_RULES.get(entry.rule, entry.rule) if entry.matched else "",
+                rule_words(entry) if entry.matched else "",
                 number(entry.lines),
                 number(entry.regions),
                 STATUS_WORDS[entry.status],
                 key=key,
             )
             if entry.matched:
+                how = (
+                    f"given by hand as page {self.assigned[entry.name]}"
+                    if entry.name in self.assigned
+                    else f"by {entry.rule}"
+                )
                 self.details[key] = (
-                    f"{entry.name} → page {entry.page_name} (by {entry.rule}): "
+                    f"{entry.name} → page {entry.page_name} ({how}): "
                     f"{plural(entry.lines, 'line')}, {entry.texts} with text"
                 )
             else:
@@ -233,9 +274,15 @@ class XmlImportScreen(EsctuiModalScreen[None]):
             table.add_row(cell(skipped.name, FILE_WIDTH), "—", "", "", "", LEFT_OUT, key=key)
             self.details[key] = f"{skipped.name}: {skipped.reason}"
         summary = plan_summary(plan)
+        if self.assigned:
+            summary += f"; {len(self.assigned)} given a page by hand"
+        if self.level is not MatchLevel.STEM:
+            summary += f"; {LEVEL_WORDS[self.level]}"
         if not plan.matched:
             summary += ". Nothing to import: no file matches a page of this document."
         self.query_one("#xml-summary", Static).update(safe(summary))
+        if table.row_count:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1))
         self.show_detail()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -250,6 +297,46 @@ class XmlImportScreen(EsctuiModalScreen[None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_start()
+
+    def action_assign(self) -> None:
+        """Give the file under the cursor a page of the document, chosen from a list."""
+        from esctui.ui.screens.page_picker import PagePickerScreen
+
+        key = selected_row_key(self.query_one(DataTable))
+        if self.plan is None or key is None:
+            self.notify("Still reading the file; a moment please.", severity="warning")
+            return
+        if not key.startswith("e"):
+            self.notify("That ZIP entry is not an XML file; it cannot go to a page.")
+            return
+        entry = self.plan.entries[int(key[1:])]
+        if entry.status is EntryStatus.ERROR:
+            self.notify(
+                f"{safe(entry.name)} cannot be read, so it cannot go to a page.", severity="warning"
+            )
+            return
+        name = entry.name
+        earlier = self.assigned.get(name)
+
+        def chosen(page_number: int | None) -> None:
+            if page_number is not None:
+                self.assigned[name] = str(page_number)
+                self.read_again()
+
+        self.app.push_screen(
+            PagePickerScreen(
+                self.document_id,
+                f"Send {safe(name)} to which page?",
+                current=int(earlier) if earlier else None,
+            ),
+            chosen,
+        )
+
+    def action_next_level(self) -> None:
+        """Match names exactly, ignoring folders and case, or also the extension (the default)."""
+        self.level = NEXT_LEVEL[self.level]
+        self.notify(f"Match rule: {self.level.value} ({LEVEL_WORDS[self.level]}).")
+        self.read_again()
 
     def action_toggle_override(self) -> None:
         self.query_one("#xml-override", Checkbox).toggle()
@@ -294,6 +381,7 @@ class XmlImportScreen(EsctuiModalScreen[None]):
         name = self.query_one("#xml-name", Input).value.strip() or None
         override = self.query_one("#xml-override", Checkbox).value
         store, document_id, path = self.store, self.document_id, self.path
+        mapping = self.mapping()
         app = self.app
 
         def start(importer: XmlImporter) -> None:
@@ -301,7 +389,9 @@ class XmlImportScreen(EsctuiModalScreen[None]):
             app.start_job(importer)
 
         self.store_call(
-            lambda: XmlImporter(store, document_id, path, name=name, override=override),
+            lambda: XmlImporter(
+                store, document_id, path, name=name, override=override, mapping=mapping
+            ),
             start,
             group="start",
         )

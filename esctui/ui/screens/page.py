@@ -1,5 +1,6 @@
 """One page: its lines in reading order with the text of a chosen version, its regions, and a
-rough layout preview drawn with braille dots (``widgets/layout.py``)."""
+rough layout preview drawn with braille dots (``widgets/layout.py``); the highlighted line's
+tags, and its earlier texts (``h``, ``page_history.py``) to restore one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Static
 
-from esctui.domain import Line, Part, Region, Transcription
+from esctui.domain import Line, Part, Region, Transcription, tag_labels
 from esctui.domain.text import plural
 from esctui.store import PageLayout
 from esctui.ui.screens.dialogs import Choice, ChoiceScreen
@@ -56,6 +57,7 @@ class PageScreen(PagedScreen[list[Transcription]]):
         Binding("v", "next_version", "Next version", id="page.next_version"),
         Binding("V", "choose_version", "Pick version", id="page.pick_version"),
         Binding("p", "toggle_preview", "Layout panel", id="page.layout_panel"),
+        Binding("h", "history", "Text history", id="page.history"),
     ]
 
     def __init__(self, document_id: str, part_id: str) -> None:
@@ -193,6 +195,9 @@ class PageScreen(PagedScreen[list[Transcription]]):
         else:
             region = self._region(line.region_id)
             where = f"region {safe(region.type)}" if region else "no region"
+            tags = ", ".join(tag_labels(line.tags))
+            if tags:
+                where += f", tags {safe(tags)}"
             body = self.texts.get(line.id)
             shown = safe(body) if body else "[dim](no text in this version)[/dim]"
             text.update(f"[dim]line {line.order + 1}, {where}:[/dim] {shown}")
@@ -243,6 +248,29 @@ class PageScreen(PagedScreen[list[Transcription]]):
 
         self.app.push_screen(ChoiceScreen("Show which version?", choices), chosen)
 
+    def action_history(self) -> None:
+        """The highlighted line's earlier texts in the version shown; restoring one reloads."""
+        from esctui.ui.screens.page_history import LineHistoryScreen
+
+        line, version = self.selected_line(), self.version()
+        if line is None:
+            self.notify("This page has no lines.", severity="warning")
+            return
+        if version is None:
+            self.notify("This document has no transcription versions yet.", severity="warning")
+            return
+        number = self.page_layout.lines.index(line) + 1
+        title = f"Line {number}: its texts in {safe(version.name)}"
+
+        def closed(restored: bool | None) -> None:
+            if restored:
+                self.reload()
+
+        self.app.push_screen(
+            LineHistoryScreen(self.document_id, self.part_id, line.id, version.id, title=title),
+            closed,
+        )
+
     def action_toggle_preview(self) -> None:
         """Show or hide the side panel (regions and layout preview); hidden, texts get its room."""
         side = self.query_one("#page-side")
@@ -254,6 +282,9 @@ class PageScreen(PagedScreen[list[Transcription]]):
         return [
             SystemCommand(
                 "Pick version", "Show another transcription version", self.action_choose_version
+            ),
+            SystemCommand(
+                "Text history", "The highlighted line's earlier texts", self.action_history
             ),
             SystemCommand("Next page", "Go to the next page", lambda: self.action_page(1)),
             SystemCommand("Previous page", "Go to the previous page", lambda: self.action_page(-1)),
