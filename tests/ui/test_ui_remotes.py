@@ -175,4 +175,4 @@ async def test_add_check_and_remove_a_server_by_keys(store: Store) -> None:
         await until(pilot, lambda: "cannot reach" in "".join(screen_text(app)))
         await pilot.press("x", "y")
         assert RemoteRegistry().servers() == []
-        assert "No servers saved yet" in "".join(screen_text(app))
+        await until(pilot, lambda: "No servers saved yet" in "".join(screen_text(app)))
