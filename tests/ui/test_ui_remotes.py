@@ -8,6 +8,8 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import pytest
+
 from esctui.jobs.remote.common import target_for
 from esctui.jobs.remote.push import PushJob
 from esctui.store import Store
@@ -176,3 +178,48 @@ async def test_add_check_and_remove_a_server_by_keys(store: Store) -> None:
         await pilot.press("x", "y")
         assert RemoteRegistry().servers() == []
         await until(pilot, lambda: "No servers saved yet" in "".join(screen_text(app)))
+
+
+def unsegmented_on_server(store: Store, tmp_path: Path, corpus: Path, registry, project: dict):  # noqa: ANN001, ANN201
+    """A one-page local document (the corpus scan, no lines) pushed to ``project``: its
+    remote number."""
+    from esctui.jobs.imports.images import LocalImagesImporter
+    from tests.jobs.remote.support import SCAN
+
+    doc = store.create_document("Unsegmented", main_script="Latin")
+    scan = tmp_path / f"{SCAN}.jpg"
+    scan.write_bytes((corpus / "images" / f"{SCAN}.jpg").read_bytes())
+    assert run(store, LocalImagesImporter(store, doc.id, [scan])).status == "done"
+    job = PushJob(store, doc.id, target_for(registry, "dev"), project=project["slug"])
+    assert run(store, job).status == "done"
+    return RemoteLinks(store, doc.id, registry.get("dev").url).load().document
+
+
+@pytest.mark.slow
+async def test_segment_on_the_server_from_the_remote_documents(
+    store: Store, tmp_path: Path, corpus: Path, escriptorium: EscriptoriumServer,
+    remote_project: dict,
+) -> None:  # fmt: skip
+    registry = save_server(escriptorium)
+    number = await asyncio.to_thread(
+        unsegmented_on_server, store, tmp_path, corpus, registry, remote_project
+    )
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R", "enter")
+        await go_to_row(pilot, str(remote_project["id"]))
+        await pilot.press("enter")
+        await go_to_row(pilot, str(number))
+        await pilot.press("s")  # the server's models, to choose from
+        assert "the server's default segmentation model" in "".join(screen_text(app))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        await app.workers.wait_for_complete([w for w in app.workers if w.group == "jobs"])
+        [job] = [j for j in store.list_jobs() if j.kind == "remote_segment"]
+        assert job.status == "done", job.error
+        assert not job.report.skipped, job.report.skipped
+    with escriptorium.http() as http:
+        [part] = all_pages(http, f"documents/{number}/parts/")
+        lines = http.get(f"documents/{number}/parts/{part['pk']}/").json()["lines"]
+    assert len(lines) > 20  # the register page has some 44 lines
