@@ -180,7 +180,9 @@ async def test_add_check_and_remove_a_server_by_keys(store: Store) -> None:
         await until(pilot, lambda: "No servers saved yet" in "".join(screen_text(app)))
 
 
-def unsegmented_on_server(store: Store, tmp_path: Path, corpus: Path, registry, project: dict):  # noqa: ANN001, ANN201
+def unsegmented_on_server(
+    store: Store, tmp_path: Path, corpus: Path, registry: RemoteRegistry, project: dict
+) -> int | None:
     """A one-page local document (the corpus scan, no lines) pushed to ``project``: its
     remote number."""
     from esctui.jobs.imports.images import LocalImagesImporter
