@@ -54,6 +54,8 @@ BINDING_IDS = frozenset(
         "images.versions",
         "images.export",
         "images.masks",
+        "images.segment",
+        "images.transcribe",
         "images.describe",
         "images.jobs",
         # Page, Versions, Compare
@@ -116,6 +118,8 @@ BINDING_IDS = frozenset(
         "progress.report",
         "export.start",
         "export.cancel",
+        "kraken_run.start",
+        "kraken_run.cancel",
         "xml_import.start",
         "xml_import.cancel",
         "xml_import.override",

@@ -31,6 +31,7 @@ from esctui.jobs.export import (
     export_file_names,
     image_file_name,
     validate_export,
+    validate_exported,
 )
 from esctui.jobs.imports.images import DEFAULT_MAX_PIXELS, prepare_image
 from esctui.jobs.runner import JobProgress, run_job
@@ -246,6 +247,36 @@ def test_alto_writer_fills_what_is_missing() -> None:
     assert min(ys) < 60 and max(ys) - 62 < 62 - min(ys)  # mostly above the baseline
     root = etree.fromstring(exported.data)
     assert root.find(".//{*}Illustration") is not None  # the "image" region has no lines
+
+
+def test_points_are_whole_non_negative_pixels_without_repeats() -> None:
+    """Rounded half to even, clamped at 0, repeated neighbours dropped (a repeat that is not a
+    neighbour stays), in both formats."""
+    mask = [(-3.0, 10.4), (100.5, 10.6), (100.5, 10.6), (101.5, 60.0), (0.2, 60.0), (-0.6, 10.0)]
+    region = Region("p", [(0, 0), (0, 200), (400, 200), (400, 0)], "text", "r1", 0)
+    line = Line("p", [(0.0, 50.0), (100.4, 50.0)], mask, region.id, "default", "l1", 0)
+    page = ExportPage("scan.jpg", 800, 1000, [region], [line], {})
+    root = etree.fromstring(write_page(page).data)
+    [coords] = root.xpath("//*[local-name()='TextLine']/*[local-name()='Coords']/@points")
+    assert coords == "0,10 100,11 102,60 0,60 0,10"
+    [baseline] = root.xpath("//*[local-name()='Baseline']/@points")
+    assert baseline == "0,50 100,50"
+    root = etree.fromstring(write_alto(page).data)
+    [polygon] = root.xpath("//*[local-name()='TextLine']//*[local-name()='Polygon']/@POINTS")
+    assert polygon == "0 10 100 11 102 60 0 60 0 10"
+
+
+def test_an_invalid_tree_is_reported_with_its_line_numbers() -> None:
+    """The export checks the tree it built; one that fails is reported from its bytes, with
+    the line the schema points at."""
+    exported = write_page(synthetic_page())
+    assert exported.root is not None and validate_exported(exported, "page") == []
+    coords = exported.root.find(".//{*}TextLine/{*}Coords")
+    coords.getparent().remove(coords)
+    exported.data = etree.tostring(exported.root, pretty_print=True)
+    problems = validate_exported(exported, "page")
+    assert problems and problems[0].startswith("does not follow the PAGE 2019-07-15 schema: line ")
+    assert not problems[0].startswith("does not follow the PAGE 2019-07-15 schema: line 0:")
 
 
 def test_page_writer_fills_what_is_missing() -> None:

@@ -385,6 +385,18 @@ async def test_a_self_signed_certificate_is_refused_unless_insecure(
         assert (await http.send("GET", self_signed_server)).status == 200
 
 
+async def test_plain_http_reads_no_certificates(
+    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TLS context is made by the first https request: with SSL_CERT_FILE naming no file
+    (httpx reads it for every TLS context) a plain http request still works."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    async with HttpClient(FAST) as http:
+        assert (await http.send("GET", server.url("/hello"))).status == 200
+        with pytest.raises(OSError):  # an https request does read the bundle
+            await http.send("GET", "https://127.0.0.1:9/")
+
+
 async def test_every_failure_is_an_esctui_error(server: FaultServer) -> None:
     from esctui.domain.errors import EsctuiError
 

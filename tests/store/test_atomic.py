@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from esctui.store.atomic import AtomicJSONStorage, atomic_write_bytes, write_files_durably
+import pytest
+
+from esctui.store.atomic import (
+    AtomicJSONStorage,
+    atomic_write_bytes,
+    fsync_all,
+    write_files_durably,
+)
 
 SUBPROCESS_TIMEOUT = 120
 
@@ -93,6 +101,19 @@ def test_grouped_write_replaces_every_file(tmp_path: Path) -> None:
     write_files_durably(files)
     assert [path.read_bytes() for path, _ in files] == [data for _, data in files]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i}.json" for i in range(5)]
+
+
+def test_syncing_many_files_at_once_reports_a_failed_sync(tmp_path: Path) -> None:
+    good = [os.open(tmp_path / f"{i}", os.O_WRONLY | os.O_CREAT) for i in range(40)]
+    closed = os.open(tmp_path / "closed", os.O_WRONLY | os.O_CREAT)
+    os.close(closed)  # fsync of a closed descriptor fails (EBADF), as a failing disk would
+    try:
+        fsync_all(good)  # every one syncs
+        with pytest.raises(OSError):
+            fsync_all([*good[:20], closed, *good[20:]])
+    finally:
+        for fd in good:
+            os.close(fd)
 
 
 def test_storage_writes_only_on_flush(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from esctui.ui.screens.jobs import JobsScreen
 from esctui.ui.screens.page import PageScreen
 from esctui.ui.screens.progress import ProgressScreen
 from esctui.ui.screens.versions import VersionsScreen
+from esctui.ui.widgets.footer import KeyFooter
 from tests.helpers import make_pages, notifications, type_text
 from tests.ui.support import (
     SIZE,
@@ -55,8 +56,10 @@ def footer_keys(app: EsctuiApp) -> dict[str, str]:
 
 
 def footer_text(app: EsctuiApp) -> str:
-    """The footer rows, read from the screen (the bottom of the terminal)."""
-    return " ".join(screen_text(app)[-2:])
+    """The footer rows, read from the screen (the bottom of the terminal, as many rows as the
+    wrapped footer takes)."""
+    rows = app.screen.query_one(KeyFooter).size.height
+    return " ".join(screen_text(app)[-rows:])
 
 
 # ------------------------------------------------------------------ 1. progress on every screen
@@ -224,7 +227,7 @@ async def test_override_says_what_it_removes_and_asks(
         await settle(pilot, app)
         assert isinstance(app.screen, ConfirmScreen)
         question = app.screen.question
-        assert "3 lines and 0 regions go" in question
+        assert "1 page removes 3 lines, and with them the text of 2 versions" in question
         assert "'diplomatic' (3 lines)" in question and "'normalised' (1 line)" in question
         await pilot.press("n")  # keep them
         await settle(pilot, app)
@@ -324,10 +327,19 @@ async def test_every_key_of_the_page_list_is_in_its_footer_at_80_columns(
             assert words in footer_text(app)
         await pilot.press("enter")
         keys = footer_keys(app)
-        for key in ("enter", "K", "J", "M", "D", "j", "space", "i", "t", "E"):
+        for key in ("enter", "K", "J", "M", "S", "T", "D", "j", "space", "i", "t", "E"):
             assert key in keys, key
         text = footer_text(app)
-        for words in ("Open page", "K/J Move", "Line masks", "Description", "Jobs", "Help"):
+        for words in (
+            "Open page",
+            "K/J Move",
+            "Line masks",
+            "Segment",
+            "Transcribe",
+            "Description",
+            "Jobs",
+            "Help",
+        ):
             assert words in text, words
         await pilot.press("enter")
         assert isinstance(app.screen, PageScreen)

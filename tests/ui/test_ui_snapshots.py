@@ -219,6 +219,8 @@ SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "xml_assign_page": then(keys(*OPEN), xml_dialog, keys("ctrl+t")),
     "export": keys(*OPEN, "E"),
     "masks": keys(*OPEN, "M"),
+    "segment": keys(*OPEN, "S"),
+    "transcribe": keys(*OPEN, "T"),
     "delete_pages": keys(*OPEN, "space", "x"),
     "progress_running": then(keys(*OPEN), running_job),
     "progress_done": then(keys(*OPEN), finished_job),

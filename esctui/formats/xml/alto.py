@@ -22,7 +22,13 @@ from esctui.formats.xml.common import (
     add_tag,
     local_name,
 )
-from esctui.formats.xml.reader import Container, Reader, number_or_none, point_numbers
+from esctui.formats.xml.reader import (
+    MAX_COORDINATE,
+    Container,
+    Reader,
+    number_or_none,
+    point_numbers,
+)
 
 
 def _box(x: float | None, y: float | None, w: float | None, h: float | None) -> list[float] | None:
@@ -296,7 +302,12 @@ class AltoReader(Reader):
         if raw is not None and raw.strip():
             numbers = point_numbers(raw)
             line_box = self._box_of(el)
-            if numbers is not None and len(numbers) == 1 and line_box is not None:
+            if (
+                numbers is not None
+                and len(numbers) == 1
+                and line_box is not None
+                and abs(numbers[0]) < MAX_COORDINATE
+            ):
                 self.repairs[Repair.BASELINE_FROM_NUMBER] += 1
                 return self.shape([line_box[0], numbers[0], line_box[4], numbers[0]], 2)
             baseline = self.shape(numbers, 2)  # counts an unreadable list

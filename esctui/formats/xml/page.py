@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -61,20 +63,41 @@ def _custom_parts(custom: str) -> list[tuple[str, dict[str, str]]]:
     return parts
 
 
-def _custom_tags(custom: str | None, tags: TagSet) -> int | None:
-    """Add the tags of a ``custom`` attribute (``language {type:deu;}``, ``split
-    {type:train;}``, any other kind) to ``tags``; return its ``readingOrder`` index, if any."""
-    if not custom:
-        return None
+@dataclass(frozen=True, slots=True)
+class _Custom:
+    """What a ``custom`` attribute says: its tags as (kind, value) pairs, its ``readingOrder``
+    index and its ``structure`` type."""
+
+    tags: tuple[tuple[str, str], ...]
+    index: int | None
+    structure_type: str | None
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_custom(custom: str) -> _Custom:
+    """``custom`` read once per distinct value: files repeat the same few thousands of times
+    (``readingOrder {index:3;}`` on every tenth line)."""
     index: int | None = None
+    tags: list[tuple[str, str]] = []
     for name, values in _custom_parts(custom):
         if name == "readingOrder":
             number = number_or_none(values.get("index"))
             index = int(number) if number is not None else None
         elif name not in _NOT_TAGS:
             value = values.get("type") or ", ".join(f"{k}={v}" for k, v in values.items())
-            add_tag(tags, name, value)
-    return index
+            tags.append((name, value))
+    return _Custom(tuple(tags), index, _custom_structure_type(custom))
+
+
+def _custom_tags(custom: str | None, tags: TagSet) -> int | None:
+    """Add the tags of a ``custom`` attribute (``language {type:deu;}``, ``split
+    {type:train;}``, any other kind) to ``tags``; return its ``readingOrder`` index, if any."""
+    if not custom:
+        return None
+    read = _read_custom(custom)
+    for kind, value in read.tags:
+        add_tag(tags, kind, value)
+    return read.index
 
 
 def _attribute_tags(el: etree._Element, tags: TagSet) -> None:
@@ -205,25 +228,59 @@ class PageReader(Reader):
     def _read_line(
         self, el: etree._Element, region_id: str | None, order: dict[int, int]
     ) -> ParsedLine | None:
+        q_coords, q_baseline, q_text_equiv = self.q_coords, self.q_baseline, self.q_text_equiv
         baseline_el = coords_el = None
         equivs: list[etree._Element] = []
         words: list[etree._Element] = []
         for child in el:  # one pass over the children
             tag = child.tag
-            if tag == self.q_coords:
+            if tag == q_coords:
                 coords_el = child
-            elif tag == self.q_baseline:
+            elif tag == q_baseline:
                 baseline_el = child
-            elif tag == self.q_text_equiv:
+            elif tag == q_text_equiv:
                 equivs.append(child)
             elif tag == self.q_word:
                 words.append(child)
-        baseline = self._points(baseline_el, 2)
-        mask = self._points(coords_el, 3)
+        baseline = self._points(baseline_el, 2) if baseline_el is not None else None
+        mask = self._points(coords_el, 3) if coords_el is not None else None
         if baseline is None and mask is None:
             self.repairs[Repair.LINE_WITHOUT_COORDINATES] += 1
             return None
         text, confidence = self._text_of(equivs)
+        read_words: list[Word] = []
+        if words:
+            text, confidence, read_words = self._read_words(words, text, confidence)
+        custom = el.get("custom")
+        tags: TagSet = {}
+        index = structure_type = None
+        if custom:
+            read = _read_custom(custom)
+            for kind, value in read.tags:
+                add_tag(tags, kind, value)
+            index, structure_type = read.index, read.structure_type
+        if el.get("primaryLanguage") or el.get("readingDirection"):
+            _attribute_tags(el, tags)
+        line = ParsedLine(
+            el.get("id", ""),
+            region_id,
+            structure_type or DEFAULT_LINE_TYPE,
+            baseline,
+            mask,
+            text,
+            confidence,
+            tags,
+            read_words,
+        )
+        if index is not None:
+            order[id(line)] = index
+        return line
+
+    def _read_words(
+        self, words: list[etree._Element], text: str | None, confidence: float | None
+    ) -> tuple[str | None, float | None, list[Word]]:
+        """A line's text and confidence (joined from its words when it has none of its own)
+        and its words (kept when there are several and they spell the line's text)."""
         word_texts: list[str] = []
         read_words: list[Word] = []
         word_confidences: list[float] = []
@@ -238,24 +295,8 @@ class PageReader(Reader):
             self.repairs[Repair.TEXT_FROM_WORDS] += 1
             text = " ".join(word_texts)
             confidence = sum(word_confidences) / len(word_confidences) if word_confidences else None
-        custom = el.get("custom")
-        tags: TagSet = {}
-        index = _custom_tags(custom, tags)
-        _attribute_tags(el, tags)
-        line = ParsedLine(
-            id=el.get("id", ""),
-            region_id=region_id,
-            type=_custom_structure_type(custom) or DEFAULT_LINE_TYPE,
-            baseline=baseline,
-            mask=mask,
-            text=text,
-            confidence=confidence,
-            tags=tags,
-            words=read_words if len(read_words) > 1 and text == " ".join(word_texts) else [],
-        )
-        if index is not None:
-            order[id(line)] = index
-        return line
+        keep = len(read_words) > 1 and text == " ".join(word_texts)
+        return text, confidence, read_words if keep else []
 
     def _text_of(self, equivs: list[etree._Element]) -> tuple[str | None, float | None]:
         """Text and confidence of the TextEquiv with the lowest ``@index`` (the main reading)."""

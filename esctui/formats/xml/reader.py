@@ -34,15 +34,20 @@ def number_or_none(value: str | None) -> float | None:
     return number if -1e12 < number < 1e12 else None
 
 
+MAX_COORDINATE = 1e12  # beyond this a number is taken as garbage, not a position
+
+
 def point_numbers(text: str) -> Sequence[float] | None:
-    """Numbers of a point list in any of the ALTO/PAGE spellings; None when unreadable."""
+    """Numbers of a point list in any of the ALTO/PAGE spellings; None when unreadable.
+
+    Whole numbers (the common case) come back as ints, smaller and faster to store; their
+    range is checked by ``Reader.shape``, which looks at their extremes anyway.
+    """
     parts = text.replace(",", " ").split()
-    try:  # whole pixels, the common case: kept as ints (smaller and faster to store)
-        whole = list(map(int, parts))
+    try:
+        return list(map(int, parts))
     except ValueError:
         pass
-    else:
-        return whole if not whole or min(whole) > -1e12 and max(whole) < 1e12 else None
     values: list[float]
     try:
         values = list(map(float, parts))
@@ -206,15 +211,17 @@ class Reader:
             return None
         xs = values[0::2]
         ys = values[1::2]
+        lowest, high_x, high_y = min(values), max(xs), max(ys)
+        if lowest <= -MAX_COORDINATE or max(high_x, high_y) >= MAX_COORDINATE:
+            self.repairs[Repair.UNREADABLE_POINTS] += 1
+            return None
         if self.scale_x != 1.0 or self.scale_y != 1.0:
             sx, sy = self.scale_x, self.scale_y
             xs = [x * sx for x in xs]
             ys = [y * sy for y in ys]
-            lowest = min(min(xs), min(ys))
-        else:
-            lowest = min(values)
+            lowest, high_x, high_y = min(min(xs), min(ys)), max(xs), max(ys)
         max_x, max_y = self.max_x, self.max_y
-        if lowest < 0 or (max_x and max(xs) > max_x) or (max_y and max(ys) > max_y):
+        if lowest < 0 or (max_x and high_x > max_x) or (max_y and high_y > max_y):
             self.repairs[Repair.CLAMPED] += 1
             xs = [0.0 if x < 0 else (max_x if max_x and x > max_x else x) for x in xs]
             ys = [0.0 if y < 0 else (max_y if max_y and y > max_y else y) for y in ys]

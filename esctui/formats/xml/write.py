@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain, pairwise
 
 from lxml import etree
 
@@ -134,10 +135,12 @@ class ExportPage:
 
 @dataclass
 class ExportedPage:
-    """A written file and what had to be made up for it."""
+    """A written file and what had to be made up for it; for XML also the tree it was
+    serialised from (``root``), so that checking it against the schema needs no parse."""
 
     data: bytes
     notes: Counter[str] = field(default_factory=Counter)
+    root: etree._Element | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,12 +204,13 @@ def _pixels(points: Polygon | None, min_points: int) -> list[tuple[int, int]] | 
     """Whole, non-negative pixels without repeated neighbours; None if too few points."""
     if not points:
         return None
-    result: list[tuple[int, int]] = []
-    for x, y in points:
-        point = (max(0, round(x)), max(0, round(y)))
-        if not result or result[-1] != point:
-            result.append(point)
-    return result if len(set(result)) >= min_points else None
+    # One comprehension, and the neighbour check only when a point repeats: this runs for
+    # every point of every page exported.
+    result = [(round(x) if x > 0 else 0, round(y) if y > 0 else 0) for x, y in points]
+    distinct = len(set(result))
+    if distinct < len(result):  # some point repeats: drop repeated neighbours
+        result = [result[0], *(b for a, b in pairwise(result) if a != b)]
+    return result if distinct >= min_points else None
 
 
 def _bbox(points: Iterable[tuple[int, int]]) -> tuple[int, int, int, int]:
@@ -377,11 +381,13 @@ def _in_reading_order(blocks: list[_Block]) -> tuple[list[_Line], bool]:
 
 
 def _points_alto(points: list[tuple[int, int]]) -> str:
-    return " ".join(f"{x} {y}" for x, y in points)
+    """``x y x y ...``: one format call for the whole polygon."""
+    return ("%d %d " * len(points) % tuple(chain.from_iterable(points)))[:-1]
 
 
 def _points_page(points: list[tuple[int, int]]) -> str:
-    return " ".join(f"{x},{y}" for x, y in points)
+    """``x,y x,y ...``: one format call for the whole polygon."""
+    return ("%d,%d " * len(points) % tuple(chain.from_iterable(points)))[:-1]
 
 
 def _confidence(value: float | None) -> str | None:
@@ -428,7 +434,7 @@ class _Writing:
         return etree.SubElement(parent, self.ns + tag, attrib)
 
     def result(self) -> ExportedPage:
-        return ExportedPage(_serialize(self.root), self.notes)
+        return ExportedPage(_serialize(self.root), self.notes, self.root)
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,6 +590,10 @@ def write_page(page: ExportPage, *, now: dt.datetime | None = None) -> ExportedP
     if not in_document_order:
         writing.notes[ExportNote.ORDER_BY_REGION] += 1
 
+    # The lines' elements through SubElement and prebuilt tags: 50,000 lines make a register.
+    add, ns = etree.SubElement, writing.ns
+    text_line, coords, baseline = f"{ns}TextLine", f"{ns}Coords", f"{ns}Baseline"
+    text_equiv, unicode = f"{ns}TextEquiv", f"{ns}Unicode"
     for block in blocks:
         element = "TextRegion"
         if not block.lines and block.type in PAGE_ELEMENT_FOR_TYPE:
@@ -598,20 +608,21 @@ def write_page(page: ExportPage, *, now: dt.datetime | None = None) -> ExportedP
         if custom := _custom(custom_type, block.tags):
             region_el.set("custom", custom)
         assert block.polygon is not None
-        sub(region_el, "Coords", points=_points_page(block.polygon))
+        add(region_el, coords, points=_points_page(block.polygon))
         for line in block.lines:
-            line_el = sub(region_el, "TextLine", id=line.xml_id)
-            line_type = line.type if line.type != DEFAULT_LINE_TYPE else None
-            if custom := _custom(line_type, line.tags):
-                line_el.set("custom", custom)
-            sub(line_el, "Coords", points=_points_page(line.outline))
+            line_el = add(region_el, text_line, id=line.xml_id)
+            if line.tags or line.type != DEFAULT_LINE_TYPE:
+                line_type = line.type if line.type != DEFAULT_LINE_TYPE else None
+                if custom := _custom(line_type, line.tags):
+                    line_el.set("custom", custom)
+            add(line_el, coords, points=_points_page(line.outline))
             if line.baseline is not None:
-                sub(line_el, "Baseline", points=_points_page(line.baseline))
+                add(line_el, baseline, points=_points_page(line.baseline))
             if line.text is not None:
-                equiv = sub(line_el, "TextEquiv")
+                equiv = add(line_el, text_equiv)
                 if (conf := _confidence(line.confidence)) is not None:
                     equiv.set("conf", conf)
-                sub(equiv, "Unicode").text = line.text
+                add(equiv, unicode).text = line.text
     return writing.result()
 
 

@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -120,6 +120,7 @@ def prepare_image(
     max_frames: int = DEFAULT_MAX_FRAMES,
     frame_problems: list[tuple[str, str]] | None = None,
     move_sha256: str | None = None,
+    sync: bool = True,
 ) -> list[StagedFile]:
     """Check one file and stage its page(s). Raises ImageRejectedError with a plain reason.
 
@@ -133,12 +134,15 @@ def prepare_image(
     file. A multi-page TIFF gives a page per frame, at most ``max_frames``; a damaged frame is
     left out and named in ``frame_problems`` (name, reason), the others kept. A full disk is
     not the image's fault: that OSError is raised as it is.
+
+    ``sync=False`` leaves fsyncing a single page's files to the caller (``sync_staged``, just
+    before the commit that points at them), so that a worker decodes the next image meanwhile.
     """
     with _rejected_in_words(lambda: _is_empty(path)), Image.open(path) as image:
         fmt = _supported_format(image, max_pixels)
         if fmt == "TIFF" and _has_second_frame(image):
             return _stage_frames(image, path, staging, max_pixels, max_frames, frame_problems)
-        return [_stage_single(image, path, staging, fmt, move_sha256=move_sha256)]
+        return [_stage_single(image, path, staging, fmt, move_sha256=move_sha256, sync=sync)]
 
 
 def prepare_encoded(data: bytes, name: str, staging: Path, max_pixels: int) -> StagedFile:
@@ -222,6 +226,7 @@ def _stage_single(
     *,
     data: bytes | None = None,
     move_sha256: str | None = None,
+    sync: bool = True,
 ) -> StagedFile:
     """Stage the file ``path`` (copied; renamed with ``move_sha256``, its hash), or ``data``
     (the image's bytes, written) named so."""
@@ -240,22 +245,22 @@ def _stage_single(
         upright = ImageOps.exif_transpose(image)
         data = _encode(upright, fmt)
         token = hashlib.sha256(data).hexdigest()
-        _save_thumbnail(upright, thumbnail)
-        write_synced(target, data)
+        _save_thumbnail(upright, thumbnail, sync=sync)
+        write_synced(target, data, sync=sync)
         width, height, byte_size = upright.width, upright.height, len(data)
     else:
         if move_sha256 is not None:
             token, byte_size = move_sha256, move_synced(path, target)
         elif data is None:
-            token, byte_size = copy_synced(path, target)  # one pass: copied and hashed
+            token, byte_size = copy_synced(path, target, sync=sync)  # copied and hashed
         else:
-            write_synced(target, data)
+            write_synced(target, data, sync=sync)
             token, byte_size = hashlib.sha256(data).hexdigest(), len(data)
         if fmt in {"JPEG", "MPO"}:
             # decode at 1/2..1/8 scale, the smallest that still covers the thumbnail: fast, and
             # the whole JPEG stream is still decoded, so a damaged one is still caught
             image.draft("RGB", thumbnail_size(image.size))
-        _save_thumbnail(image, thumbnail)
+        _save_thumbnail(image, thumbnail, sync=sync)
     name = stored_name(path.name)
     return StagedFile(
         image=target,
@@ -370,21 +375,33 @@ async def staging_folder(store: Store, document_id: str) -> AsyncIterator[Path]:
         await asyncio.to_thread(shutil.rmtree, folder, True)
 
 
-def write_synced(target: Path, data: bytes) -> None:
+def write_synced(target: Path, data: bytes, *, sync: bool = True) -> None:
     """Write a staged file and fsync it here, in the worker thread: the commit that later
-    points at it must not find it empty after a power loss (kill -9 alone never could)."""
+    points at it must not find it empty after a power loss (kill -9 alone never could).
+    ``sync=False``: the caller fsyncs it before that commit (``sync_staged``)."""
     with open(target, "wb") as handle:
         handle.write(data)
         handle.flush()
-        os.fsync(handle.fileno())
+        if sync:
+            os.fsync(handle.fileno())
+
+
+def sync_staged(files: Iterable[StagedFile]) -> None:
+    """Fsync staged pages' images and thumbnails (staged with ``sync=False``): called just
+    before the commit that points at them, after their whole batch was written, so the disk
+    writes them in one go while the workers decode the next images."""
+    for staged in files:
+        for path in (staged.image, staged.thumbnail):
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
 
 
 COPY_CHUNK = 1 << 20
 
 
-def copy_synced(source: Path, target: Path) -> tuple[str, int]:
-    """Copy ``source`` to ``target`` in chunks, fsynced; returns (SHA-256, size): the file is
-    read once and never held whole in memory."""
+def copy_synced(source: Path, target: Path, *, sync: bool = True) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` in chunks, fsynced (unless ``sync=False``); returns
+    (SHA-256, size): the file is read once and never held whole in memory."""
     digest = hashlib.sha256()
     size = 0
     with open(source, "rb") as reading, open(target, "wb") as writing:
@@ -393,7 +410,8 @@ def copy_synced(source: Path, target: Path) -> tuple[str, int]:
             writing.write(chunk)
             size += len(chunk)
         writing.flush()
-        os.fsync(writing.fileno())
+        if sync:
+            os.fsync(writing.fileno())
     if size == 0:
         raise ImageRejectedError("the file is empty")
     return digest.hexdigest(), size
@@ -417,14 +435,14 @@ def move_synced(source: Path, target: Path) -> int:
     return size
 
 
-def _save_thumbnail(image: Image.Image, target: Path) -> None:
+def _save_thumbnail(image: Image.Image, target: Path, *, sync: bool = True) -> None:
     thumb = image.copy() if image.mode in ("RGB", "L") else image.convert("RGB")
     thumb.thumbnail(THUMBNAIL_SIZE)
     if thumb.mode not in ("RGB", "L"):
         thumb = thumb.convert("RGB")
     buffer = io.BytesIO()
     thumb.save(buffer, "JPEG", quality=80)
-    write_synced(target, buffer.getvalue())
+    write_synced(target, buffer.getvalue(), sync=sync)
 
 
 class LocalImagesImporter:
@@ -468,7 +486,10 @@ class LocalImagesImporter:
         pending: deque[tuple[Path, list[tuple[str, str]], Future[list[StagedFile]]]] = deque()
         queue = iter(files)
         prepare = partial(
-            prepare_image, max_pixels=self.options.max_pixels, max_frames=self.options.max_frames
+            prepare_image,
+            max_pixels=self.options.max_pixels,
+            max_frames=self.options.max_frames,
+            sync=False,  # fsynced per batch by _commit
         )
 
         def refill() -> None:
@@ -502,6 +523,7 @@ class LocalImagesImporter:
                 await batches.add(*staged)
 
     def _commit(self, ctx: JobContext, batch: list[StagedFile]) -> None:
+        sync_staged(batch)  # durable before the commit that points at them
         added, duplicates = self.store.add_parts(
             self.document_id, batch, skip_duplicates=not self.options.allow_duplicates
         )

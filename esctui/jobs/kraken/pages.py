@@ -7,6 +7,10 @@ current item is the engine's last step, e.g. "page 3: drawing line masks 12/51".
 :class:`~esctui.engine.EngineError` (image unreadable, lines unsuitable, worker crashed, out of
 memory, timed out) is reported as skipped and the others go on; a ModelUnusableError (or any
 other error) stops the job. A cancel drops the pages in work (the engine kills their workers).
+
+``plan_pages`` is how both jobs open their run: the pages chosen, the model chosen, each page
+looked at (to do, already done by the same model, or skipped with a sentence), and the "already
+done" note.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from esctui.domain import Part, now
+from esctui.domain import ModelKind, Part, now
+from esctui.domain.errors import JobError
 from esctui.engine import (
     KrakenEngine,
     LinesUnsuitableError,
@@ -26,9 +32,9 @@ from esctui.engine import (
     Progress,
     WorkerCrashedError,
 )
-from esctui.jobs.kraken.choice import ChosenModel
+from esctui.jobs.kraken.choice import ChosenModel, choose_model
 from esctui.jobs.runner import JobContext
-from esctui.store import PageLayout
+from esctui.store import PageLayout, Store
 
 #: Engine errors that concern one page: it is skipped, the job goes on.
 PAGE_ERRORS: tuple[type[Exception], ...] = (
@@ -100,6 +106,82 @@ async def run_pages(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# ---------------------------------------------------------------------- planning a run
+
+
+@dataclass(frozen=True)
+class PagesRun:
+    """What a kraken job asks of ``plan_pages``: which pages, which model, how it is said."""
+
+    store: Store
+    document_id: str
+    part_ids: list[str] | None
+    model_ref: str | None
+    kind: ModelKind
+    infinitive: str  # "segment": "The document has no pages to segment."
+    verb: str  # "segmented": "2 pages already segmented with ..."
+    force: bool
+    error: type[JobError]  # what the job raises when it cannot start
+
+
+#: What ``look`` says of a page: None to do it, a sentence to skip it.
+PageLook = Callable[[Part, PageLayout], str | None]
+#: What a job's ``prepare`` gives once the model is chosen (in a thread): the engine task
+#: name, its options (``already_done``) and how to look at each page.
+Prepared = tuple[str, dict[str, Any], PageLook]
+
+
+async def plan_pages(
+    ctx: JobContext,
+    run: PagesRun,
+    prepare: Callable[[ChosenModel], Prepared],
+    *,
+    none_suits: str | None = None,
+) -> tuple[ChosenModel, list[Part]]:
+    """Select the pages, choose the model, start the count, look at every page (in a thread),
+    report the skipped pages and those the model already did; the model and the pages to do.
+
+    A page the same model already did with the same options is left (``force`` redoes it);
+    ``look`` says why another is skipped. ``none_suits`` ("No page can be read with {model}"):
+    when every page is skipped, the job fails with it and the first page's reason instead of
+    ending with nothing done.
+    """
+    parts = await asyncio.to_thread(run.store.select_parts, run.document_id, run.part_ids)
+    if not parts:
+        raise run.error(f"The document has no pages to {run.infinitive}.")
+    model = await asyncio.to_thread(choose_model, run.store, run.model_ref, run.kind)
+    ctx.start(len(parts))
+    ctx.working_on("looking at the pages")
+
+    def look_at_pages() -> tuple[list[Part], list[str], list[tuple[str, str]]]:
+        task, options, look = prepare(model)
+        todo: list[Part] = []
+        done_before: list[str] = []
+        skipped: list[tuple[str, str]] = []
+        for part in parts:
+            layout = run.store.read_page_layout(run.document_id, part.id)
+            if not run.force and already_done(part, task, model, options, layout):
+                done_before.append(part.name)
+            elif (reason := look(part, layout)) is not None:
+                skipped.append((part.name, reason))
+            else:
+                todo.append(part)
+        return todo, done_before, skipped
+
+    todo, done_before, skipped = await asyncio.to_thread(look_at_pages)
+    if none_suits is not None and skipped and not todo and not done_before:
+        raise run.error(f"{none_suits.format(model=repr(model.name))}: {skipped[0][1]}")
+    for name, reason in skipped:
+        ctx.report.add_skipped(name, reason)
+    if skipped:
+        ctx.advance(skipped[-1][0], n=len(skipped))
+    if done_before:
+        ctx.report.notes.append(already_note(run.verb, model, done_before))
+        ctx.report.count(f"already {run.verb}", len(done_before))
+        ctx.advance(done_before[-1], n=len(done_before))
+    return model, todo
 
 
 # ---------------------------------------------------------------------- resumable reruns

@@ -12,7 +12,6 @@ the same options (``force`` redoes them).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 from esctui.domain import Line, ModelKind, Part, Region
@@ -20,13 +19,14 @@ from esctui.domain.errors import JobError
 from esctui.domain.text import plural
 from esctui.engine import KrakenEngine, PageSegmentation, text_direction_for
 from esctui.engine.data import SegmentationContent
-from esctui.jobs.kraken.choice import ChosenModel, choose_model
+from esctui.jobs.kraken.choice import ChosenModel
 from esctui.jobs.kraken.pages import (
-    already_done,
-    already_note,
+    PagesRun,
+    Prepared,
     engine_for,
     engine_run,
     page_label,
+    plan_pages,
     progress_to,
     run_pages,
 )
@@ -135,19 +135,18 @@ class SegmentJob:
         return {"content": self.content, "text_direction": self.text_direction}
 
     async def run(self, ctx: JobContext) -> None:
-        parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
-        if not parts:
-            raise SegmentError("The document has no pages to segment.")
-        model = await asyncio.to_thread(
-            choose_model, self.store, self.model_ref, ModelKind.SEGMENTATION
+        run = PagesRun(
+            self.store,
+            self.document_id,
+            self.part_ids,
+            self.model_ref,
+            ModelKind.SEGMENTATION,
+            "segment",
+            self.verb,
+            self.force,
+            SegmentError,
         )
-        ctx.start(len(parts))
-        ctx.working_on("looking at the pages")
-        todo, done_before = await asyncio.to_thread(self._plan, ctx, parts, model)
-        if done_before:
-            ctx.report.notes.append(already_note("segmented", model, done_before))
-            ctx.report.count("already segmented", len(done_before))
-            ctx.advance(done_before[-1], n=len(done_before))
+        model, todo = await plan_pages(ctx, run, self._prepare)
         if not todo:
             return
         ctx.working_on(f"starting kraken ({model.name})")
@@ -166,27 +165,19 @@ class SegmentJob:
 
             await run_pages(ctx, todo, segment, concurrency=engine.workers)
 
-    def _plan(
-        self, ctx: JobContext, parts: list[Part], model: ChosenModel
-    ) -> tuple[list[Part], list[str]]:
-        """The pages to segment, and the names of those the same model already did (a thread).
-        Pages that hold a segmentation are skipped when ``existing`` is "keep"."""
-        todo: list[Part] = []
-        done_before: list[str] = []
-        for part in parts:
-            layout = self.store.read_page_layout(self.document_id, part.id)
-            if not self.force and already_done(part, TASK, model, self.options, layout):
-                done_before.append(part.name)
-            elif self.existing == "keep" and holds(layout, self.content):
-                ctx.report.add_skipped(
-                    part.name,
+    def _prepare(self, model: ChosenModel) -> Prepared:
+        """How the planner looks at a page: one that holds a segmentation is skipped when
+        ``existing`` is "keep"."""
+
+        def look(part: Part, layout: PageLayout) -> str | None:
+            if self.existing == "keep" and holds(layout, self.content):
+                return (
                     f"already holds {plural(len(layout.lines), 'line')} and "
-                    f"{plural(len(layout.regions), 'region')}: replace or add to them",
+                    f"{plural(len(layout.regions), 'region')}: replace or add to them"
                 )
-                ctx.advance(part.name)
-            else:
-                todo.append(part)
-        return todo, done_before
+            return None
+
+        return TASK, self.options, look
 
     def _write(
         self, ctx: JobContext, part: Part, model: ChosenModel, found: PageSegmentation

@@ -19,13 +19,14 @@ from esctui.domain.errors import JobError, NotFoundError
 from esctui.domain.text import plural
 from esctui.engine import KrakenEngine, LineShape, LinesUnsuitableError, text_direction_for
 from esctui.engine.masks import kraken_baseline, mask_from_kraken
-from esctui.jobs.kraken.choice import ChosenModel, choose_model
+from esctui.jobs.kraken.choice import ChosenModel
 from esctui.jobs.kraken.pages import (
-    already_done,
-    already_note,
+    PagesRun,
+    Prepared,
     engine_for,
     engine_run,
     page_label,
+    plan_pages,
     progress_to,
     run_pages,
 )
@@ -114,29 +115,20 @@ class TranscribeJob:
         return {"text_direction": self.text_direction}
 
     async def run(self, ctx: JobContext) -> None:
-        parts = await asyncio.to_thread(self.store.select_parts, self.document_id, self.part_ids)
-        if not parts:
-            raise TranscribeError("The document has no pages to transcribe.")
-        model = await asyncio.to_thread(
-            choose_model, self.store, self.model_ref, ModelKind.RECOGNITION
+        run = PagesRun(
+            self.store,
+            self.document_id,
+            self.part_ids,
+            self.model_ref,
+            ModelKind.RECOGNITION,
+            "transcribe",
+            self.verb,
+            self.force,
+            TranscribeError,
         )
-        ctx.start(len(parts))
-        ctx.working_on("looking at the pages")
-        todo, done_before, unreadable = await asyncio.to_thread(self._plan, parts, model)
-        if not todo and not done_before:
-            raise TranscribeError(
-                f"No page can be read with {model.name!r}: {unreadable[0][1]}"
-                if unreadable
-                else "No page to transcribe."
-            )
-        for name, reason in unreadable:
-            ctx.report.add_skipped(name, reason)
-        if unreadable:
-            ctx.advance(unreadable[-1][0], n=len(unreadable))
-        if done_before:
-            ctx.report.notes.append(already_note("transcribed", model, done_before))
-            ctx.report.count("already transcribed", len(done_before))
-            ctx.advance(done_before[-1], n=len(done_before))
+        model, todo = await plan_pages(
+            ctx, run, self._prepare, none_suits="No page can be read with {model}"
+        )
         if not todo:
             return
         version = await asyncio.to_thread(
@@ -223,29 +215,22 @@ class TranscribeJob:
             for line, polygon in zip(todo, found.polygons, strict=True)
         }
 
-    def _plan(
-        self, parts: list[Part], model: ChosenModel
-    ) -> tuple[list[Part], list[str], list[tuple[str, str]]]:
-        """Pages to read, pages the model already read, pages it cannot read (a thread)."""
-        try:  # a version is made only when a page is read (a refused job leaves none)
+    def _prepare(self, model: ChosenModel) -> Prepared:
+        """The version read into, if it exists (a version is made only when a page is read: a
+        refused job leaves none), and how the planner looks at a page: one without a line of
+        the model's kind is skipped (a thread)."""
+        try:
             self.version_id = self.store.get_transcription(
                 self.document_id, self.version_name or model.name
             ).id
         except NotFoundError:
             self.version_id = ""
-        todo: list[Part] = []
-        done_before: list[str] = []
-        unreadable: list[tuple[str, str]] = []
-        for part in parts:
-            layout = self.store.read_page_layout(self.document_id, part.id)
+
+        def look(part: Part, layout: PageLayout) -> str | None:
             _kind, lines = readable_lines(layout, model.seg_type)
-            if not lines:
-                unreadable.append((part.name, why_unreadable(layout, model.seg_type)))
-            elif not self.force and already_done(part, self.task, model, self.options, layout):
-                done_before.append(part.name)
-            else:
-                todo.append(part)
-        return todo, done_before, unreadable
+            return None if lines else why_unreadable(layout, model.seg_type)
+
+        return self.task, self.options, look
 
     def _write(
         self,

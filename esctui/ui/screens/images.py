@@ -82,6 +82,8 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
         Binding("t", "versions", "Versions", id="images.versions"),
         Binding("E", "export", "Export", id="images.export"),
         Binding("M", "masks", "Line masks", id="images.masks"),
+        Binding("S", "segment", "Segment", id="images.segment"),
+        Binding("T", "transcribe", "Transcribe", id="images.transcribe"),
         Binding("D", "describe", "Description", id="images.describe"),
         Binding("j", "app.jobs", "Jobs", id="images.jobs"),
     ]
@@ -371,6 +373,16 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
 
         open_dialog(self, self.document_id, len(self.parts), self.marked_ids())
 
+    def action_segment(self) -> None:
+        from esctui.ui.screens.kraken_run import open_segment_dialog
+
+        open_segment_dialog(self, self.document_id, len(self.parts), self.marked_ids())
+
+    def action_transcribe(self) -> None:
+        from esctui.ui.screens.kraken_run import open_transcribe_dialog
+
+        open_transcribe_dialog(self, self.document_id, len(self.parts), self.marked_ids())
+
     def palette_commands(self) -> list[SystemCommand]:
         commands = [
             SystemCommand(f"Import {label}", help_, lambda k=key: self.open_import(k))
@@ -389,6 +401,20 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
                 "Compute line masks",
                 "kraken masks around baselines, all or the marked pages (M)",
                 self.action_masks,
+            )
+        )
+        commands.append(
+            SystemCommand(
+                "Segment with kraken",
+                "regions and lines, all or the marked pages (S)",
+                self.action_segment,
+            )
+        )
+        commands.append(
+            SystemCommand(
+                "Transcribe with kraken",
+                "a recognition model's text into a version, all or the marked pages (T)",
+                self.action_transcribe,
             )
         )
         return commands

@@ -23,12 +23,13 @@ from esctui.domain.errors import EsctuiError
 from esctui.domain.text import plural
 from esctui.formats.page_names import MatchLevel
 from esctui.jobs.imports.xml import EntryStatus, PageMapping, XmlImportPlan, XmlPlanEntry
+from esctui.jobs.losses import replace_losses, replace_question
 from esctui.ui.screens.base import EsctuiModalScreen, EsctuiScreen
 from esctui.ui.screens.file_picker import FilePickerScreen
 from esctui.ui.widgets.footer import KeyFooter
 from esctui.ui.widgets.inputs import TextInput
 from esctui.ui.widgets.tables import RowTable, selected_row_key
-from esctui.ui.widgets.text import cell, number, quoted, safe
+from esctui.ui.widgets.text import cell, number, safe
 
 if TYPE_CHECKING:
     from esctui.store import Store
@@ -84,30 +85,11 @@ def override_losses(store: Store, document_id: str, page_ids: list[str]) -> str 
     """What an override takes away from these pages, in a sentence (None: nothing there).
 
     Override replaces the regions and lines of each matched page, and with the lines go the
-    texts every version has on them, not only the version being imported.
+    texts every version has on them, not only the version being imported: counted and said by
+    ``jobs.losses``, as for a segmentation that replaces.
     """
-    regions = lines = 0
-    texts: Counter[str] = Counter()
-    for page_id in page_ids:
-        layout = store.read_page_layout(document_id, page_id)
-        regions += len(layout.regions)
-        lines += len(layout.lines)
-        texts.update(t.transcription_id for t in layout.texts if t.text)
-    if not regions and not lines:
-        return None
-    names = {v.id: v.name for v in store.list_transcriptions(document_id)}
-    held = ", ".join(
-        f"{quoted(names.get(version_id, version_id))} ({plural(count, 'line')})"
-        for version_id, count in texts.most_common()
-    )
-    sentence = (
-        f"Override replaces what {plural(len(page_ids), 'matched page')} already "
-        f"{'holds' if len(page_ids) == 1 else 'hold'}: {plural(lines, 'line')} and "
-        f"{plural(regions, 'region')} go"
-    )
-    if held:
-        sentence += f", and with them the text of {plural(len(texts), 'version')}: {held}"
-    return sentence + ". This cannot be undone."
+    losses = replace_losses(store, document_id, page_ids)
+    return replace_question(store, document_id, losses, len(page_ids))
 
 
 def plan_summary(plan: XmlImportPlan) -> str:
@@ -372,7 +354,7 @@ class XmlImportScreen(EsctuiModalScreen[None]):
                 self.start()
 
         self.app.push_screen(
-            ConfirmScreen(losses + "\nImport and replace?", yes_label="Replace"), answered
+            ConfirmScreen(safe(losses) + "\nImport and replace?", yes_label="Replace"), answered
         )
 
     def start(self) -> None:
