@@ -17,8 +17,8 @@ import sys
 from typing import Any
 
 from esctui.cli.context import CliContext, UsageError
-from esctui.domain.errors import EsctuiError
 from esctui.domain.text import printable, terminal_safe_json
+from esctui.jobs.remote.common import RemoteTarget, target_for
 from esctui.store.remotes import RemoteConfigError, RemoteRegistry, RemoteServer
 
 ADD_DESCRIPTION = """\
@@ -126,22 +126,12 @@ def _client(server: RemoteServer, token: str | None):  # noqa: ANN202 - lazy imp
 
 
 def _saved_token(registry: RemoteRegistry, server: RemoteServer) -> str:
-    token = registry.token(server.name)
-    if token is None:
-        raise EsctuiError(
-            f"no token is saved for {server.name}: log in with "
-            f"`esctui remote login {server.name} --user USER`"
-        )
-    return token
+    return target_for(registry, server.name).token
 
 
-def remote_target(args: argparse.Namespace, name: str) -> Any:
-    """The saved server ``name`` with its token, for a job (``jobs.remote.RemoteTarget``)."""
-    from esctui.jobs.remote.common import RemoteTarget
-
-    registry = _registry(args)
-    server = registry.get(name)
-    return RemoteTarget(server.name, server.url, _saved_token(registry, server), server.insecure)
+def remote_target(args: argparse.Namespace, name: str) -> RemoteTarget:
+    """The saved server ``name`` with its token, for a job (``jobs.remote.common.target_for``)."""
+    return target_for(_registry(args), name)
 
 
 def _read_secret(prompt: str) -> str:

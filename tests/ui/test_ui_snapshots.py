@@ -190,6 +190,13 @@ async def pdf_options(pilot: Pilot) -> None:
     pilot.app.push_screen(PdfOptionsScreen(Path("three_scans.pdf")))
 
 
+async def saved_server(pilot: Pilot) -> None:
+    """A saved server where nothing listens (port 9): its screen says it cannot be reached."""
+    from esctui.store.remotes import RemoteRegistry, RemoteServer
+
+    RemoteRegistry().add(RemoteServer("lab", "http://127.0.0.1:9"), "0" * 40)
+
+
 OPEN = ("enter",)  # "Register 1642", the first document (both changed at the fixed time)
 
 SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
@@ -229,6 +236,9 @@ SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "jobs": keys("j"),
     "models": keys("m"),
     "help": keys("question_mark"),
+    "remotes": then(saved_server, keys("R")),
+    "remote_add": keys("R", "a"),
+    "push_dialog": then(saved_server, keys("P")),
     "quit_question": then(keys(*OPEN), running_job, keys("escape", "ctrl+q")),
 }
 

@@ -147,8 +147,8 @@ async def plan_pages(
 
     A page the same model already did with the same options is left (``force`` redoes it);
     ``look`` says why another is skipped. ``none_suits`` ("No page can be read with {model}"):
-    when every page is skipped, the job fails with it and the first page's reason instead of
-    ending with nothing done.
+    when every page is skipped, the job fails with it and the pages' reasons instead of ending
+    with nothing done.
     """
     parts = await asyncio.to_thread(run.store.select_parts, run.document_id, run.part_ids)
     if not parts:
@@ -174,7 +174,7 @@ async def plan_pages(
 
     todo, done_before, skipped = await asyncio.to_thread(look_at_pages)
     if none_suits is not None and skipped and not todo and not done_before:
-        raise run.error(f"{none_suits.format(model=repr(model.name))}: {skipped[0][1]}")
+        raise run.error(f"{none_suits.format(model=repr(model.name))}: {why_skipped(skipped)}")
     for name, reason in skipped:
         ctx.report.add_skipped(name, reason)
     if skipped:
@@ -184,6 +184,21 @@ async def plan_pages(
         ctx.report.count(f"already {run.verb}", len(done_before))
         ctx.advance(done_before[-1], n=len(done_before))
     return model, todo
+
+
+def why_skipped(skipped: Sequence[tuple[str, str]]) -> str:
+    """Each distinct reason once, with the pages it stands for: "input: the page has no lines;
+    p2, p3: the model reads boxes, and this page has only baselines" (one reason: no names)."""
+    pages_by_reason: dict[str, list[str]] = {}
+    for name, reason in skipped:
+        pages_by_reason.setdefault(reason, []).append(name)
+    if len(pages_by_reason) == 1:
+        return next(iter(pages_by_reason))
+    parts = []
+    for reason, names in pages_by_reason.items():
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        parts.append(f"{shown}: {reason}")
+    return "; ".join(parts)
 
 
 # ---------------------------------------------------------------------- resumable reruns

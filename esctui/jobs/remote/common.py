@@ -12,9 +12,14 @@ from esctui.domain.errors import EsctuiError
 if TYPE_CHECKING:  # httpx (under the client) is imported only when a job runs
     from esctui.net.escriptorium import EscriptoriumClient
     from esctui.net.http import RequestLimits
+    from esctui.store.remotes import RemoteRegistry
 
 T = TypeVar("T")
 DEFAULT_CONCURRENCY = 4  # requests at once: the server (often 2 cores) is the limit
+
+
+class NoTokenError(EsctuiError):
+    """A saved server without a token: the user has to log in first."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,19 @@ class RemoteTarget:
         from esctui.net.escriptorium import EscriptoriumClient
 
         return EscriptoriumClient(self.url, self.token, insecure=self.insecure, limits=limits)
+
+
+def target_for(registry: RemoteRegistry, name: str) -> RemoteTarget:
+    """The server saved as ``name`` with its token, for a job; NotFoundError for an unknown
+    name, NoTokenError saying how to log in when no token is saved."""
+    server = registry.get(name)
+    token = registry.token(server.name)
+    if token is None:
+        raise NoTokenError(
+            f"no token is saved for {server.name}: log in with "
+            f"`esctui remote login {server.name} --user USER`"
+        )
+    return RemoteTarget(server.name, server.url, token, server.insecure)
 
 
 async def run_bounded(

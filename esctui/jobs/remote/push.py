@@ -305,6 +305,8 @@ class PushJob:
             f"{pages['new']} new"
             + (f", {len(ctx.report.skipped)} skipped" if ctx.report.skipped else ""),
         )
+        if not pages["changed"] and not pages["new"] and not ctx.report.skipped:
+            ctx.report.notes.insert(1, "nothing new to send")
         for key, value in (
             ("regions sent", self.counts.regions),
             ("lines sent", self.counts.lines),

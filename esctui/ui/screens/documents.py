@@ -36,6 +36,8 @@ class DocumentsScreen(ListScreen[list[Document], Document]):
         Binding("i", "import_into", "Import", id="documents.import"),
         Binding("j", "app.jobs", "Jobs", id="documents.jobs"),
         Binding("m", "app.models", "Models", id="documents.models"),
+        Binding("R", "remotes", "Remotes", id="documents.remotes"),
+        Binding("P", "push", "Push", id="documents.push"),
         Binding("q", "app.quit", "Quit", id="documents.quit"),  # Ctrl+Q too
     ]
     EMPTY = "No documents yet. Press n to create one."
@@ -149,6 +151,20 @@ class DocumentsScreen(ListScreen[list[Document], Document]):
         screen = ImagesScreen(doc.id)
         self.app.push_screen(screen, lambda _: None)
         screen.call_after_refresh(screen.action_import_menu)
+
+    def action_remotes(self) -> None:
+        """The saved eScriptorium servers, their projects and documents."""
+        from esctui.ui.screens.remotes import RemotesScreen
+
+        self.app.push_screen(RemotesScreen())
+
+    def action_push(self) -> None:
+        """Send the selected document to an eScriptorium server (the Push dialog)."""
+        doc = self.selected()
+        if doc is not None:
+            from esctui.ui.screens.push import open_dialog
+
+            open_dialog(self, doc.id)
 
     def action_new(self) -> None:
         store = self.store
@@ -270,5 +286,11 @@ class DocumentsScreen(ListScreen[list[Document], Document]):
                 "Import into document",
                 "Images, PDF, IIIF or XML into the selected document",
                 self.action_import_into,
+            ),
+            SystemCommand(
+                "Push document", "Send the selected document to eScriptorium", self.action_push
+            ),
+            SystemCommand(
+                "eScriptorium servers", "Servers, their projects and documents", self.action_remotes
             ),
         ]

@@ -21,6 +21,8 @@ XML). On a page list: Enter shows a page's lines, t its transcription versions, 
 M computes line masks.
 Imports run in the background: the progress window can be sent away with b and the Jobs \
 screen (j) shows every job with its report. Models (m) lists and uploads kraken models.
+eScriptorium: R lists the saved servers → their projects → documents (p pulls one here, s/t \
+run the server's segmentation/recognition); P pushes the selected document to a server.
 """
 
 # What works everywhere: (keys or the id of the binding whose keys are meant, what it does).

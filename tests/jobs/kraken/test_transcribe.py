@@ -119,6 +119,23 @@ def test_a_box_model_refuses_baseline_lines_before_starting(
     assert "Boxes" not in {v.name for v in store.list_transcriptions(folder.document_id)}
 
 
+def test_every_reason_is_named_when_no_page_suits(folder: Folder, tmp_path: Path) -> None:
+    """A page without lines and a page of baselines, a box model: both reasons, with their
+    pages (only the first was named, so the baseline page's refusal was hidden)."""
+    store = folder.store()
+    doc = store.create_document("Mixed")
+    scan_pages(store, doc.id, tmp_path / "lines", lines=LINES)
+    scan_pages(store, doc.id, tmp_path / "empty", lines=slice(0, 0))
+    first, second = store.list_parts(doc.id)
+    job = transcribe(store, doc.id, model="Boxes")
+    assert job.status == "failed"
+    assert job.error == (
+        f"No page can be read with 'Boxes': {first.name}: the model reads box lines (no "
+        f"baselines), and this page has only lines along baselines; {second.name}: the page "
+        "has no lines: segment it first"
+    )
+
+
 def test_a_baseline_model_refuses_box_only_pages(folder: Folder, tmp_path: Path) -> None:
     store = folder.store()
     doc = store.create_document("Boxes only")
