@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,36 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
+def alternate_rounds(
+    rounds: int,
+    cli_label: str,
+    with_cli: Callable[[], dict[str, Any]],
+    with_job: Callable[[int], dict[str, Any]],
+    runs: Sequence[int],
+) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+    """The kraken CLI and the one-worker job in turn, ``rounds`` times (so both meet the same
+    load when the cores are shared); more workers in the first round only. Each run printed."""
+    clis: list[dict[str, Any]] = []
+    jobs: dict[int, list[dict[str, Any]]] = {workers: [] for workers in runs}
+    for round_number in range(1, rounds + 1):
+        clis.append(with_cli())
+        print(
+            f"round {round_number}: {cli_label}: {clis[-1]['seconds']:.1f} s, "
+            f"processor {clis[-1]['cpu']:.1f} s (load {load()})",
+            flush=True,
+        )
+        for workers in runs:
+            if workers == 1 or round_number == 1:
+                jobs[workers].append(with_job(workers))
+                print(
+                    f"round {round_number}: job, {workers} worker(s): "
+                    f"{jobs[workers][-1]['seconds']:.1f} s, processor "
+                    f"{jobs[workers][-1]['cpu']:.1f} s (load {load()})",
+                    flush=True,
+                )
+    return clis, jobs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=10)
@@ -169,24 +200,13 @@ def main() -> int:
         print(f"pages: {args.pages} ({', '.join(SCANS)} in turn)")
         # The CLI and the one-worker engine alternate, so both meet the same load when the
         # cores are shared with other work; the best round of each is compared.
-        clis: list[dict[str, Any]] = []
-        engines: dict[int, list[dict[str, Any]]] = {workers: [] for workers in runs}
-        for round_number in range(1, args.rounds + 1):
-            clis.append(with_cli(Path(tmp), pages))
-            print(
-                f"round {round_number}: kraken CLI (batch, {cpu_count()} threads): {clis[-1]['seconds']:.1f} s, "
-                f"processor {clis[-1]['cpu']:.1f} s (load {load()})",
-                flush=True,
-            )
-            for workers in runs:
-                if workers == 1 or round_number == 1:
-                    engines[workers].append(with_job(pages, workers))
-                    print(
-                        f"round {round_number}: job, {workers} worker(s): "
-                        f"{engines[workers][-1]['seconds']:.1f} s, processor "
-                        f"{engines[workers][-1]['cpu']:.1f} s (load {load()})",
-                        flush=True,
-                    )
+        clis, engines = alternate_rounds(
+            args.rounds,
+            f"kraken CLI (batch, {cpu_count()} threads)",
+            lambda: with_cli(Path(tmp), pages),
+            lambda workers: with_job(pages, workers),
+            runs,
+        )
         cli = min(clis, key=lambda run: run["seconds"])
         print(
             f"kraken CLI, best round: {cli['seconds']:.1f} s, processor {cli['cpu']:.1f} s; "

@@ -38,9 +38,9 @@ from bench_segment import (  # noqa: E402
     CORPUS,
     SCANS,
     add_pages,
+    alternate_rounds,
     children_cpu,
     esctui,
-    load,
     make_pages,
     run_kraken,
 )
@@ -155,24 +155,13 @@ def main() -> int:
         pages = make_pages(folder, args.pages)
         segment_scans(Path(tmp), pages)
         print(f"pages: {args.pages}; model: {MODEL.name}")
-        clis: list[dict[str, Any]] = []
-        jobs: dict[int, list[dict[str, Any]]] = {workers: [] for workers in runs}
-        for round_number in range(1, args.rounds + 1):
-            clis.append(with_cli(folder, pages))
-            print(
-                f"round {round_number}: kraken CLI ocr (batch): {clis[-1]['seconds']:.1f} s, "
-                f"processor {clis[-1]['cpu']:.1f} s (load {load()})",
-                flush=True,
-            )
-            for workers in runs:
-                if workers == 1 or round_number == 1:
-                    jobs[workers].append(with_job(pages, workers))
-                    print(
-                        f"round {round_number}: job, {workers} worker(s): "
-                        f"{jobs[workers][-1]['seconds']:.1f} s, processor "
-                        f"{jobs[workers][-1]['cpu']:.1f} s (load {load()})",
-                        flush=True,
-                    )
+        clis, jobs = alternate_rounds(
+            args.rounds,
+            "kraken CLI ocr (batch)",
+            lambda: with_cli(folder, pages),
+            lambda workers: with_job(pages, workers),
+            runs,
+        )
         cli = min(clis, key=lambda run: run["seconds"])
         print(f"kraken CLI, best round: {cli['seconds']:.1f} s, processor {cli['cpu']:.1f} s")
         summary["cli"] = {"seconds": round(cli["seconds"], 1), "cpu": round(cli["cpu"], 1)}
