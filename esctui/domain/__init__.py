@@ -42,6 +42,9 @@ def now() -> float:
     return time.time()
 
 
+#: The largest image esctui decodes (250 megapixels: larger than any real scan, stops bombs);
+#: the importers and the kraken engine share it.
+DEFAULT_MAX_PIXELS = 250_000_000
 DEFAULT_LINE_TYPE = "default"  # a line's type when nothing says otherwise (kraken's name)
 STORED_ID_PREFIX = {"region": "eSc_region_", "line": "eSc_line_"}
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from esctui.domain import DEFAULT_MAX_PIXELS
 from esctui.engine import limits
 from esctui.engine.data import (
     SEGMENTATION_CONTENTS,
@@ -72,8 +73,6 @@ WORKER_MODULE = "esctui.engine.worker"
 DEFAULT_PAGE_TIMEOUT = 600.0
 #: Time a worker may take to import kraken and say it is ready.
 DEFAULT_STARTUP_TIMEOUT = 180.0
-#: Pages larger than this are refused (as esctui's image import does).
-DEFAULT_MAX_PIXELS = 250_000_000
 #: A worker's log (its stderr) is cut back to its last STDERR_KEEP bytes beyond this size.
 STDERR_LIMIT = 2**20
 STDERR_KEEP = 64 * 2**10

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from esctui.domain import DEFAULT_MAX_PIXELS
 from esctui.domain.errors import JobError, is_disk_full
 from esctui.domain.text import plural
 from esctui.formats.local_files import file_kind
@@ -43,7 +44,6 @@ SUFFIX_FOR_FORMAT = {
     "GIF": ".gif",
     "JPEG2000": ".jp2",
 }
-DEFAULT_MAX_PIXELS = 250_000_000  # 250 megapixels: larger than any real scan, stops bombs
 DEFAULT_MAX_FRAMES = 1000  # pages of one multi-page TIFF: more is a bomb, not a register
 THUMBNAIL_SIZE = (320, 320)
 ORIENTATION_TAG = 0x0112
