@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -107,15 +107,8 @@ def open_segment_dialog(
     screen: EsctuiScreen, document_id: str, page_count: int, marked_ids: list[str]
 ) -> None:
     """Read the segmentation models (in a thread), then show the Segment dialog."""
-    if not page_count:
-        screen.notify("This document has no pages to segment yet.", severity="warning")
-        return
-    store, part_ids = screen.store, list(marked_ids) or None
-    screen.store_call(
-        lambda: segmentation_options(store),
-        lambda options: screen.app.push_screen(
-            SegmentScreen(document_id, pages_scope(part_ids, page_count), part_ids, options)
-        ),
+    _open_dialog(
+        screen, "segment", segmentation_options, SegmentScreen, document_id, page_count, marked_ids
     )
 
 
@@ -123,14 +116,35 @@ def open_transcribe_dialog(
     screen: EsctuiScreen, document_id: str, page_count: int, marked_ids: list[str]
 ) -> None:
     """Read the recognition models (in a thread), then show the Transcribe dialog."""
+    _open_dialog(
+        screen,
+        "transcribe",
+        recognition_options,
+        TranscribeScreen,
+        document_id,
+        page_count,
+        marked_ids,
+    )
+
+
+def _open_dialog(
+    screen: EsctuiScreen,
+    infinitive: str,
+    read_options: Callable[[Store], list[ModelOption]],
+    dialog: Callable[[str, str, list[str] | None, list[ModelOption]], EsctuiModalScreen[Any]],
+    document_id: str,
+    page_count: int,
+    marked_ids: list[str],
+) -> None:
+    """The pages it is for (the marked ones, else all), the models read in a thread, the dialog."""
     if not page_count:
-        screen.notify("This document has no pages to transcribe yet.", severity="warning")
+        screen.notify(f"This document has no pages to {infinitive} yet.", severity="warning")
         return
     store, part_ids = screen.store, list(marked_ids) or None
     screen.store_call(
-        lambda: recognition_options(store),
+        lambda: read_options(store),
         lambda options: screen.app.push_screen(
-            TranscribeScreen(document_id, pages_scope(part_ids, page_count), part_ids, options)
+            dialog(document_id, pages_scope(part_ids, page_count), part_ids, options)
         ),
     )
 
