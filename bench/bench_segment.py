@@ -186,6 +186,15 @@ def alternate_rounds(
     return clis, jobs
 
 
+def print_speedups(best: dict[int, float], summary: dict[str, Any]) -> None:
+    """Each worker count's speed-up over one worker (best rounds), printed and in ``summary``."""
+    for workers, seconds in best.items():
+        if workers != 1 and 1 in best:
+            speedup = best[1] / seconds
+            print(f"speed-up with {workers} workers: {speedup:.2f}x")
+            summary[f"speedup_{workers}"] = round(speedup, 2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=10)
@@ -236,11 +245,7 @@ def main() -> int:
                 "ratio": round(ratio, 3),
                 "same_lines": same,
             }
-        for workers, seconds in best.items():
-            if workers != 1 and 1 in best:
-                speedup = best[1] / seconds
-                print(f"speed-up with {workers} workers: {speedup:.2f}x")
-                summary[f"speedup_{workers}"] = round(speedup, 2)
+        print_speedups(best, summary)
     summary["ok"] = ok
     print(json.dumps(summary))
     return 0 if ok else 1

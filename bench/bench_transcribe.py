@@ -42,6 +42,7 @@ from bench_segment import (  # noqa: E402
     children_cpu,
     esctui,
     make_pages,
+    print_speedups,
     run_kraken,
 )
 
@@ -190,11 +191,7 @@ def main() -> int:
             }
             if workers == 1:
                 summary["ratio"] = round(ratio, 3)
-        for workers, seconds in best.items():
-            if workers != 1 and 1 in best:
-                speedup = best[1] / seconds
-                print(f"speed-up with {workers} workers: {speedup:.2f}x")
-                summary[f"speedup_{workers}"] = round(speedup, 2)
+        print_speedups(best, summary)
     summary["ok"] = ok
     print(json.dumps(summary))
     return 0 if ok else 1
