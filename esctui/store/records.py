@@ -13,7 +13,7 @@ class StagedFile:
     """A page image prepared by an importer in the staging folder, not yet in the document."""
 
     image: Path
-    thumbnail: Path
+    thumbnail: Path | None  # None: made when first shown (``Store.ensure_thumbnail``)
     name: str
     original_filename: str
     width: int

@@ -33,6 +33,7 @@ from tinydb.queries import QueryInstance, QueryLike
 from tinydb.table import Table
 
 from esctui.domain import (
+    DEFAULT_MAX_PIXELS,
     Document,
     Job,
     JobStatus,
@@ -46,7 +47,7 @@ from esctui.domain import (
 )
 from esctui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
 from esctui.store import recovery
-from esctui.store.atomic import fsync_dir
+from esctui.store.atomic import atomic_write_bytes, fsync_dir
 from esctui.store.database import LOCK_TIMEOUT_SECONDS, ShardedDatabase
 from esctui.store.records import PageLayout, StagedFile
 
@@ -327,7 +328,25 @@ class Store:
         return self.document_dir(part.document_id) / part.filename
 
     def part_thumbnail_path(self, part: Part) -> Path:
+        """Where the page's thumbnail is; it may not be made yet (``ensure_thumbnail``)."""
         return self.document_dir(part.document_id) / part.thumbnail
+
+    def ensure_thumbnail(self, part: Part, max_pixels: int = DEFAULT_MAX_PIXELS) -> Path | None:
+        """The page's thumbnail, made from its image if it is not there yet (a JPEG page's is
+        made when first shown, not at import); None when the image cannot be read. Touches
+        files only, no table: safe from any thread. A thumbnail is a cache, so it is written
+        atomically but not fsynced: one lost in a crash is made again."""
+        from esctui.formats.thumbnails import thumbnail_from_file  # Pillow: not at start-up
+
+        path = self.part_thumbnail_path(part)
+        if path.is_file():
+            return path
+        try:
+            data = thumbnail_from_file(self.part_image_path(part), max_pixels)
+            atomic_write_bytes(path, data, durable=False)
+        except (OSError, ValueError, SyntaxError):
+            return None
+        return path
 
     def known_hashes(self, document_id: str) -> dict[str, str]:
         """SHA-256 -> page name, for duplicate detection."""
@@ -395,7 +414,10 @@ class Store:
                 )
                 part.filename = f"images/{part.id}{item.image.suffix.lower()}"
                 part.thumbnail = f"thumbs/{part.id}.jpg"
-                for src, rel in ((item.image, part.filename), (item.thumbnail, part.thumbnail)):
+                moves = [(item.image, part.filename)]
+                if item.thumbnail is not None:
+                    moves.append((item.thumbnail, part.thumbnail))
+                for src, rel in moves:
                     target = doc_dir / rel
                     os.replace(src, target)
                     self.on_rollback(partial(target.unlink, missing_ok=True))

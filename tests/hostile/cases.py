@@ -18,10 +18,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from esctui.domain import DEFAULT_MAX_PIXELS, Part
 from esctui.domain.text import printable
 from tests.helpers import CORPUS, make_image
 from tests.hostile import builders as b
+
+if TYPE_CHECKING:
+    from esctui.store import Store
 
 MB = 1024 * 1024
 ROOT = Path(__file__).resolve().parents[2]  # the worktree: `python -m esctui` runs its code
@@ -101,6 +106,25 @@ def run_measured(
     return result, rss
 
 
+def _can_have_thumbnail(store: Store, part: Part) -> bool:
+    """The page's thumbnail is there and readable, or can be made from its image (a JPEG page's
+    is made when first shown); nothing is written (the disk may be full)."""
+    from PIL import Image
+
+    from esctui.formats.thumbnails import thumbnail_from_file
+
+    path = store.part_thumbnail_path(part)
+    try:
+        if path.exists():
+            with Image.open(path) as thumbnail:
+                thumbnail.load()
+        else:
+            thumbnail_from_file(store.part_image_path(part), DEFAULT_MAX_PIXELS)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def store_problems(data: Path) -> list[str]:
     """What is not whole in the data folder: a page whose image is missing or of another size,
     a staging folder left behind. Empty when the store is whole."""
@@ -114,8 +138,8 @@ def store_problems(data: Path) -> list[str]:
             image = folder / part.filename
             if not image.is_file() or image.stat().st_size != part.byte_size:
                 problems.append(f"{document.name}: page {part.name!r} has no whole image")
-            if not (folder / part.thumbnail).is_file():
-                problems.append(f"{document.name}: page {part.name!r} has no thumbnail")
+            if not _can_have_thumbnail(store, part):
+                problems.append(f"{document.name}: page {part.name!r} can have no thumbnail")
         staging = folder / ".staging"
         if staging.is_dir() and any(staging.iterdir()):
             problems.append(f"{document.name}: staged files were left behind")

@@ -373,7 +373,9 @@ def test_kill_9_during_an_import_then_a_clean_reopen(
         with Image.open(reopened.part_image_path(part)) as image:
             image.load()
             assert image.size == (part.width, part.height)
-        with Image.open(reopened.part_thumbnail_path(part)) as thumb:
+        thumbnail = reopened.ensure_thumbnail(part)  # made from the page if not made yet
+        assert thumbnail is not None
+        with Image.open(thumbnail) as thumb:
             thumb.load()
         assert hashlib.sha256(reopened.part_image_path(part).read_bytes()).hexdigest() == (
             part.sha256

@@ -226,6 +226,37 @@ async def test_reorder_and_delete_pages(store: Store, tmp_path: Path) -> None:
         assert store.get_document(doc.id).page_count == 1
 
 
+async def test_a_jpeg_pages_preview_is_made_when_the_page_is_first_shown(
+    store: Store, tmp_path: Path, corpus: Path
+) -> None:
+    from esctui.jobs.imports.images import LocalImagesImporter
+    from esctui.jobs.runner import run_job
+    from esctui.ui.widgets.preview import PagePreview
+
+    doc = store.create_document("Scans")
+    scans = [corpus / "images" / "0014.jpg", corpus / "images" / "input.jpg"]
+    await run_job(store, LocalImagesImporter(store, doc.id, scans))
+    parts = store.list_parts(doc.id)
+    thumbnails = [store.part_thumbnail_path(part) for part in parts]
+    assert not any(path.exists() for path in thumbnails)  # a JPEG is not decoded at import
+    app = EsctuiApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        preview = app.screen.query_one("#preview", PagePreview)
+        assert preview.path == thumbnails[0] and thumbnails[0].is_file()
+        assert not thumbnails[1].exists()  # only the page shown
+        await pilot.press("down")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert preview.path == thumbnails[1] and thumbnails[1].is_file()
+        thumbnails[0].write_bytes(b"cut short")  # a thumbnail a crash left torn
+        await pilot.press("up")
+        await pilot.pause()
+        assert "(no preview)" in str(preview.render_line(0).text)
+
+
 async def test_jobs_screen_shows_reports(store: Store, tmp_path: Path) -> None:
     from esctui.jobs.imports.images import LocalImagesImporter
     from esctui.jobs.runner import run_job

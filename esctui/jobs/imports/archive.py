@@ -172,8 +172,9 @@ class PagePipeline:
                 staged.name, staged.original_filename = label, page.original
                 staged.source, staged.external_id = page.source, page.external_id
                 for extra in items[1:]:
-                    extra.image.unlink(missing_ok=True)
-                    extra.thumbnail.unlink(missing_ok=True)
+                    for path in (extra.image, extra.thumbnail):
+                        if path is not None:
+                            path.unlink(missing_ok=True)
         size = (staged.width, staged.height) if staged is not None else None
         prepared = PreparedPage(index, label, staged, reason=reason)
         for name, version, data in page.xml:

@@ -1,9 +1,11 @@
 """Import page images from local files, in the order given.
 
-Each file is read once in a worker thread: hashed, checked by Pillow (a full decode of a
-reduced-size thumbnail, which catches truncated files), EXIF orientation applied, copied into a
-staging folder with a thumbnail. Finished pages are committed to the store in input order, in
-batches; a cancelled or failed run leaves only whole pages.
+Each file is read once in a worker thread: hashed, checked, EXIF orientation applied, copied
+into a staging folder. A JPEG is checked by walking its markers while it is copied
+(``formats.jpeg_check``: a cut or damaged file is refused) and its thumbnail is made when the
+page is first shown; any other format is decoded for its thumbnail, which is its check.
+Finished pages are committed to the store in input order, in batches; a cancelled or failed run
+leaves only whole pages.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import contextlib
 import glob
 import hashlib
 import io
-import math
 import os
 import shutil
 from collections import deque
@@ -28,8 +29,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from esctui.domain import DEFAULT_MAX_PIXELS
 from esctui.domain.errors import JobError, is_disk_full
 from esctui.domain.text import plural
+from esctui.formats.jpeg_check import JpegDamaged, JpegStructure, check_jpeg, check_jpeg_file
 from esctui.formats.local_files import file_kind
 from esctui.formats.page_names import IMAGE_SUFFIXES
+from esctui.formats.thumbnails import thumbnail_bytes
 from esctui.jobs.runner import CommitBatches, JobContext
 from esctui.store import StagedFile, Store
 from esctui.store.names import stored_name
@@ -45,7 +48,7 @@ SUFFIX_FOR_FORMAT = {
     "JPEG2000": ".jp2",
 }
 DEFAULT_MAX_FRAMES = 1000  # pages of one multi-page TIFF: more is a bomb, not a register
-THUMBNAIL_SIZE = (320, 320)
+JPEG_FORMATS = {"JPEG", "MPO"}
 ORIENTATION_TAG = 0x0112
 
 
@@ -162,6 +165,8 @@ def _rejected_in_words(empty: Callable[[], bool]) -> Iterator[None]:
         yield
     except ImageRejectedError:
         raise
+    except JpegDamaged as error:
+        raise ImageRejectedError(f"the image is corrupt or truncated ({error})") from error
     except FileNotFoundError as error:
         raise ImageRejectedError("the file is no longer there") from error
     except OSError as error:
@@ -237,7 +242,8 @@ def _stage_single(
     )
     stem = staging / f"{os.urandom(8).hex()}"
     target = stem.with_suffix(SUFFIX_FOR_FORMAT[fmt])
-    thumbnail = stem.with_suffix(".thumb.jpg")
+    thumb_path = stem.with_suffix(".thumb.jpg")
+    thumbnail: Path | None = thumb_path
     width, height = image.size
     if orientation not in (1, None):
         # Apply EXIF orientation: the stored page is the way the page looks.
@@ -245,22 +251,27 @@ def _stage_single(
         upright = ImageOps.exif_transpose(image)
         data = _encode(upright, fmt)
         token = hashlib.sha256(data).hexdigest()
-        _save_thumbnail(upright, thumbnail, sync=sync)
+        write_synced(thumb_path, thumbnail_bytes(upright), sync=sync)
         write_synced(target, data, sync=sync)
         width, height, byte_size = upright.width, upright.height, len(data)
     else:
+        jpeg = fmt in JPEG_FORMATS
         if move_sha256 is not None:
+            if jpeg:
+                check_jpeg_file(path)
             token, byte_size = move_sha256, move_synced(path, target)
-        elif data is None:
-            token, byte_size = copy_synced(path, target, sync=sync)  # copied and hashed
+        elif data is None:  # copied, hashed and (a JPEG) checked in one pass
+            structure = JpegStructure() if jpeg else None
+            token, byte_size = copy_synced(path, target, sync=sync, structure=structure)
         else:
+            if jpeg:
+                check_jpeg(data)
             write_synced(target, data, sync=sync)
             token, byte_size = hashlib.sha256(data).hexdigest(), len(data)
-        if fmt in {"JPEG", "MPO"}:
-            # decode at 1/2..1/8 scale, the smallest that still covers the thumbnail: fast, and
-            # the whole JPEG stream is still decoded, so a damaged one is still caught
-            image.draft("RGB", thumbnail_size(image.size))
-        _save_thumbnail(image, thumbnail, sync=sync)
+        if jpeg:  # checked by its markers, not decoded: its thumbnail is made when shown
+            thumbnail = None
+        else:  # the decode for its thumbnail is its check
+            write_synced(thumb_path, thumbnail_bytes(image), sync=sync)
     name = stored_name(path.name)
     return StagedFile(
         image=target,
@@ -333,7 +344,7 @@ def _stage_frame(
     stem = staging / f"{token[:16]}-{os.urandom(3).hex()}"
     target = stem.with_suffix(".tif")
     thumbnail = stem.with_suffix(".thumb.jpg")
-    _save_thumbnail(frame, thumbnail)
+    write_synced(thumbnail, thumbnail_bytes(frame))
     write_synced(target, data)
     return StagedFile(
         image=target,
@@ -392,6 +403,8 @@ def sync_staged(files: Iterable[StagedFile]) -> None:
     writes them in one go while the workers decode the next images."""
     for staged in files:
         for path in (staged.image, staged.thumbnail):
+            if path is None:
+                continue
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
 
@@ -399,29 +412,29 @@ def sync_staged(files: Iterable[StagedFile]) -> None:
 COPY_CHUNK = 1 << 20
 
 
-def copy_synced(source: Path, target: Path, *, sync: bool = True) -> tuple[str, int]:
+def copy_synced(
+    source: Path, target: Path, *, sync: bool = True, structure: JpegStructure | None = None
+) -> tuple[str, int]:
     """Copy ``source`` to ``target`` in chunks, fsynced (unless ``sync=False``); returns
-    (SHA-256, size): the file is read once and never held whole in memory."""
+    (SHA-256, size): the file is read once and never held whole in memory. ``structure``
+    walks a JPEG's markers on the way (JpegDamaged when it is not whole)."""
     digest = hashlib.sha256()
     size = 0
     with open(source, "rb") as reading, open(target, "wb") as writing:
         while chunk := reading.read(COPY_CHUNK):
             digest.update(chunk)
             writing.write(chunk)
+            if structure is not None:
+                structure.feed(chunk)
             size += len(chunk)
+        if size and structure is not None:
+            structure.finish()
         writing.flush()
         if sync:
             os.fsync(writing.fileno())
     if size == 0:
         raise ImageRejectedError("the file is empty")
     return digest.hexdigest(), size
-
-
-def thumbnail_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The size of the thumbnail of an image of ``size``: within THUMBNAIL_SIZE, same shape."""
-    width, height = size
-    scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 1.0)
-    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
 def move_synced(source: Path, target: Path) -> int:
@@ -433,16 +446,6 @@ def move_synced(source: Path, target: Path) -> int:
         raise ImageRejectedError("the file is empty")
     os.replace(source, target)
     return size
-
-
-def _save_thumbnail(image: Image.Image, target: Path, *, sync: bool = True) -> None:
-    thumb = image.copy() if image.mode in ("RGB", "L") else image.convert("RGB")
-    thumb.thumbnail(THUMBNAIL_SIZE)
-    if thumb.mode not in ("RGB", "L"):
-        thumb = thumb.convert("RGB")
-    buffer = io.BytesIO()
-    thumb.save(buffer, "JPEG", quality=80)
-    write_synced(target, buffer.getvalue(), sync=sync)
 
 
 class LocalImagesImporter:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import time
+from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -247,7 +249,22 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
             f"regions {part.region_count:,}, lines {part.line_count:,}"
             + "".join(f"\n{safe(line)}" for line in describe_typology(part.typology))
         )
-        preview.show(self.store.part_thumbnail_path(part))  # a path: no read, no lock
+        thumbnail = self.store.part_thumbnail_path(part)  # a path: no read, no lock
+        if thumbnail.is_file():
+            preview.show(thumbnail)
+        else:  # a JPEG page's thumbnail is made when first shown, off the UI thread
+            preview.show(None, "making preview…")
+            self._make_thumbnail(part)
+
+    @work(thread=True, exclusive=True, group="thumbnail", exit_on_error=False)
+    def _make_thumbnail(self, part: Part) -> None:
+        path = self.store.ensure_thumbnail(part)
+        self.app.call_from_thread(self._thumbnail_made, part.id, path)
+
+    def _thumbnail_made(self, part_id: str, path: Path | None) -> None:
+        part = self.selected_part()
+        if part is not None and part.id == part_id:  # still the page the user is on
+            self.query_one("#preview", PagePreview).show(path)
 
     # ------------------------------------------------------------------ actions
 

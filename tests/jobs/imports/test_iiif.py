@@ -106,7 +106,7 @@ async def test_v3_manifest_pages_in_canvas_order(server, store, tmp_path) -> Non
         stored = store.part_image_path(part)
         assert part.sha256 == sha256(stored) == sha256(served_file)  # the bytes the server sent
         assert (part.width, part.height) == size_of(served_file) == size_of(stored)
-        assert store.part_thumbnail_path(part).is_file()
+        assert store.ensure_thumbnail(part) == store.part_thumbnail_path(part)
     assert [item.name for item in job.report.imported] == BOOK_LABELS
     assert job.report.skipped == [] and job.total == 5 and job.done == 5
     described = store.get_document(document.id)

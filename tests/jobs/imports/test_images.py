@@ -41,7 +41,8 @@ def skipped(job: Job) -> dict[str, str]:
 
 
 def check_part_files(store: Store, part: Part) -> None:
-    """The stored image is whole, matches its record, and has a thumbnail."""
+    """The stored image is whole, matches its record, and has a thumbnail (a JPEG page's made
+    when first asked for)."""
     path = store.part_image_path(part)
     assert path.is_file()
     assert sha256(path) == part.sha256
@@ -50,7 +51,9 @@ def check_part_files(store: Store, part: Part) -> None:
         assert image.format == part.format
         assert image.size == (part.width, part.height)
         image.load()
-    with Image.open(store.part_thumbnail_path(part)) as thumb:
+    thumbnail = store.ensure_thumbnail(part)
+    assert thumbnail == store.part_thumbnail_path(part)
+    with Image.open(thumbnail) as thumb:
         assert thumb.format == "JPEG"
         assert max(thumb.size) <= 320
         thumb.load()
@@ -88,6 +91,8 @@ async def test_real_scans_are_stored_with_their_facts(
         assert part.byte_size == source.stat().st_size
         assert part.sha256 == sha256(source)  # stored unchanged: the same bytes
         assert part.source == str(source.resolve())
+        if part.format == "JPEG":  # checked by its markers, not decoded: no thumbnail yet
+            assert not store.part_thumbnail_path(part).exists()
         check_part_files(store, part)
     assert {p: (sha256(p), p.stat().st_mtime_ns) for p in inputs} == before  # untouched
     assert store.get_document(doc_id).page_count == 4
@@ -166,7 +171,7 @@ async def test_exif_orientation_is_applied(store: Store, doc_id: str, tmp_path: 
     assert blue[2] > 200 and blue[0] < 60, blue
     with Image.open(source) as original:
         assert ImageOps.exif_transpose(original).size == (100, 200)  # what a viewer shows
-    with Image.open(store.part_thumbnail_path(part)) as thumb:
+    with Image.open(store.part_thumbnail_path(part)) as thumb:  # made at import: it was decoded
         assert thumb.height > thumb.width
 
 
