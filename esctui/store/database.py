@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import cast
@@ -23,7 +24,15 @@ from esctui.domain.errors import StoreError
 from esctui.store.atomic import AtomicJSONStorage, flush_all
 
 LOCK_TIMEOUT_SECONDS = 60.0
+# How often a process waiting for the lock tries again. Short: another process's import lets
+# go of it for only the millisecond or two between its commits (filelock's 50 ms default let
+# one import starve the other until it finished).
+LOCK_POLL_SECONDS = 0.002
 DOCUMENT_FILE = "document.json"
+# Page files held in memory besides the ones a transaction changes: reading every page of a
+# document (an export, a push) must not hold the whole document (50 lines of 25-point masks
+# take ~0.3 MB in memory; 1,000 pages held 350 MB before this bound).
+MAX_HELD_PAGE_FILES = 64
 
 
 class ShardedDatabase:
@@ -33,7 +42,7 @@ class ShardedDatabase:
         self.root = root
         self.catalog = catalog
         self.durable = durable
-        self._dbs: dict[Path, TinyDB] = {}
+        self._dbs: OrderedDict[Path, TinyDB] = OrderedDict()  # least recently used first
         self._rollback_actions: list[Callable[[], None]] = []
         self._thread_lock = threading.RLock()
         self._depth = 0
@@ -46,7 +55,19 @@ class ShardedDatabase:
         if db is None or (storage is not None and not storage.dirty and storage.changed_on_disk()):
             db = TinyDB(path, storage=AtomicJSONStorage, durable=self.durable)
             self._dbs[path] = db
+            self._let_go_of_pages()
+        self._dbs.move_to_end(path)
         return db
+
+    def _let_go_of_pages(self) -> None:
+        """Drop the least recently used page files beyond MAX_HELD_PAGE_FILES; only outside
+        a transaction (what one reads it may still change) and only unchanged ones."""
+        if self._depth:
+            return
+        pages = [path for path in self._dbs if self._level(path) == 0]
+        for path in pages[: max(0, len(pages) - MAX_HELD_PAGE_FILES)]:
+            if not _storage(self._dbs[path]).dirty:
+                del self._dbs[path]
 
     def forget(self, paths: Iterable[Path]) -> None:
         """Drop what is held of files that no longer exist (a deleted page or document)."""
@@ -68,7 +89,7 @@ class ShardedDatabase:
             outer = self._depth == 0
             if outer:
                 try:
-                    self._process_lock.acquire()
+                    self._process_lock.acquire(poll_interval=LOCK_POLL_SECONDS)
                 except Timeout as error:
                     raise StoreError(
                         f"The data folder {self.root} is busy: another esctui process has held "
@@ -89,6 +110,7 @@ class ShardedDatabase:
                 if outer:
                     self._rollback_actions.clear()
                     self._process_lock.release()
+                    self._let_go_of_pages()
 
     def on_rollback(self, action: Callable[[], None]) -> None:
         """Run ``action`` if the current transaction fails (e.g. remove a moved-in file)."""

@@ -178,7 +178,8 @@ def test_two_processes_importing_into_one_document_lose_nothing(
 ) -> None:
     doc = store.create_document("Shared")
     scan = make_image(tmp_path / "scan.jpg", size=(1500, 2000), noise=True, quality=90)
-    sets = {tag: jpeg_copies(scan, tmp_path / tag, 15, f"{tag}{{}}.jpg") for tag in ("a", "b")}
+    # 40 each: a JPEG page is not decoded, so a process's page is little more than its commit
+    sets = {tag: jpeg_copies(scan, tmp_path / tag, 40, f"{tag}{{}}.jpg") for tag in ("a", "b")}
     go = tmp_path / "go"
     ready = {tag: tmp_path / f"ready-{tag}" for tag in sets}
     procs = [
@@ -200,28 +201,28 @@ def test_two_processes_importing_into_one_document_lose_nothing(
     outputs = [p.communicate(timeout=SUBPROCESS_TIMEOUT) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
-        assert out.split()[:2] == ["done", "15"], out + err
+        assert out.split()[:2] == ["done", "40"], out + err
 
     catalog = read_json(store.catalog_path)  # both files are whole JSON
     document = read_json(store.document_dir(doc.id) / "document.json")
-    assert len(document["parts"]) == 30
+    assert len(document["parts"]) == 80
     reopened = Store(store.root)
     parts = reopened.list_parts(doc.id)
     expected = {
         hashlib.sha256(p.read_bytes()).hexdigest() for files in sets.values() for p in files
     }
     assert {p.sha256 for p in parts} == expected
-    assert sorted(p.order for p in parts) == list(range(30))
+    assert sorted(p.order for p in parts) == list(range(80))
     tags = "".join(p.name[0] for p in parts)
     switches = sum(x != y for x, y in zip(tags, tags[1:], strict=False))
     assert switches >= 2, f"the two imports did not interleave: {tags}"
     for tag, files in sets.items():  # each process's pages keep their relative order
         names = [p.name for p in parts if p.name.startswith(tag)]
         assert names == [f.stem for f in files]
-    assert reopened.get_document(doc.id).page_count == 30
-    assert {r["page_count"] for r in catalog["documents"].values()} == {30}
+    assert reopened.get_document(doc.id).page_count == 80
+    assert {r["page_count"] for r in catalog["documents"].values()} == {80}
     jobs = reopened.list_jobs()
-    assert sorted((j.status, j.done) for j in jobs) == [("done", 15), ("done", 15)]
+    assert sorted((j.status, j.done) for j in jobs) == [("done", 40), ("done", 40)]
     assert all(reopened.part_image_path(p).is_file() for p in parts)
 
 

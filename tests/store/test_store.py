@@ -288,6 +288,35 @@ def test_transcription_versions(store: Store, make_image) -> None:
     assert again.id != first.id
 
 
+def test_reading_every_page_holds_a_bounded_number_of_page_files(
+    store: Store, make_image
+) -> None:
+    from esctui.store.database import MAX_HELD_PAGE_FILES
+
+    doc = store.create_document("Register")
+    parts = add_pages(store, doc.id, make_image, [f"p{n}" for n in range(MAX_HELD_PAGE_FILES + 40)])
+    version = store.create_transcription(doc.id, "v", TranscriptionSource.XML.value)
+
+    def layout(part_id: str, text: str) -> PageLayout:
+        line = Line(part_id=part_id, baseline=[(0, 5), (9, 5)])
+        return PageLayout([], [line], [LineText(line.id, version.id, text)])
+
+    pages = store.document_dir(doc.id) / "pages"
+    with store.transaction():  # one transaction changes more pages than are held: none lost
+        for part in parts:
+            store.write_page_layout(doc.id, part.id, layout(part.id, part.name))
+        assert len(store._database.held_below(pages)) == len(parts)  # changed: all kept
+    assert len(store._database.held_below(pages)) == MAX_HELD_PAGE_FILES  # written: let go
+    for part in parts:
+        [text] = store.read_page_layout(doc.id, part.id).texts
+        assert text.text == part.name
+    assert len(store._database.held_below(pages)) == MAX_HELD_PAGE_FILES
+    reopened = Store(store.root)
+    assert [reopened.read_page_layout(doc.id, p.id).texts[0].text for p in parts] == [
+        p.name for p in parts
+    ]
+
+
 # ---------------------------------------------------------------------- models
 
 
