@@ -288,9 +288,7 @@ def test_transcription_versions(store: Store, make_image) -> None:
     assert again.id != first.id
 
 
-def test_reading_every_page_holds_a_bounded_number_of_page_files(
-    store: Store, make_image
-) -> None:
+def test_reading_every_page_holds_a_bounded_number_of_page_files(store: Store, make_image) -> None:
     from esctui.store.database import MAX_HELD_PAGE_FILES
 
     doc = store.create_document("Register")
