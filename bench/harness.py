@@ -26,6 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 COMMAND_TIMEOUT = 600.0
 
+sys.path.insert(0, str(ROOT))
+from esctui.runtime import collect_cycles_less_often  # noqa: E402
+
+# What runs in the bench's own process (a job through run_job, and its baseline) runs as the
+# esctui command runs it.
+collect_cycles_less_often()
+
 
 @dataclass
 class Timed:

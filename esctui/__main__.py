@@ -13,6 +13,9 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``esctui`` command line (default: ``sys.argv[1:]``); the exit status."""
     from esctui.cli import main as run_command
+    from esctui.runtime import collect_cycles_less_often
+
+    collect_cycles_less_often()
 
     return run_command(argv, open_app=open_app)
 

@@ -108,7 +108,7 @@ class Record:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Self:
-        names = set(_field_names(cls))
+        names = _field_name_set(cls)
         values = {k: v for k, v in record.items() if k in names}
         obj = cls(**values)
         obj._restore()
@@ -124,6 +124,10 @@ def _names_of_fields(cls: type) -> tuple[str, ...]:
 
 _field_names: Callable[[type], tuple[str, ...]] = functools.cache(_names_of_fields)
 """A dataclass's field names, worked out once per class (to_record runs for every row)."""
+_field_name_set: Callable[[type], frozenset[str]] = functools.cache(
+    lambda cls: frozenset(_names_of_fields(cls))
+)
+"""The same as a set, for from_record (which runs for every row read)."""
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -151,9 +155,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _points(raw: Any) -> Polygon | None:
+    """JSON's [x, y] lists as (x, y) tuples (numbers as stored: an int stays an int)."""
     if raw is None:
         return None
-    return [(float(x), float(y)) for x, y in raw]
+    return list(map(tuple, raw))
 
 
 @dataclass

@@ -33,6 +33,7 @@ DOCUMENT_FILE = "document.json"
 # document (an export, a push) must not hold the whole document (50 lines of 25-point masks
 # take ~0.3 MB in memory; 1,000 pages held 350 MB before this bound).
 MAX_HELD_PAGE_FILES = 64
+LET_GO_IN_BATCHES_OF = 16
 
 
 class ShardedDatabase:
@@ -60,9 +61,10 @@ class ShardedDatabase:
         return db
 
     def _let_go_of_pages(self) -> None:
-        """Drop the least recently used page files beyond MAX_HELD_PAGE_FILES; only outside
-        a transaction (what one reads it may still change) and only unchanged ones."""
-        if self._depth:
+        """Drop the least recently used page files beyond MAX_HELD_PAGE_FILES, in batches (not
+        a walk over what is held for each page read); only outside a transaction (what one
+        reads it may still change) and only unchanged ones."""
+        if self._depth or len(self._dbs) <= MAX_HELD_PAGE_FILES + LET_GO_IN_BATCHES_OF:
             return
         pages = [path for path in self._dbs if self._level(path) == 0]
         for path in pages[: max(0, len(pages) - MAX_HELD_PAGE_FILES)]:

@@ -60,6 +60,11 @@ SCHEMA_VERSION = 1
 #   at most domain.MAX_TEXT_HISTORY); an esctui from before drops them when it rewrites a page.
 _ROW = Query()
 TEXT_COUNTS = "text_counts"  # a page row's {version id: [lines with text, characters]}
+PAGE_TABLES = ("regions", "lines", "texts")  # the tables of a page file
+
+
+def _by_order(item: Region | Line) -> int:
+    return item.order
 
 
 def name_key(name: str) -> str:
@@ -498,17 +503,15 @@ class Store:
     def read_page_layout(self, document_id: str, part_id: str) -> PageLayout:
         """Regions, lines and texts of one page (empty if it has none)."""
         with self._read():
-            db = self._page_db(document_id, part_id)
-            return PageLayout(
-                regions=sorted(
-                    (Region.from_record(r) for r in db.table("regions").all()),
-                    key=lambda r: r.order,
-                ),
-                lines=sorted(
-                    (Line.from_record(r) for r in db.table("lines").all()), key=lambda r: r.order
-                ),
-                texts=[LineText.from_record(r) for r in db.table("texts").all()],
-            )
+            # the file's rows as they are held, not through TinyDB's tables (which copy each
+            # row into a Document first): this runs for every page an export or push reads
+            held = self._page_db(document_id, part_id).storage.read() or {}
+            rows = {name: list(held.get(name, {}).values()) for name in PAGE_TABLES}
+        return PageLayout(
+            regions=sorted(map(Region.from_record, rows["regions"]), key=_by_order),
+            lines=sorted(map(Line.from_record, rows["lines"]), key=_by_order),
+            texts=list(map(LineText.from_record, rows["texts"])),
+        )
 
     def write_page_layout(self, document_id: str, part_id: str, layout: PageLayout) -> None:
         """Replace everything stored for one page, and update its counts."""
