@@ -66,18 +66,6 @@ def default_worker_count(memory_per_worker: int = MEMORY_PER_WORKER) -> int:
     return max(1, workers)
 
 
-def limit_address_space(limit: int) -> None:
-    """Lower this process's RLIMIT_AS to ``limit`` bytes (never raise it above the hard one)."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    if soft == resource.RLIM_INFINITY or soft > limit:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core file
-
-
 def die_with_parent(parent_pid: int) -> None:
     """Ask Linux to kill this process when its parent ends; exit now if it already has."""
     try:

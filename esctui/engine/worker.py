@@ -50,6 +50,7 @@ from esctui.engine.protocol import (
     read_frame,
     write_frame,
 )
+from esctui.formats.kraken_model.worker import limit_address_space
 
 MODEL_CACHE_SIZE = 4
 #: Threads (torch's, OpenMP's, BLAS's) for recognition: a text line is a small input, and
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.parent_pid:
         limits.die_with_parent(args.parent_pid)
     if args.memory_limit > 0:
-        limits.limit_address_space(args.memory_limit)
+        limit_address_space(args.memory_limit)
 
     try:
         version = _import_kraken(args.threads)

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit", type=int, default=0)
     args = parser.parse_args(argv)
     if args.memory_limit > 0:
-        _limit_memory(args.memory_limit)
+        limit_address_space(args.memory_limit)
     result_stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # library prints must not mix with JSON
     collector = _WarningCollector()
@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _limit_memory(limit: int) -> None:
+def limit_address_space(limit: int) -> None:
+    """Lower this process's RLIMIT_AS to ``limit`` bytes (never raise it above the hard one);
+    no core file either. The one limit of esctui's children: this one and the engine's."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -78,6 +80,7 @@ def _limit_memory(limit: int) -> None:
         limit = min(limit, hard)
     if soft == resource.RLIM_INFINITY or soft > limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core file
 
 
 def _load(path: str) -> list[dict[str, Any]]:
