@@ -87,7 +87,15 @@ class JpegStructure:
         self._offset += position
 
     def _segment(self, data: bytes, position: int) -> int:
-        """Read the marker (and length) at ``position``; the position after it, or -1."""
+        """Read the marker (and length) at ``position``; the position after it, or -1.
+
+        Bytes that are no marker where one belongs are passed over to the next 0xFF, as
+        libjpeg does (it warns, "extraneous bytes before marker", and decodes the image)."""
+        if data[position] != 0xFF:
+            following = data.find(b"\xff", position)
+            if following < 0:
+                return len(data)
+            position = following
         while position < len(data) and data[position] == 0xFF and position + 1 < len(data):
             if data[position + 1] != 0xFF:
                 break
@@ -95,12 +103,9 @@ class JpegStructure:
         if len(data) - position < 2:
             self._hold(data, position)
             return -1
-        if data[position] != 0xFF:
-            raise JpegDamaged(
-                f"a header segment is damaged (byte 0x{data[position]:02X} at offset "
-                f"{self._offset + position:,} where a marker belongs)"
-            )
         marker = data[position + 1]
+        if marker == 0x00:  # a stuffed zero outside the image data: extraneous too
+            return position + 2
         if marker == _EOI:
             if not self._has_scan:
                 raise JpegDamaged("it ends before its image data begins")

@@ -96,3 +96,12 @@ def test_damaged_markers_are_refused(tmp_path: Path) -> None:
 def test_image_data_before_its_frame_header_is_refused() -> None:
     with pytest.raises(JpegDamaged, match="before its frame header"):
         check_jpeg(b"\xff\xd8\xff\xda\x00\x02" + b"\x12" * 50 + b"\xff\xd9")
+
+
+def test_extraneous_bytes_between_segments_pass_as_libjpeg_decodes_them(tmp_path: Path) -> None:
+    data = _jpeg(tmp_path)
+    start_of_scan = data.index(b"\xff\xda")
+    padded = data[:start_of_scan] + b"\x00\x00\x12" + data[start_of_scan:]
+    with Image.open(io.BytesIO(padded)) as image:
+        image.load()  # Pillow (libjpeg) reads it: so must the check
+    check_jpeg(padded)
