@@ -336,6 +336,15 @@ class Store:
         """Where the page's thumbnail is; it may not be made yet (``ensure_thumbnail``)."""
         return self.document_dir(part.document_id) / part.thumbnail
 
+    def made_thumbnail(self, part: Part) -> Path | None:
+        """The page's thumbnail if it is made (an empty file, its write lost in a crash, is
+        not); a stat, no read."""
+        path = self.part_thumbnail_path(part)
+        try:
+            return path if path.stat().st_size > 0 else None
+        except OSError:
+            return None
+
     def ensure_thumbnail(self, part: Part, max_pixels: int = DEFAULT_MAX_PIXELS) -> Path | None:
         """The page's thumbnail, made from its image if it is not there yet (a JPEG page's is
         made when first shown, not at import); None when the image cannot be read. Touches
@@ -343,9 +352,9 @@ class Store:
         atomically but not fsynced: one lost in a crash is made again."""
         from esctui.formats.thumbnails import thumbnail_from_file  # Pillow: not at start-up
 
+        if (made := self.made_thumbnail(part)) is not None:
+            return made
         path = self.part_thumbnail_path(part)
-        if path.is_file():
-            return path
         try:
             data = thumbnail_from_file(self.part_image_path(part), max_pixels)
             atomic_write_bytes(path, data, durable=False)

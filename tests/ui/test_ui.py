@@ -251,8 +251,13 @@ async def test_a_jpeg_pages_preview_is_made_when_the_page_is_first_shown(
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert preview.path == thumbnails[1] and thumbnails[1].is_file()
-        thumbnails[0].write_bytes(b"cut short")  # a thumbnail a crash left torn
+        thumbnails[0].write_bytes(b"")  # a thumbnail whose write a crash lost: made again
         await pilot.press("up")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert preview.path == thumbnails[0] and thumbnails[0].stat().st_size > 0
+        thumbnails[1].write_bytes(b"cut short")  # torn: said, not a traceback
+        await pilot.press("down")
         await pilot.pause()
         assert "(no preview)" in str(preview.render_line(0).text)
 

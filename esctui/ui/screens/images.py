@@ -249,8 +249,8 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
             f"regions {part.region_count:,}, lines {part.line_count:,}"
             + "".join(f"\n{safe(line)}" for line in describe_typology(part.typology))
         )
-        thumbnail = self.store.part_thumbnail_path(part)  # a path: no read, no lock
-        if thumbnail.is_file():
+        thumbnail = self.store.made_thumbnail(part)  # a stat: no read, no lock
+        if thumbnail is not None:
             preview.show(thumbnail)
         else:  # a JPEG page's thumbnail is made when first shown, off the UI thread
             preview.show(None, "making preview…")
