@@ -17,6 +17,7 @@ from esctui.store.remote_links import RemoteLinks
 from esctui.store.remotes import RemoteRegistry, RemoteServer
 from esctui.ui.app import EsctuiApp
 from esctui.ui.screens.progress import ProgressScreen
+from esctui.ui.screens.pull import PullScreen
 from esctui.ui.screens.push import PushScreen
 from esctui.ui.screens.remotes import (
     RemoteDocumentsScreen,
@@ -119,6 +120,9 @@ async def test_browse_a_server_and_pull_a_document_into_a_new_one(
         row = app.screen.query_one(RowTable).get_row(str(number))
         assert str(row[2]) == "3"  # the page count, from the server
         await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PullScreen))
+        assert "a new document, Original" in "".join(screen_text(app))
+        await pilot.press("ctrl+s")  # as it is: a new document, every layer
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
         await jobs_finished(app)
@@ -130,6 +134,52 @@ async def test_browse_a_server_and_pull_a_document_into_a_new_one(
     assert pulled.name == "Original"
     ours = [p.sha256 for p in store.list_parts(source)]
     assert [p.sha256 for p in target.list_parts(pulled.id)] == ours
+
+
+async def test_the_pull_dialog_brings_chosen_layers_into_a_chosen_document(
+    store: Store, tmp_path: Path, corpus: Path, escriptorium: EscriptoriumServer,
+    remote_project: dict,
+) -> None:  # fmt: skip
+    registry = save_server(escriptorium)
+    source = await asyncio.to_thread(corpus_document, store, tmp_path, corpus, "Source")
+    job = PushJob(store, source, target_for(registry, "dev"), project=remote_project["slug"])
+    pushed = await asyncio.to_thread(run, store, job)
+    assert pushed.status == "done", pushed.error
+    number = RemoteLinks(store, source, escriptorium.url).load().document
+    target = Store(tmp_path / "other")
+    target.create_document("Elsewhere")
+    here = target.create_document("Here")
+    app = EsctuiApp(target)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: "ok: admin" in "".join(screen_text(app)))
+        await pilot.press("enter")
+        await go_to_row(pilot, str(remote_project["id"]))
+        await pilot.press("enter")
+        await go_to_row(pilot, str(number))
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PullScreen))
+        dialog = app.screen
+        layers = dialog.layer_names
+        assert "corpus" in layers
+        others = [d.id for d in dialog.places.documents if d.id != dialog.places.linked]
+        await pilot.press("enter")  # the Into list opens: the default first, then the others
+        await pilot.press(*["down"] * (others.index(here.id) + 1), "enter")
+        assert dialog.query_one("#pull-into").value == here.id
+        await pilot.press("tab")  # the layers, every one ticked: untick all but "corpus"
+        for name in layers:
+            if name != "corpus":
+                await pilot.press("space")
+            await pilot.press("down")
+        assert dialog.chosen_versions() == (None if layers == ["corpus"] else ["corpus"])
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await jobs_finished(app)
+        [job] = target.list_jobs()
+        assert (job.kind, job.status) == ("pull", "done"), job.error
+    assert sorted(d.name for d in target.list_documents()) == ["Elsewhere", "Here"]  # no new one
+    assert [v.name for v in target.list_transcriptions(here.id)] == ["corpus"]
+    assert len(target.list_parts(here.id)) == 3
 
 
 async def test_a_wrong_token_is_a_sentence_on_the_screen(

@@ -197,6 +197,24 @@ async def saved_server(pilot: Pilot) -> None:
     RemoteRegistry().add(RemoteServer("lab", "http://127.0.0.1:9"), "0" * 40)
 
 
+async def pull_dialog(pilot: Pilot) -> None:
+    """The Pull dialog for a server's document with two layers (its listing, as the Remotes
+    screen has it; nothing is asked of a server)."""
+    from esctui.jobs.remote.common import RemoteTarget
+    from esctui.net.escriptorium import RemoteDocument, RemoteLayer
+    from esctui.ui.screens.pull import Places, PullScreen
+
+    app = pilot.app
+    remote = RemoteDocument(
+        pk=12, name="Urfehdebuch", project_slug="lab", project_id=1, project_name="Lab",
+        main_script="Latin", read_direction="ltr", line_offset="baseline", parts_count=40,
+        layers=(RemoteLayer(1, "manual"), RemoteLayer(2, "kraken")),
+    )  # fmt: skip
+    places = Places(app.store.list_documents(), None)  # type: ignore[attr-defined]
+    app.push_screen(PullScreen(RemoteTarget("lab", "http://127.0.0.1:9", ""), remote, places))
+    await settle(pilot)
+
+
 OPEN = ("enter",)  # "Register 1642", the first document (both changed at the fixed time)
 
 SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
@@ -239,6 +257,7 @@ SCREENS: dict[str, Callable[[Pilot], Awaitable[None]]] = {
     "remotes": then(saved_server, keys("R")),
     "remote_add": keys("R", "a"),
     "push_dialog": then(saved_server, keys("P")),
+    "pull_dialog": pull_dialog,
     "quit_question": then(keys(*OPEN), running_job, keys("escape", "ctrl+q")),
 }
 

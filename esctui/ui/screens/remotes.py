@@ -440,15 +440,14 @@ class RemoteDocumentsScreen(RemoteListScreen["RemoteDocument"]):
         )
 
     def action_pull(self) -> None:
-        """Bring the highlighted document here: into the local document it was pulled into
-        before, else a new one (every version)."""
+        """Bring the highlighted document here: the Pull dialog asks into which local document
+        (the one it was pulled into before, a new one, any other) and which layers."""
         doc = self.selected_value()
         if doc is None:
             return
-        from esctui.jobs.remote.pull import PullJob
+        from esctui.ui.screens.pull import open_dialog
 
-        store, pk = self.store, doc.pk
-        self.start_job(lambda: PullJob(store, self.target(), pk))
+        open_dialog(self, self.target, doc)
 
     def action_task(self, step: str) -> None:
         """Choose one of the server's models, then start its segmentation or recognition."""
