@@ -100,6 +100,8 @@ BINDING_IDS = frozenset(
         "add_server.cancel",
         "push.start",
         "push.cancel",
+        "pull.start",
+        "pull.cancel",
         # dialogs
         "confirm.yes",
         "confirm.no",
