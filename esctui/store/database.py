@@ -51,14 +51,17 @@ class ShardedDatabase:
 
     def db(self, path: Path) -> TinyDB:
         """The TinyDB for ``path``, reloaded if another process replaced the file."""
-        db = self._dbs.get(path)
-        storage = _storage(db) if db is not None else None
-        if db is None or (storage is not None and not storage.dirty and storage.changed_on_disk()):
-            db = TinyDB(path, storage=AtomicJSONStorage, durable=self.durable)
-            self._dbs[path] = db
-            self._let_go_of_pages()
-        self._dbs.move_to_end(path)
-        return db
+        with self._thread_lock:  # (held by every caller already; the held files are shared)
+            db = self._dbs.get(path)
+            storage = _storage(db) if db is not None else None
+            if db is None or (
+                storage is not None and not storage.dirty and storage.changed_on_disk()
+            ):
+                db = TinyDB(path, storage=AtomicJSONStorage, durable=self.durable)
+                self._dbs[path] = db
+                self._let_go_of_pages()
+            self._dbs.move_to_end(path)
+            return db
 
     def _let_go_of_pages(self) -> None:
         """Drop the least recently used page files beyond MAX_HELD_PAGE_FILES, in batches (not

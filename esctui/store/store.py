@@ -511,16 +511,16 @@ class Store:
 
     def read_page_layout(self, document_id: str, part_id: str) -> PageLayout:
         """Regions, lines and texts of one page (empty if it has none)."""
-        with self._read():
+        with self._read():  # the objects made under the lock: a write changes rows in place
             # the file's rows as they are held, not through TinyDB's tables (which copy each
             # row into a Document first): this runs for every page an export or push reads
             held = self._page_db(document_id, part_id).storage.read() or {}
-            rows = {name: list(held.get(name, {}).values()) for name in PAGE_TABLES}
-        return PageLayout(
-            regions=sorted(map(Region.from_record, rows["regions"]), key=_by_order),
-            lines=sorted(map(Line.from_record, rows["lines"]), key=_by_order),
-            texts=list(map(LineText.from_record, rows["texts"])),
-        )
+            rows = {name: held.get(name, {}).values() for name in PAGE_TABLES}
+            return PageLayout(
+                regions=sorted(map(Region.from_record, rows["regions"]), key=_by_order),
+                lines=sorted(map(Line.from_record, rows["lines"]), key=_by_order),
+                texts=list(map(LineText.from_record, rows["texts"])),
+            )
 
     def write_page_layout(self, document_id: str, part_id: str, layout: PageLayout) -> None:
         """Replace everything stored for one page, and update its counts."""
