@@ -262,6 +262,8 @@ class ImagesScreen(ListScreen[tuple[Document, list[Part]], Part]):
         self.app.call_from_thread(self._thumbnail_made, part.id, path)
 
     def _thumbnail_made(self, part_id: str, path: Path | None) -> None:
+        if not self.is_attached:  # the screen was closed while the thumbnail was made
+            return
         part = self.selected_part()
         if part is not None and part.id == part_id:  # still the page the user is on
             self.query_one("#preview", PagePreview).show(path)
