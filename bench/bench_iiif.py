@@ -117,7 +117,7 @@ async def esctui_download(manifest_path: Path, folder: Path, **options: object) 
     return elapsed
 
 
-def esctui_command(manifest_path: Path, data: Path, canvases: int) -> Timed:
+def esctui_command(manifest_path: Path, data: Path, canvases: int, concurrency: int) -> Timed:
     """The whole `esctui import iiif` command into a fresh data folder."""
     import shutil
 
@@ -127,7 +127,8 @@ def esctui_command(manifest_path: Path, data: Path, canvases: int) -> Timed:
     store = Store(data)
     store.create_document("bench")
     store.close()
-    run = run_esctui(["import", "iiif", "bench", str(manifest_path)], data)
+    command = ["import", "iiif", "bench", str(manifest_path), "--concurrency", str(concurrency)]
+    run = run_esctui(command, data)
     (document,) = (data / "documents").iterdir()
     stored = len(list((document / "images").iterdir()))
     if stored != canvases:
@@ -140,6 +141,10 @@ def main() -> None:
     parser.add_argument("--canvases", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added per request")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+        help=f"requests at once to the server (esctui's default: {DEFAULT_CONCURRENCY})",
+    )  # fmt: skip
     args = parser.parse_args()
 
     sources = distinct_images(args.canvases)
@@ -158,7 +163,9 @@ def main() -> None:
             urls = [job.default_url() for job in download_jobs(manifest)]  # type: ignore[arg-type]
             # warm both paths once (the server's caches, the page cache, .pyc files)
             sequential_download(urls, folder / "warm-up")
-            downloader = asyncio.run(esctui_download(manifest_path, folder / "downloader"))
+            downloader = asyncio.run(
+                esctui_download(manifest_path, folder / "downloader", concurrency=args.concurrency)
+            )
             total_bytes = sum(p.stat().st_size for p in (folder / "downloader").glob("*.jpg"))
             rounds = iter(range(args.rounds))
 
@@ -168,7 +175,9 @@ def main() -> None:
             best = medians(
                 args.rounds,
                 {
-                    "esctui": lambda: esctui_command(manifest_path, folder / "data", args.canvases),
+                    "esctui": lambda: esctui_command(
+                        manifest_path, folder / "data", args.canvases, args.concurrency
+                    ),
                     "sequential": sequential,
                 },
             )
@@ -177,7 +186,7 @@ def main() -> None:
         server.join(5)
     print(f"{args.canvases} distinct canvases, {args.latency * 1000:.0f} ms added per request, "
           f"{total_bytes / 1e6:.1f} MB")  # fmt: skip
-    print(f"downloader alone (concurrency {DEFAULT_CONCURRENCY}): {downloader:.2f} s")
+    print(f"downloader alone (concurrency {args.concurrency}): {downloader:.2f} s")
     report(
         "iiif",
         f"import iiif ({args.canvases} distinct canvases, {args.latency * 1000:.0f} ms latency)",
@@ -187,7 +196,7 @@ def main() -> None:
         TARGET_RATIO,
         higher_is_better=True,
         downloader_s=round(downloader, 3),
-        concurrency=DEFAULT_CONCURRENCY,
+        concurrency=args.concurrency,
     )
 
 
