@@ -46,6 +46,36 @@ async def go_to_row(pilot, key: str) -> None:  # noqa: ANN001 - Pilot
     assert table.selected_key == key
 
 
+async def pushed_corpus_document(
+    store: Store, tmp_path: Path, corpus: Path, escriptorium: EscriptoriumServer,
+    remote_project: dict, name: str,
+) -> tuple[str, int]:  # fmt: skip
+    """The corpus document ``name`` pushed into the test project, with the server saved as
+    "dev": (its local id, its number on the server)."""
+    registry = save_server(escriptorium)
+    source = await asyncio.to_thread(corpus_document, store, tmp_path, corpus, name)
+    job = PushJob(store, source, target_for(registry, "dev"), project=remote_project["slug"])
+    pushed = await asyncio.to_thread(run, store, job)
+    assert pushed.status == "done", pushed.error
+    number = RemoteLinks(store, source, escriptorium.url).load().document
+    assert number is not None
+    return source, number
+
+
+async def open_remote_document(pilot, remote_project: dict, number: int) -> None:  # noqa: ANN001
+    """By keys: Remotes (R), the server, the test project, the cursor on document ``number``."""
+    app = pilot.app
+    await pilot.press("R")
+    assert isinstance(app.screen, RemotesScreen)
+    await until(pilot, lambda: "ok: admin" in "".join(screen_text(app)))
+    await pilot.press("enter")
+    assert isinstance(app.screen, RemoteProjectsScreen)
+    await go_to_row(pilot, str(remote_project["id"]))
+    await pilot.press("enter")
+    assert isinstance(app.screen, RemoteDocumentsScreen)
+    await go_to_row(pilot, str(number))
+
+
 def server_parts(escriptorium: EscriptoriumServer, document: int) -> int:
     with escriptorium.http() as http:
         return len(all_pages(http, f"documents/{document}/parts/"))
@@ -97,25 +127,13 @@ async def test_browse_a_server_and_pull_a_document_into_a_new_one(
     store: Store, tmp_path: Path, corpus: Path, escriptorium: EscriptoriumServer,
     remote_project: dict,
 ) -> None:  # fmt: skip
-    registry = save_server(escriptorium)
-    source = await asyncio.to_thread(corpus_document, store, tmp_path, corpus, "Original")
-    job = PushJob(store, source, target_for(registry, "dev"), project=remote_project["slug"])
-    pushed = await asyncio.to_thread(run, store, job)
-    assert pushed.status == "done", pushed.error
-    number = RemoteLinks(store, source, escriptorium.url).load().document
-    assert number is not None
+    source, number = await pushed_corpus_document(
+        store, tmp_path, corpus, escriptorium, remote_project, "Original"
+    )
     target = Store(tmp_path / "other")  # another data folder: the pull makes a new document
     app = EsctuiApp(target)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("R")
-        assert isinstance(app.screen, RemotesScreen)
-        await until(pilot, lambda: "ok: admin" in "".join(screen_text(app)))
-        await pilot.press("enter")
-        assert isinstance(app.screen, RemoteProjectsScreen)
-        await go_to_row(pilot, str(remote_project["id"]))
-        await pilot.press("enter")
-        assert isinstance(app.screen, RemoteDocumentsScreen)
-        await go_to_row(pilot, str(number))
+        await open_remote_document(pilot, remote_project, number)
         assert "Original" in "".join(screen_text(app))
         row = app.screen.query_one(RowTable).get_row(str(number))
         assert str(row[2]) == "3"  # the page count, from the server
@@ -140,23 +158,15 @@ async def test_the_pull_dialog_brings_chosen_layers_into_a_chosen_document(
     store: Store, tmp_path: Path, corpus: Path, escriptorium: EscriptoriumServer,
     remote_project: dict,
 ) -> None:  # fmt: skip
-    registry = save_server(escriptorium)
-    source = await asyncio.to_thread(corpus_document, store, tmp_path, corpus, "Source")
-    job = PushJob(store, source, target_for(registry, "dev"), project=remote_project["slug"])
-    pushed = await asyncio.to_thread(run, store, job)
-    assert pushed.status == "done", pushed.error
-    number = RemoteLinks(store, source, escriptorium.url).load().document
+    _source, number = await pushed_corpus_document(
+        store, tmp_path, corpus, escriptorium, remote_project, "Source"
+    )
     target = Store(tmp_path / "other")
     target.create_document("Elsewhere")
     here = target.create_document("Here")
     app = EsctuiApp(target)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("R")
-        await until(pilot, lambda: "ok: admin" in "".join(screen_text(app)))
-        await pilot.press("enter")
-        await go_to_row(pilot, str(remote_project["id"]))
-        await pilot.press("enter")
-        await go_to_row(pilot, str(number))
+        await open_remote_document(pilot, remote_project, number)
         await pilot.press("p")
         await until(pilot, lambda: isinstance(app.screen, PullScreen))
         dialog = app.screen
