@@ -26,6 +26,7 @@ _BETWEEN_SCANS = {0xC4, 0xCC, 0xDB, 0xDC, 0xDD, 0xFE, *range(0xE0, 0xF0)}
 _FRAME_HEADERS = {*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC}
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
 CHECK_CHUNK = 1 << 20
+JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # Pillow's names of what this checks (MPO: JPEGs in one)
 
 
 class JpegDamaged(ValueError):

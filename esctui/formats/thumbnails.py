@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from esctui.formats.jpeg_check import JPEG_FORMATS
+
 THUMBNAIL_SIZE = (320, 320)
 THUMBNAIL_QUALITY = 80
 
@@ -45,6 +47,6 @@ def thumbnail_from_file(path: Path, max_pixels: int) -> bytes:
         width, height = image.size
         if width * height > max_pixels:
             raise ValueError(f"{width}x{height} is over the limit of {max_pixels:,} pixels")
-        if image.format in {"JPEG", "MPO"}:
+        if image.format in JPEG_FORMATS:
             image.draft("RGB", thumbnail_size(image.size))
         return thumbnail_bytes(image)

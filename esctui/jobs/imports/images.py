@@ -29,7 +29,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from esctui.domain import DEFAULT_MAX_PIXELS
 from esctui.domain.errors import JobError, is_disk_full
 from esctui.domain.text import plural
-from esctui.formats.jpeg_check import JpegDamaged, JpegStructure, check_jpeg, check_jpeg_file
+from esctui.formats.jpeg_check import (
+    JPEG_FORMATS,
+    JpegDamaged,
+    JpegStructure,
+    check_jpeg,
+    check_jpeg_file,
+)
 from esctui.formats.local_files import file_kind
 from esctui.formats.page_names import IMAGE_SUFFIXES
 from esctui.formats.thumbnails import thumbnail_bytes
@@ -48,7 +54,6 @@ SUFFIX_FOR_FORMAT = {
     "JPEG2000": ".jp2",
 }
 DEFAULT_MAX_FRAMES = 1000  # pages of one multi-page TIFF: more is a bomb, not a register
-JPEG_FORMATS = {"JPEG", "MPO"}
 ORIENTATION_TAG = 0x0112
 
 
@@ -362,7 +367,7 @@ def _stage_frame(
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    if fmt in {"JPEG", "MPO"}:
+    if fmt in JPEG_FORMATS:
         image.convert("RGB" if image.mode not in ("L", "RGB", "CMYK") else image.mode).save(
             buffer, "JPEG", quality=95, subsampling=0
         )
