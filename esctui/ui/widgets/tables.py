@@ -51,15 +51,16 @@ class RowTable(DataTable):
         # what the last refill showed, while nothing else changed the table: a refill with
         # the same rows is skipped (DataTable measures every cell it is given: 1,000 pages
         # took ~150 ms each time the Images screen came back)
-        self._shown: tuple[list[Row], Sequence[Column] | None] | None = None
+        self._shown_rows: list[Row] | None = None
+        self._shown_columns: Sequence[Column] | None = None
 
     def clear(self, columns: bool = False) -> RowTable:
-        self._shown = None
+        self._shown_rows = None
         super().clear(columns)
         return self
 
     def update_cell(self, *args: Any, **kwargs: Any) -> None:
-        self._shown = None
+        self._shown_rows = None
         super().update_cell(*args, **kwargs)
 
     @property
@@ -83,13 +84,16 @@ class RowTable(DataTable):
         if fallback_row is None:
             fallback_row = self.cursor_row
         rows = list(rows)
-        if self._shown is None or self._shown != (rows, columns or self._shown[1]):
+        same_columns = columns is None or columns == self._shown_columns
+        if rows != self._shown_rows or not same_columns:
             self.clear(columns=columns is not None)
             for column in columns or ():
                 self.add_column(column.label, key=column.key, width=column.width)
             for row in rows:
                 self.add_row(*row.cells, key=row.key)
-            self._shown = (rows, columns)
+            self._shown_rows = rows
+            if columns is not None:
+                self._shown_columns = columns
         if keep is not None and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep))
         elif fallback_row is not None and self.row_count:
