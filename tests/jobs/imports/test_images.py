@@ -363,8 +363,10 @@ async def test_cancel_mid_import_leaves_only_whole_pages(
     scan = make_image(tmp_path / "scan.jpg", size=(2400, 3200), noise=True, quality=90)
     files = jpeg_copies(scan, tmp_path / "in", 40)
     progress: list[JobProgress] = []
-    task = asyncio.create_task(
-        import_images(store, doc_id, files, on_progress=progress.append, workers=2)
+    task = asyncio.create_task(  # small batches: a JPEG is not decoded, 40 pages are quick
+        import_images(
+            store, doc_id, files, on_progress=progress.append, workers=2, commit_every_pages=2
+        )
     )
     while not (progress and progress[-1].done >= 3) and not task.done():
         await asyncio.sleep(0.002)
